@@ -1,0 +1,49 @@
+use std::path::Path;
+
+use ferry::graph::Graph;
+
+/// Print the dependency graph of the repository's objects.
+///
+/// Arrows point from an object to the objects that depend on it. Mermaid output renders in
+/// GitHub comments and Markdown; DOT renders with Graphviz (`ferry graph | dot -Tsvg`).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Read this git revision instead of the working tree.
+    #[arg(long = "ref", value_name = "REF")]
+    revision: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
+    let root = super::repo_root(repo)?;
+    let (snapshot, registry) = super::load(&root, args.revision.as_deref())?;
+    let report = ferry::validate::check(&snapshot.objects, &registry);
+    if !report.is_ok() {
+        eprintln!(
+            "warning: {} problem(s) in the repository; the graph shows only what resolves (run `ferry validate`)",
+            report.problems.len()
+        );
+    }
+    let objects: Vec<_> = report.objects.into_iter().map(|l| l.object).collect();
+    let graph = Graph::build(&objects, &registry);
+    let text = match args.format {
+        Format::Dot => ferry::render::graph_dot(&graph),
+        Format::Mermaid => ferry::render::graph_mermaid(&graph),
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&ferry::render::graph_json(&graph))
+                .expect("JSON values serialize")
+        ),
+    };
+    super::out(&text);
+    Ok(())
+}

@@ -1,0 +1,87 @@
+use std::path::Path;
+
+use ferry::kinds::{Exportable, Scope};
+
+/// List the object kinds: built-in ones and the repository's own.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
+    let registry = match super::repo_root(repo) {
+        Ok(root) => super::load(&root, None)?.1,
+        Err(_) if repo.is_none() => ferry::kinds::Registry::builtin()?,
+        Err(e) => return Err(e),
+    };
+    let mut kinds: Vec<_> = registry.iter().collect();
+    kinds.sort_by_key(|k| (k.category, k.name.clone()));
+    match args.format {
+        Format::Text => {
+            let mut text = format!(
+                "{:<28} {:<13} {:<8} exportable\n",
+                "KIND", "CATEGORY", "SCOPE"
+            );
+            for k in kinds {
+                let scope = match k.scope {
+                    Scope::Tenant => "tenant",
+                    Scope::Project => "project",
+                };
+                let exportable = match &k.exportable {
+                    Exportable::Always => "yes".to_string(),
+                    Exportable::Never { .. } => "no".to_string(),
+                    Exportable::NotWhen { when, .. } => format!(
+                        "yes, unless {}",
+                        when.iter()
+                            .map(|(p, v)| format!(
+                                "{p} is {}",
+                                v.iter()
+                                    .map(|v| v.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(" or ")
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                };
+                text.push_str(&format!(
+                    "{:<28} {:<13} {:<8} {exportable}\n",
+                    k.name,
+                    k.category.as_str(),
+                    scope
+                ));
+            }
+            super::out(&text);
+        }
+        Format::Json => {
+            let list: Vec<serde_json::Value> = kinds
+                .into_iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "kind": k.name,
+                        "category": k.category.as_str(),
+                        "scope": if k.scope == Scope::Project { "project" } else { "tenant" },
+                        "builtin": k.builtin,
+                        "exportable": !matches!(k.exportable, Exportable::Never { .. }),
+                        "references": k.references.iter().map(|r| serde_json::json!({"field": r.pointer, "kinds": r.targets})).collect::<Vec<_>>(),
+                        "secrets": k.secrets,
+                        "env_specific": k.env_specific,
+                    })
+                })
+                .collect();
+            super::out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&list).expect("JSON values serialize")
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! ferry keeps a data-platform tenant's metadata objects as code: a git repository of TOML files,
+//! one canonical file per object, every object with a GUID that is the same in every environment.
+//!
+//! # Architecture
+//!
+//! - [`kinds`]: every object kind is a JSON Schema with an `x-ferry` block (category, scope,
+//!   references, secrets, exportability); the engine is generic over them.
+//! - [`model`]: objects, addresses, the object file format and its canonical writer.
+//! - [`repo`]: the tenant repository on disk and in git (the only module that uses git2).
+//! - [`validate`]: every check a set of object files must pass, reported all at once.
+//! - [`graph`]: the dependency graph of objects (petgraph), cycles and waves.
+//! - [`render`]: graph output as DOT, Mermaid and JSON.
+//! - [`fmt`]: rewriting object files in canonical form.
+//! - [`config`]: reading and writing `ferry.toml`.
+//!
+//! # Files ferry reads and writes
+//!
+//! ```text
+//! ferry.toml                      format version, the source tenant's facts, defaults
+//! objects/<category>/<kind>/[<project>/]<name>.toml
+//! environments/<env>.toml         per-environment overrides and secret references
+//! schemas/kinds/                  kind schemas: copies of the built-in ones, plus custom kinds
+//! ```
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod fmt;
+pub mod graph;
+pub mod kinds;
+pub mod model;
+pub mod render;
+pub mod repo;
+pub mod validate;

@@ -1,0 +1,187 @@
+//! Where an object's file lives, and the reversible escaping of names into file names.
+//!
+//! An object's file is `objects/<category>/<kind>/[<project>/]<name>.toml`. Names may hold any
+//! Unicode the platform allows (CJK included); the characters no common file system accepts are
+//! written as `%XX` (the UTF-8 bytes, upper-case hex):
+//!
+//! - `%` itself, `\`, `:`, `*`, `?`, `"`, `<`, `>`, `|`;
+//! - a leading `.` (hidden files, `.` and `..`), a trailing `.` or space (Windows drops them);
+//! - the first letter of a name Windows reserves (`CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`,
+//!   `LPT1`–`LPT9`, in any case, with or without an extension).
+//!
+//! Everything else is kept as it is, so most names are their own file names. [`unescape`] is the
+//! exact inverse of [`escape`].
+
+use crate::kinds::Category;
+
+/// The folder that holds every object file.
+pub const OBJECTS_DIR: &str = "objects";
+
+/// The repository-relative path (with `/` separators) of an object's file.
+pub fn object_path(category: Category, kind: &str, project: Option<&str>, name: &str) -> String {
+    let mut path = format!("{OBJECTS_DIR}/{}/{kind}/", category.as_str());
+    if let Some(project) = project {
+        path.push_str(&escape(project));
+        path.push('/');
+    }
+    path.push_str(&escape(name));
+    path.push_str(".toml");
+    path
+}
+
+fn must_escape(c: char) -> bool {
+    matches!(
+        c,
+        '%' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '/'
+    ) || c.is_control()
+}
+
+fn is_reserved(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && matches!(stem.as_bytes()[3], b'1'..=b'9'))
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    let mut buf = [0u8; 4];
+    for b in c.encode_utf8(&mut buf).bytes() {
+        out.push_str(&format!("%{b:02X}"));
+    }
+}
+
+/// Escapes a name into a file name (without the `.toml` extension).
+pub fn escape(name: &str) -> String {
+    let count = name.chars().count();
+    let reserved = is_reserved(name);
+    let mut out = String::with_capacity(name.len());
+    for (i, c) in name.chars().enumerate() {
+        let first = i == 0;
+        let last = i + 1 == count;
+        if must_escape(c)
+            || (first && c == '.')
+            || (first && reserved)
+            || (last && (c == '.' || c == ' '))
+        {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Why a file name is not the escaped form of any name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("file name `{file_name}` is not a name escaped the way ferry writes it ({why}); rename the file to `{suggestion}`")]
+pub struct UnescapeError {
+    /// The file name.
+    pub file_name: String,
+    /// What is wrong.
+    pub why: &'static str,
+    /// The file name ferry would write for the same text.
+    pub suggestion: String,
+}
+
+/// Turns a file name (without `.toml`) back into the name it escapes. Refuses file names that
+/// [`escape`] would not have written, so that every name has exactly one file name.
+pub fn unescape(file_name: &str) -> Result<String, UnescapeError> {
+    let bytes = file_name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let fail = |why| UnescapeError {
+        file_name: file_name.to_string(),
+        why,
+        suggestion: escape(file_name),
+    };
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = file_name
+                .get(i + 1..i + 3)
+                .ok_or_else(|| fail("`%` must be followed by two hex digits"))?;
+            if !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+            {
+                return Err(fail("`%` must be followed by two upper-case hex digits"));
+            }
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| fail("bad escape"))?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let name = String::from_utf8(out).map_err(|_| fail("escapes are not UTF-8"))?;
+    if escape(&name) != file_name {
+        return Err(UnescapeError {
+            file_name: file_name.to_string(),
+            why: "not the canonical escaping",
+            suggestion: escape(&name),
+        });
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn plain_names_are_kept() {
+        assert_eq!(escape("dwd_orders_di"), "dwd_orders_di");
+        assert_eq!(escape("日销售额"), "日销售额");
+        assert_eq!(escape("a b.c"), "a b.c");
+    }
+
+    #[test]
+    fn awkward_names_are_escaped() {
+        assert_eq!(escape("a:b"), "a%3Ab");
+        assert_eq!(escape("100%"), "100%25");
+        assert_eq!(escape(".hidden"), "%2Ehidden");
+        assert_eq!(escape("end."), "end%2E");
+        assert_eq!(escape("con"), "%63on");
+        assert_eq!(escape("COM1.txt"), "%43OM1.txt");
+        assert_eq!(escape("COM10"), "COM10");
+    }
+
+    #[test]
+    fn non_canonical_file_names_are_refused() {
+        assert!(unescape("a%3ab").is_err());
+        assert!(unescape("a%").is_err());
+        assert!(
+            unescape("a%41").is_err(),
+            "escaping a plain letter is not canonical"
+        );
+        assert_eq!(unescape("a%3Ab").unwrap(), "a:b");
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            object_path(
+                Category::Development,
+                "compute_task",
+                Some("sales"),
+                "dwd:x"
+            ),
+            "objects/development/compute_task/sales/dwd%3Ax.toml"
+        );
+        assert_eq!(
+            object_path(Category::Global, "project", None, "sales"),
+            "objects/global/project/sales.toml"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn escape_round_trips(name in "\\PC{1,40}") {
+            let escaped = escape(&name);
+            prop_assert!(!escaped.contains('/'));
+            prop_assert!(!escaped.starts_with('.'));
+            prop_assert_eq!(unescape(&escaped).unwrap(), name);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! JSON pointers with a `*` wildcard, as kind schemas use them to name reference, secret and
+//! environment-specific fields.
+//!
+//! A pointer is RFC 6901 (`/spec/inputs/0/data_source`, `~1` for `/`, `~0` for `~`), extended with
+//! one segment: `*` matches every element of an array or every value of a table.
+
+use serde_json::Value;
+
+/// Splits a pointer into its unescaped segments. `""` is the whole document.
+pub fn segments(pointer: &str) -> Vec<String> {
+    if pointer.is_empty() {
+        return Vec::new();
+    }
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// Escapes one segment for a pointer.
+pub fn escape_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Every value the (possibly wildcarded) pointer reaches, with the concrete pointer to it, in
+/// document order.
+pub fn select<'v>(doc: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
+    let mut found = vec![(String::new(), doc)];
+    for seg in segments(pointer) {
+        let mut next = Vec::new();
+        for (at, value) in found {
+            match (seg.as_str(), value) {
+                ("*", Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        next.push((format!("{at}/{i}"), item));
+                    }
+                }
+                ("*", Value::Object(map)) => {
+                    for (k, item) in map {
+                        next.push((format!("{at}/{}", escape_segment(k)), item));
+                    }
+                }
+                (key, Value::Object(map)) => {
+                    if let Some(item) = map.get(key) {
+                        next.push((format!("{at}/{}", escape_segment(key)), item));
+                    }
+                }
+                (index, Value::Array(items)) => {
+                    if let Some(item) = index.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                        next.push((format!("{at}/{index}"), item));
+                    }
+                }
+                _ => {}
+            }
+        }
+        found = next;
+    }
+    found
+}
+
+/// Whether a concrete pointer is matched by a (possibly wildcarded) pattern.
+pub fn matches(pattern: &str, concrete: &str) -> bool {
+    let p = segments(pattern);
+    let c = segments(concrete);
+    p.len() == c.len() && p.iter().zip(&c).all(|(p, c)| p == "*" || p == c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selects_through_wildcards() {
+        let doc = json!({"spec": {"inputs": [{"ds": "a"}, {"x": 1}, {"ds": "b"}], "a/b": 1}});
+        let got: Vec<_> = select(&doc, "/spec/inputs/*/ds")
+            .into_iter()
+            .map(|(p, v)| (p, v.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/spec/inputs/0/ds".to_string(), json!("a")),
+                ("/spec/inputs/2/ds".to_string(), json!("b"))
+            ]
+        );
+        assert_eq!(select(&doc, "/spec/a~1b")[0].0, "/spec/a~1b");
+        assert!(select(&doc, "/spec/missing").is_empty());
+        assert!(matches("/spec/inputs/*/ds", "/spec/inputs/2/ds"));
+        assert!(!matches("/spec/inputs/*/ds", "/spec/inputs/2"));
+    }
+}

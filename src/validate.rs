@@ -1,0 +1,465 @@
+//! Every check a repository's object files must pass, all reported in one run.
+//!
+//! Per file: UTF-8, TOML syntax, a known kind, the kind's schema (with the JSON pointer and the
+//! line of each violation), names an address can hold, a GUID, and a path that matches the
+//! object's address. Across files: duplicate GUIDs and addresses, references that resolve to an
+//! object of an accepted kind, no dependency cycle, and only exportable objects. Problems are
+//! sorted by file and line, so the same repository always gives the same report.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::graph::{self, Graph};
+use crate::kinds::Registry;
+use crate::model::file::{self, Position};
+use crate::model::{check_name, path, Address, Object};
+use crate::repo::SourceFile;
+
+/// What kind of problem a [`Problem`] is; its name is shown in brackets (`error[schema]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// A file under `objects/` that is not an object file.
+    StrayFile,
+    /// Not UTF-8.
+    Encoding,
+    /// TOML syntax.
+    Syntax,
+    /// No `kind`, or one no schema defines.
+    UnknownKind,
+    /// The kind's schema refuses the document.
+    Schema,
+    /// A name that cannot be part of an address.
+    Name,
+    /// No GUID.
+    MissingGuid,
+    /// The file's path is not the one its address gives.
+    Path,
+    /// Two files with one GUID.
+    DuplicateGuid,
+    /// Two files with one address.
+    DuplicateAddress,
+    /// A reference that is not an address, or names an object that does not exist.
+    MissingReference,
+    /// A reference to an object of a kind the field does not accept.
+    WrongKind,
+    /// A dependency cycle.
+    Cycle,
+    /// An object that cannot be moved between tenants.
+    NotExportable,
+}
+
+impl Code {
+    /// The short name shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::StrayFile => "stray-file",
+            Code::Encoding => "encoding",
+            Code::Syntax => "syntax",
+            Code::UnknownKind => "unknown-kind",
+            Code::Schema => "schema",
+            Code::Name => "name",
+            Code::MissingGuid => "missing-guid",
+            Code::Path => "path",
+            Code::DuplicateGuid => "duplicate-guid",
+            Code::DuplicateAddress => "duplicate-address",
+            Code::MissingReference => "missing-reference",
+            Code::WrongKind => "wrong-kind",
+            Code::Cycle => "cycle",
+            Code::NotExportable => "not-exportable",
+        }
+    }
+}
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, relative to the repository root.
+    pub path: String,
+    /// Where in the file, when known.
+    pub position: Option<Position>,
+    /// The object's address, when known.
+    pub address: Option<String>,
+    /// What kind of problem.
+    pub code: Code,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error[{}]: {}", self.code.as_str(), self.path)?;
+        if let Some(p) = self.position {
+            write!(f, ":{}:{}", p.line, p.column)?;
+        }
+        if let Some(a) = &self.address {
+            write!(f, ": {a}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An object file that parsed and passed its schema.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file, relative to the repository root.
+    pub path: String,
+    /// The file's text.
+    pub text: String,
+    /// The object.
+    pub object: Object,
+    /// The object as a JSON document.
+    pub doc: Value,
+}
+
+/// The result of checking a set of object files.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The files that parsed and passed their schema, sorted by path.
+    pub objects: Vec<Loaded>,
+    /// Every problem, sorted by file, line and code.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether there is no problem.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Reads one object file: encoding, syntax, kind, schema, names. `Err` holds the problems that
+/// stop it from being an object.
+pub fn load_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<Problem>> {
+    let problem =
+        |code, position, address: Option<String>, message: String, hint: Option<&str>| Problem {
+            path: file.path.clone(),
+            position,
+            address,
+            code,
+            message,
+            hint: hint.map(str::to_string),
+        };
+    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
+        vec![problem(
+            Code::Encoding,
+            None,
+            None,
+            format!("not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+            Some("save the file as UTF-8"),
+        )]
+    })?;
+    let doc = file::parse_document(text).map_err(|e| {
+        vec![problem(
+            Code::Syntax,
+            e.position,
+            None,
+            format!("TOML syntax: {}", e.message),
+            Some("fix the TOML at the line shown; `ferry fmt` rewrites valid files to canonical form"),
+        )]
+    })?;
+    let kind_name = doc.get("kind").and_then(Value::as_str);
+    let Some(kind) = kind_name.and_then(|k| registry.get(k)) else {
+        let message = match kind_name {
+            Some(k) => format!("unknown kind `{k}`"),
+            None => "no `kind` field".to_string(),
+        };
+        return Err(vec![problem(
+            Code::UnknownKind,
+            file::position_of(text, "/kind"),
+            None,
+            message,
+            Some("use a built-in kind (`ferry kinds` lists them) or add a schema in schemas/kinds/<kind>.schema.json"),
+        )]);
+    };
+    let address_hint = {
+        let name = doc.get("name").and_then(Value::as_str);
+        let project = doc.get("project").and_then(Value::as_str);
+        name.map(|n| match project {
+            Some(p) => format!("{}/{p}/{n}", kind.name),
+            None => format!("{}/{n}", kind.name),
+        })
+    };
+    let schema_problems: Vec<Problem> = kind
+        .validator()
+        .iter_errors(&doc)
+        .map(|e| {
+            let mut at = e.instance_path().as_str().to_string();
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                e.kind()
+            {
+                if let Some(first) = unexpected.first() {
+                    at = format!("{at}/{}", crate::model::pointer::escape_segment(first));
+                }
+            }
+            let shown = if at.is_empty() {
+                "/".to_string()
+            } else {
+                at.clone()
+            };
+            problem(
+                Code::Schema,
+                file::position_of(text, &at),
+                address_hint.clone(),
+                format!("{shown}: {e}"),
+                Some(&format!(
+                    "see {} for the fields of `{}`",
+                    schema_origin(kind),
+                    kind.name
+                )),
+            )
+        })
+        .collect();
+    if !schema_problems.is_empty() {
+        return Err(schema_problems);
+    }
+    let object = file::object_from_document(&doc)
+        .map_err(|m| vec![problem(Code::Schema, None, address_hint.clone(), m, None)])?;
+    let address = object.address().to_string();
+    let mut problems = Vec::new();
+    for (field, name) in [
+        ("/name", Some(&object.name)),
+        ("/project", object.project.as_ref()),
+    ] {
+        if let Some(Err(e)) = name.map(|n| check_name(n)) {
+            problems.push(problem(
+                Code::Name,
+                file::position_of(text, field),
+                Some(address.clone()),
+                e.to_string(),
+                Some("names may hold any characters but `/` and control characters, without leading or trailing spaces"),
+            ));
+        }
+    }
+    if object.guid.is_none() {
+        problems.push(problem(
+            Code::MissingGuid,
+            None,
+            Some(address.clone()),
+            "no `guid`".into(),
+            Some("run `ferry fmt` to give new objects a GUID"),
+        ));
+    }
+    if problems.is_empty() {
+        let expected = path::object_path(
+            kind.category,
+            &kind.name,
+            object.project.as_deref(),
+            &object.name,
+        );
+        if expected != file.path {
+            problems.push(problem(
+                Code::Path,
+                None,
+                Some(address.clone()),
+                format!("the file of `{address}` belongs at {expected}"),
+                Some(&format!(
+                    "move it: git mv '{}' '{expected}' (or correct the name)",
+                    file.path
+                )),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Loaded {
+        path: file.path.clone(),
+        text: text.to_string(),
+        object,
+        doc,
+    })
+}
+
+fn schema_origin(kind: &crate::kinds::Kind) -> String {
+    if kind.builtin {
+        format!("schemas/kinds/{}.schema.json", kind.name)
+    } else {
+        kind.origin.clone()
+    }
+}
+
+/// Whether a path under `objects/` is meant to be an object file; other files (dotfiles such as
+/// `.gitkeep`) are ignored.
+fn is_hidden(path: &str) -> bool {
+    path.rsplit('/').next().is_some_and(|n| n.starts_with('.'))
+}
+
+/// Checks every file and the set as a whole.
+pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
+    let mut report = Report::default();
+    for file in files {
+        if is_hidden(&file.path) {
+            continue;
+        }
+        if !file.path.ends_with(".toml") {
+            report.problems.push(Problem {
+                path: file.path.clone(),
+                position: None,
+                address: None,
+                code: Code::StrayFile,
+                message: "not an object file (object files end in .toml)".into(),
+                hint: Some("move the file out of objects/".into()),
+            });
+            continue;
+        }
+        match load_file(file, registry) {
+            Ok(loaded) => report.objects.push(loaded),
+            Err(problems) => report.problems.extend(problems),
+        }
+    }
+    report.objects.sort_by(|a, b| a.path.cmp(&b.path));
+    let set_problems = check_set(&report.objects, registry);
+    report.problems.extend(set_problems);
+    report.problems.sort_by(|a, b| {
+        (&a.path, a.position, a.code, &a.message).cmp(&(&b.path, b.position, b.code, &b.message))
+    });
+    report
+}
+
+/// The checks across files: duplicates, references, cycles and exportability.
+pub fn check_set(objects: &[Loaded], registry: &Registry) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut by_guid: HashMap<uuid::Uuid, &Loaded> = HashMap::new();
+    let mut by_address: HashMap<Address, &Loaded> = HashMap::new();
+    for loaded in objects {
+        let address = loaded.object.address();
+        if let Some(guid) = loaded.object.guid {
+            if let Some(first) = by_guid.get(&guid) {
+                problems.push(Problem {
+                    path: loaded.path.clone(),
+                    position: file::position_of(&loaded.text, "/guid"),
+                    address: Some(address.to_string()),
+                    code: Code::DuplicateGuid,
+                    message: format!(
+                        "guid {guid} is also the guid of {} ({})",
+                        first.object.address(),
+                        first.path
+                    ),
+                    hint: Some("a copied file keeps its GUID: delete the `guid` line of the copy and run `ferry fmt` to give it a new one".into()),
+                });
+            } else {
+                by_guid.insert(guid, loaded);
+            }
+        }
+        if let Some(first) = by_address.get(&address) {
+            problems.push(Problem {
+                path: loaded.path.clone(),
+                position: file::position_of(&loaded.text, "/name"),
+                address: Some(address.to_string()),
+                code: Code::DuplicateAddress,
+                message: format!("address {address} is also used by {}", first.path),
+                hint: Some("rename one of the objects".into()),
+            });
+        } else {
+            by_address.insert(address, loaded);
+        }
+    }
+    for loaded in objects {
+        let Some(kind) = registry.get(&loaded.object.kind) else {
+            continue;
+        };
+        let address = loaded.object.address().to_string();
+        for reference in graph::references(kind, &loaded.doc) {
+            let problem = |code, message: String, hint: String| Problem {
+                path: loaded.path.clone(),
+                position: file::position_of(&loaded.text, &reference.pointer),
+                address: Some(address.clone()),
+                code,
+                message,
+                hint: Some(hint),
+            };
+            let accepts = reference.accepts.join(", ");
+            let target = match Address::parse(&reference.target) {
+                Ok(target) => target,
+                Err(e) => {
+                    problems.push(problem(
+                        Code::MissingReference,
+                        format!("{}: {e}", reference.pointer),
+                        format!("this field takes the address of a {accepts}"),
+                    ));
+                    continue;
+                }
+            };
+            if !reference.accepts.contains(&target.kind) {
+                problems.push(problem(
+                    Code::WrongKind,
+                    format!(
+                        "{} refers to {target}, a {}, but the field takes only {accepts}",
+                        reference.pointer, target.kind
+                    ),
+                    format!("point it at a {accepts}"),
+                ));
+                continue;
+            }
+            if !by_address.contains_key(&target) {
+                let scoped = registry.get(&target.kind).map(|k| k.scope);
+                let hint = match (scoped, &target.project) {
+                    (Some(crate::kinds::Scope::Project), None) => format!(
+                        "`{}` is project-scoped: write {}/<project>/{}",
+                        target.kind, target.kind, target.name
+                    ),
+                    (Some(crate::kinds::Scope::Tenant), Some(_)) => format!(
+                        "`{}` is not project-scoped: write {}/{}",
+                        target.kind, target.kind, target.name
+                    ),
+                    _ => format!("add {target} to the repository, or correct the address"),
+                };
+                problems.push(problem(
+                    Code::MissingReference,
+                    format!(
+                        "{} refers to {target}, which does not exist",
+                        reference.pointer
+                    ),
+                    hint,
+                ));
+            }
+        }
+        if let Some(reason) = kind.exportable.refuses(&loaded.doc) {
+            problems.push(Problem {
+                path: loaded.path.clone(),
+                position: None,
+                address: Some(address.clone()),
+                code: Code::NotExportable,
+                message: match kind.exportable {
+                    crate::kinds::Exportable::Never { .. } => {
+                        format!(
+                            "`{}` objects cannot be moved between tenants: {reason}",
+                            kind.name
+                        )
+                    }
+                    _ => format!(
+                        "this `{}` cannot be moved between tenants: {reason}",
+                        kind.name
+                    ),
+                },
+                hint: Some("remove the file from the repository; move the object by hand".into()),
+            });
+        }
+    }
+    let objects_only: Vec<Object> = objects.iter().map(|l| l.object.clone()).collect();
+    let graph = Graph::build(&objects_only, registry);
+    for cycle in graph.cycles() {
+        let first = &cycle[0];
+        let Some(loaded) = by_address.get(first) else {
+            continue;
+        };
+        let chain: Vec<String> = cycle.iter().map(Address::to_string).collect();
+        problems.push(Problem {
+            path: loaded.path.clone(),
+            position: None,
+            address: Some(first.to_string()),
+            code: Code::Cycle,
+            message: format!("dependency cycle: {}", chain.join(" → ")),
+            hint: Some("objects cannot depend on themselves, even through others: remove one of these references".into()),
+        });
+    }
+    problems
+}
