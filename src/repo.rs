@@ -57,6 +57,12 @@ pub enum RepoError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// A file name that is not UTF-8 cannot be an object's name.
+    #[error("file name of {path} is not UTF-8: rename it (ferry names are Unicode text)")]
+    NonUtf8Path {
+        /// The file.
+        path: PathBuf,
+    },
     /// The folder is not inside a git repository.
     #[error("{path} is not in a git repository, so --ref cannot be read: run `git init` (or `ferry init`) and commit first")]
     NotGit {
@@ -136,6 +142,11 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<SourceFile>) -> Result<(), RepoEr
         let entry = entry.map_err(io("cannot read folder", &dir))?;
         let name = entry.file_name();
         let child = rel.join(&name);
+        if name.to_str().is_none() {
+            return Err(RepoError::NonUtf8Path {
+                path: root.join(&child),
+            });
+        }
         let file_type = entry
             .file_type()
             .map_err(io("cannot read", &root.join(&child)))?;

@@ -6,7 +6,7 @@
 //! object of an accepted kind, no dependency cycle, and only exportable objects. Problems are
 //! sorted by file and line, so the same repository always gives the same report.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde_json::Value;
@@ -295,6 +295,8 @@ fn is_hidden(path: &str) -> bool {
 /// Checks every file and the set as a whole.
 pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
     let mut report = Report::default();
+    // Objects whose own file has problems: references to them are not reported again.
+    let mut broken = HashSet::new();
     for file in files {
         if is_hidden(&file.path) {
             continue;
@@ -312,11 +314,18 @@ pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
         }
         match load_file(file, registry) {
             Ok(loaded) => report.objects.push(loaded),
-            Err(problems) => report.problems.extend(problems),
+            Err(problems) => {
+                if let Some(address) = problems.iter().find_map(|p| p.address.as_deref()) {
+                    if let Ok(address) = Address::parse(address) {
+                        broken.insert(address);
+                    }
+                }
+                report.problems.extend(problems);
+            }
         }
     }
     report.objects.sort_by(|a, b| a.path.cmp(&b.path));
-    let set_problems = check_set(&report.objects, registry);
+    let set_problems = check_set(&report.objects, &broken, registry);
     report.problems.extend(set_problems);
     report.problems.sort_by(|a, b| {
         (&a.path, a.position, a.code, &a.message).cmp(&(&b.path, b.position, b.code, &b.message))
@@ -324,8 +333,13 @@ pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
     report
 }
 
-/// The checks across files: duplicates, references, cycles and exportability.
-pub fn check_set(objects: &[Loaded], registry: &Registry) -> Vec<Problem> {
+/// The checks across files: duplicates, references, cycles and exportability. References to
+/// `broken` addresses (objects whose files have problems of their own) are not reported.
+pub fn check_set(
+    objects: &[Loaded],
+    broken: &HashSet<Address>,
+    registry: &Registry,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut by_guid: HashMap<uuid::Uuid, &Loaded> = HashMap::new();
     let mut by_address: HashMap<Address, &Loaded> = HashMap::new();
@@ -399,7 +413,7 @@ pub fn check_set(objects: &[Loaded], registry: &Registry) -> Vec<Problem> {
                 ));
                 continue;
             }
-            if !by_address.contains_key(&target) {
+            if !by_address.contains_key(&target) && !broken.contains(&target) {
                 let scoped = registry.get(&target.kind).map(|k| k.scope);
                 let hint = match (scoped, &target.project) {
                     (Some(crate::kinds::Scope::Project), None) => format!(

@@ -1,0 +1,8 @@
+//! Integration tests: the real `ferry` binary on temporary repositories, one module per command.
+
+mod common;
+mod fmt;
+mod graph;
+mod init;
+mod kinds;
+mod validate;

@@ -1,0 +1,232 @@
+use crate::common::{git, source_dir, text, TestEnv};
+
+#[test]
+fn the_retail_example_is_valid() {
+    let env = TestEnv::new();
+    let out = env
+        .ferry()
+        .args(["validate", "--repo"])
+        .arg(source_dir().join("examples/retail"))
+        .assert()
+        .success();
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(
+        stderr.starts_with("ok: ") && stderr.ends_with(" objects valid\n"),
+        "{stderr}"
+    );
+}
+
+/// Every folder of examples/broken shows exactly the problem it is named after; the messages
+/// are held in one snapshot.
+#[test]
+fn each_broken_example_fails_with_its_own_problem() {
+    let env = TestEnv::new();
+    let broken = source_dir().join("examples/broken");
+    let mut cases: Vec<_> = std::fs::read_dir(&broken)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 12,
+        "examples/broken holds a case per problem code"
+    );
+    let mut all = String::new();
+    for case in &cases {
+        let dir = env.copy_example(&format!("examples/broken/{case}"));
+        let out = env
+            .ferry()
+            .arg("validate")
+            .current_dir(&dir)
+            .assert()
+            .code(1);
+        let stderr = text(&out.get_output().stderr, &env);
+        let codes: std::collections::BTreeSet<&str> = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("error["))
+            .filter_map(|l| l.split(']').next())
+            .collect();
+        assert_eq!(
+            codes.into_iter().collect::<Vec<_>>(),
+            vec![case.as_str()],
+            "{case}:\n{stderr}"
+        );
+        all.push_str(&format!("── {case}\n{stderr}"));
+    }
+    insta::assert_snapshot!("broken_examples", all);
+}
+
+fn repo_with(env: &TestEnv, files: &[(&str, &str)]) -> std::path::PathBuf {
+    env.ferry().args(["init", "tenant"]).assert().success();
+    for (path, text) in files {
+        env.write(&format!("tenant/{path}"), text);
+    }
+    env.path().join("tenant")
+}
+
+const SEGMENT: &str = "kind = \"data_segment\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a01\"\nname = \"retail\"\n\n[spec]\ndisplay_name = \"Retail\"\nprefix = \"rt\"\n";
+
+#[test]
+fn schema_problems_name_the_field_and_line() {
+    let env = TestEnv::new();
+    let project = "kind = \"project\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a02\"\nname = \"sales\"\n\n[spec]\ndisplay_name = \"Sales\"\nmode = \"sometimes\"\ncompute_sources = []\n";
+    let root = repo_with(&env, &[("objects/global/project/sales.toml", project)]);
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(stderr.contains("error[schema]: objects/global/project/sales.toml:7:1: project/sales: /spec/mode: \"sometimes\" is not one of"), "{stderr}");
+    assert!(stderr.contains("error[schema]: objects/global/project/sales.toml:8:1: project/sales: /spec/compute_sources: [] has less than 1 item"), "{stderr}");
+    assert!(
+        stderr.contains("hint: see schemas/kinds/project.schema.json"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("error: 2 problems in 1 file\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_report_follows_its_schema() {
+    let env = TestEnv::new();
+    let root = repo_with(&env, &[("objects/global/data_segment/wrong.toml", SEGMENT)]);
+    let out = env
+        .ferry()
+        .args(["validate", "--format", "json"])
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["problems"][0]["code"], "path");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(source_dir().join("schemas/output/validate.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::is_valid(&schema, &report), "{report:#}");
+}
+
+#[test]
+fn validate_reads_a_revision_without_checking_it_out() {
+    let env = TestEnv::new();
+    let root = repo_with(
+        &env,
+        &[("objects/global/data_segment/retail.toml", SEGMENT)],
+    );
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "segment"]);
+    env.write(
+        "tenant/objects/global/data_segment/retail.toml",
+        "kind = \"data_segment\"\nname = [\n",
+    );
+    env.ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let out = env
+        .ferry()
+        .args(["validate", "--ref", "HEAD"])
+        .current_dir(&root)
+        .assert()
+        .success();
+    assert_eq!(
+        text(&out.get_output().stderr, &env),
+        "ok: 1 objects valid\n"
+    );
+    assert_eq!(
+        env.read("tenant/objects/global/data_segment/retail.toml"),
+        "kind = \"data_segment\"\nname = [\n",
+        "working tree untouched"
+    );
+}
+
+#[test]
+fn unknown_revision_is_an_error_with_a_hint() {
+    let env = TestEnv::new();
+    let root = repo_with(&env, &[]);
+    let out = env
+        .ferry()
+        .args(["validate", "--ref", "no-such-branch"])
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(
+        stderr.starts_with("error: git revision `no-such-branch` not found in "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check the branch, tag or commit id"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn outside_a_repository_says_to_run_init() {
+    let env = TestEnv::new();
+    let out = env.ferry().arg("validate").assert().code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(
+        stderr.starts_with(
+            "error: no ferry.toml in [TMP] or any folder above it\n  hint: run `ferry init`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    let env = TestEnv::new();
+    env.ferry()
+        .args(["validate", "--no-such-flag"])
+        .assert()
+        .code(1);
+    env.ferry().arg("--help").assert().success();
+}
+
+#[test]
+fn repositories_may_add_their_own_kinds() {
+    let env = TestEnv::new();
+    let schema = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object", "additionalProperties": false, "required": ["kind", "name", "spec"],
+  "properties": {
+    "kind": {"const": "dashboard"}, "guid": {"type": "string"}, "name": {"type": "string"},
+    "spec": {"type": "object", "additionalProperties": false, "properties": {"segment": {"type": "string"}}}
+  },
+  "x-ferry": {"category": "global", "scope": "tenant", "references": {"/spec/segment": ["data_segment"]}}
+}"#;
+    let dashboard = "kind = \"dashboard\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a03\"\nname = \"board\"\n\n[spec]\nsegment = \"data_segment/retail\"\n";
+    let root = repo_with(
+        &env,
+        &[
+            ("schemas/kinds/dashboard.schema.json", schema),
+            ("objects/global/data_segment/retail.toml", SEGMENT),
+            ("objects/global/dashboard/board.toml", dashboard),
+        ],
+    );
+    env.ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .success();
+    env.write(
+        "tenant/schemas/kinds/dashboard.schema.json",
+        &schema.replace("data_segment\"]", "no_such_kind\"]"),
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(stderr.starts_with("error: kind schema schemas/kinds/dashboard.schema.json: kind `dashboard`: reference /spec/segment names unknown kind `no_such_kind`"), "{stderr}");
+}
