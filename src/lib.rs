@@ -12,6 +12,10 @@
 //! - [`render`]: graph output as DOT, Mermaid and JSON.
 //! - [`fmt`]: rewriting object files in canonical form.
 //! - [`config`]: reading and writing `ferry.toml`.
+//! - [`store`]: tenant stores behind the `Tenant` trait; `store::sqlite` is the embedded one
+//!   (the only module that uses rusqlite).
+//! - [`edit`]: direct edits of a tenant's objects (`ferry object put|get|list|rm`).
+//! - [`secret`]: secret values that cannot be printed.
 //!
 //! # Files ferry reads and writes
 //!
@@ -24,10 +28,13 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod edit;
 pub mod fmt;
 pub mod graph;
 pub mod kinds;
 pub mod model;
 pub mod render;
 pub mod repo;
+pub mod secret;
+pub mod store;
 pub mod validate;

@@ -135,9 +135,52 @@ impl Report {
     }
 }
 
-/// Reads one object file: encoding, syntax, kind, schema, names. `Err` holds the problems that
-/// stop it from being an object.
+/// Reads one object file of a repository: [`parse_file`], then a GUID and a path that matches
+/// the object's address. `Err` holds the problems that stop it from being an object.
 pub fn load_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<Problem>> {
+    let loaded = parse_file(file, registry)?;
+    let object = &loaded.object;
+    let address = object.address().to_string();
+    let kind = registry
+        .get(&object.kind)
+        .expect("parse_file checked the kind");
+    let problem = |code, message: String, hint: String| Problem {
+        path: file.path.clone(),
+        position: None,
+        address: Some(address.clone()),
+        code,
+        message,
+        hint: Some(hint),
+    };
+    if object.guid.is_none() {
+        return Err(vec![problem(
+            Code::MissingGuid,
+            "no `guid`".into(),
+            "run `ferry fmt` to give new objects a GUID".into(),
+        )]);
+    }
+    let expected = path::object_path(
+        kind.category,
+        &kind.name,
+        object.project.as_deref(),
+        &object.name,
+    );
+    if expected != file.path {
+        return Err(vec![problem(
+            Code::Path,
+            format!("the file of `{address}` belongs at {expected}"),
+            format!(
+                "move it: git mv '{}' '{expected}' (or correct the name)",
+                file.path
+            ),
+        )]);
+    }
+    Ok(loaded)
+}
+
+/// Reads one object file wherever it is: encoding, TOML syntax, a known kind, the kind's schema
+/// and names an address can hold. `Err` holds the problems that stop it from being an object.
+pub fn parse_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<Problem>> {
     let problem =
         |code, position, address: Option<String>, message: String, hint: Option<&str>| Problem {
             path: file.path.clone(),
@@ -235,35 +278,6 @@ pub fn load_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<P
                 Some(address.clone()),
                 e.to_string(),
                 Some("names may hold any characters but `/` and control characters, without leading or trailing spaces"),
-            ));
-        }
-    }
-    if object.guid.is_none() {
-        problems.push(problem(
-            Code::MissingGuid,
-            None,
-            Some(address.clone()),
-            "no `guid`".into(),
-            Some("run `ferry fmt` to give new objects a GUID"),
-        ));
-    }
-    if problems.is_empty() {
-        let expected = path::object_path(
-            kind.category,
-            &kind.name,
-            object.project.as_deref(),
-            &object.name,
-        );
-        if expected != file.path {
-            problems.push(problem(
-                Code::Path,
-                None,
-                Some(address.clone()),
-                format!("the file of `{address}` belongs at {expected}"),
-                Some(&format!(
-                    "move it: git mv '{}' '{expected}' (or correct the name)",
-                    file.path
-                )),
             ));
         }
     }

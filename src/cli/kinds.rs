@@ -17,11 +17,7 @@ enum Format {
 }
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let registry = match super::repo_root(repo) {
-        Ok(root) => super::load(&root, None)?.1,
-        Err(_) if repo.is_none() => ferry::kinds::Registry::builtin()?,
-        Err(e) => return Err(e),
-    };
+    let registry = super::registry(repo)?;
     let mut kinds: Vec<_> = registry.iter().collect();
     kinds.sort_by_key(|k| (k.category, k.name.clone()));
     match args.format {

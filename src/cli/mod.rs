@@ -5,6 +5,8 @@ mod fmt;
 mod graph;
 mod init;
 mod kinds;
+mod object;
+mod tenant;
 mod validate;
 
 use std::io::Write as _;
@@ -43,6 +45,10 @@ enum Command {
     Validate(validate::Args),
     Graph(graph::Args),
     Kinds(kinds::Args),
+    #[command(subcommand)]
+    Tenant(tenant::Command),
+    #[command(subcommand)]
+    Object(object::Command),
 }
 
 /// An error to show the user, with what to do next, and the exit code.
@@ -104,7 +110,106 @@ impl From<ferry::kinds::KindError> for CliError {
     }
 }
 
+impl From<ferry::store::StoreError> for CliError {
+    fn from(e: ferry::store::StoreError) -> Self {
+        use ferry::store::StoreError as E;
+        let hint = match &e {
+            E::BadUrl { .. } => Some("name a tenant as sqlite:PATH".to_string()),
+            E::NotFound { .. } => Some(
+                "create it with `ferry tenant init sqlite:PATH --name N --platform-version V --engine E --engine-mode single --cluster C`, or check the path".to_string(),
+            ),
+            E::NoFolder { .. } => Some("create the folder first, or choose another path".to_string()),
+            E::Exists { .. } => Some("choose another path; ferry never overwrites a file".to_string()),
+            E::NotSqlite { .. } | E::NotTenant { .. } => {
+                Some("check the path: tenants are made by `ferry tenant init`".to_string())
+            }
+            E::TooNew { .. } => Some("upgrade ferry to open this tenant".to_string()),
+            E::ReadOnly { .. } => Some("make the file writable (chmod u+w) or work on a copy".to_string()),
+            E::Locked { .. } => Some(
+                "wait for the holder to finish or the lock to expire; if the holder is gone, `ferry tenant unlock URL --force`".to_string(),
+            ),
+            E::NotHolder { .. } => Some("pass --force to release another holder's lock".to_string()),
+            E::AddressTaken { .. } => Some("rename one of the objects, or put the file with that object's guid".to_string()),
+            E::StillReferenced { .. } => Some("remove or change the objects that refer to it first".to_string()),
+            E::DanglingReference { .. } => Some("put the referenced object first".to_string()),
+            E::NoSuchObject { .. } => Some("`ferry object list --tenant URL` shows what exists".to_string()),
+            E::Database { .. } | E::Corrupt { .. } => None,
+        };
+        CliError::new(e, hint)
+    }
+}
+
 pub type Result<T = ()> = std::result::Result<T, CliError>;
+
+/// Who is acting: FERRY_ACTOR, or `user@host`. Also the lock holder identity.
+pub fn actor_name() -> String {
+    if let Ok(actor) = std::env::var("FERRY_ACTOR") {
+        if !actor.trim().is_empty() {
+            return actor;
+        }
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{user}@{host}")
+}
+
+/// Now, as RFC 3339 UTC seconds: FERRY_NOW when set (for reproducible runs), else the clock.
+pub fn now() -> Result<std::time::SystemTime> {
+    match std::env::var("FERRY_NOW") {
+        Ok(text) => humantime::parse_rfc3339_weak(&text).map_err(|e| {
+            CliError::new(
+                format!("FERRY_NOW=`{text}` is not a time: {e}"),
+                Some("write it as 2026-01-31T12:00:00Z, or unset it".to_string()),
+            )
+        }),
+        Err(_) => Ok(std::time::SystemTime::now()),
+    }
+}
+
+/// A time as ferry stores it.
+pub fn timestamp(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The acting user and the time.
+pub fn actor() -> Result<ferry::store::Actor> {
+    Ok(ferry::store::Actor {
+        name: actor_name(),
+        now: timestamp(now()?),
+    })
+}
+
+/// Opens the tenant a URL names.
+pub fn open_tenant(url: &str) -> Result<Box<dyn ferry::store::Tenant>> {
+    let url = ferry::store::TenantUrl::parse(url)?;
+    Ok(ferry::store::open(&url)?)
+}
+
+/// The kind registry: the repository's (built-in plus custom kinds) when in one, else the
+/// built-in kinds.
+pub fn registry(repo: Option<&Path>) -> Result<Registry> {
+    match repo_root(repo) {
+        Ok(root) => Ok(load(&root, None)?.1),
+        Err(_) if repo.is_none() => Ok(Registry::builtin()?),
+        Err(e) => Err(e),
+    }
+}
+
+/// Prints JSON on stdout.
+pub fn out_json(value: &serde_json::Value) {
+    out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    ));
+}
 
 /// Writes data to stdout; a closed pipe (`ferry graph | head`) ends the program quietly.
 pub fn out(text: &str) {
@@ -188,6 +293,8 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, repo),
         Command::Graph(args) => graph::run(args, repo),
         Command::Kinds(args) => kinds::run(args, repo),
+        Command::Tenant(cmd) => tenant::run(cmd),
+        Command::Object(cmd) => object::run(cmd, repo),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@
 
 pub mod canonical;
 pub mod file;
+pub mod hash;
 pub mod path;
 pub mod pointer;
 

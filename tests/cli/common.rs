@@ -102,3 +102,39 @@ pub fn git(dir: &Path, args: &[&str]) {
         .expect("git runs");
     assert!(status.success(), "git {args:?} failed");
 }
+
+/// Makes an embedded tenant `name.db` in the workplace and returns its URL.
+pub fn tenant(env: &TestEnv, name: &str) -> String {
+    let url = format!("sqlite:{name}.db");
+    env.ferry()
+        .args([
+            "tenant",
+            "init",
+            &url,
+            "--name",
+            name,
+            "--platform-version",
+            "4.5.0",
+        ])
+        .args([
+            "--engine",
+            "maxcompute",
+            "--engine-mode",
+            "single",
+            "--cluster",
+            "cn-shanghai-mc-01",
+        ])
+        .assert()
+        .success();
+    url
+}
+
+/// stdout of a successful command, as text.
+pub fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+/// stderr of a command, as text.
+pub fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}

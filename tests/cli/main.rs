@@ -5,4 +5,6 @@ mod fmt;
 mod graph;
 mod init;
 mod kinds;
+mod object;
+mod tenant;
 mod validate;

@@ -1,0 +1,329 @@
+//! Direct edits of a tenant's objects, as the platform's own users make them outside git
+//! (`ferry object put|get|list|rm`), and the two conversions every reader and writer of a store
+//! needs:
+//!
+//! - [`resolve`]: object files → store changes. References (addresses) become GUIDs, found in the
+//!   same batch first and then in the tenant; secret values are split from the body; the content
+//!   hash is computed.
+//! - [`to_object`]: a stored object → an object with addresses again, secret fields holding the
+//!   placeholder `(sensitive)`.
+//!
+//! A file without a `guid` updates the tenant's object at the same address if there is one, and
+//! otherwise creates an object with a new random GUID.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::graph;
+use crate::kinds::{Kind, Registry};
+use crate::model::{file, hash, pointer, Address, Object};
+use crate::repo::SourceFile;
+use crate::secret::{Secret, PLACEHOLDER};
+use crate::store::{Change, NewObject, StoreError, StoredObject, Tenant};
+use crate::validate::{self, Code, Loaded, Problem};
+
+/// Why a set of files cannot be put.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// Problems in the files.
+    #[error("{} problem(s) in the files", .0.len())]
+    Invalid(Vec<Problem>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Object files → the changes that put them into `tenant`. Problems in any file stop the whole
+/// batch (nothing is written), and all of them are reported.
+pub fn resolve(
+    files: &[SourceFile],
+    registry: &Registry,
+    tenant: &dyn Tenant,
+) -> Result<Vec<Change>, EditError> {
+    let mut problems = Vec::new();
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for f in files {
+        match validate::parse_file(f, registry) {
+            Ok(l) => loaded.push(l),
+            Err(p) => problems.extend(p),
+        }
+    }
+    // Duplicates inside the batch.
+    let mut seen_address: HashMap<Address, &str> = HashMap::new();
+    let mut seen_guid: HashMap<Uuid, &str> = HashMap::new();
+    for l in &loaded {
+        let address = l.object.address();
+        if let Some(first) = seen_address.insert(address.clone(), &l.path) {
+            problems.push(problem(
+                l,
+                Code::DuplicateAddress,
+                "/name",
+                format!("{address} is also in {first}"),
+                "put each object once",
+            ));
+        }
+        if let Some(guid) = l.object.guid {
+            if let Some(first) = seen_guid.insert(guid, &l.path) {
+                problems.push(problem(
+                    l,
+                    Code::DuplicateGuid,
+                    "/guid",
+                    format!("guid {guid} is also in {first}"),
+                    "give each object its own guid",
+                ));
+            }
+        }
+    }
+    // Every address the batch names or refers to, looked up in the tenant at once.
+    let mut wanted: BTreeSet<String> = loaded
+        .iter()
+        .map(|l| l.object.address().to_string())
+        .collect();
+    for l in &loaded {
+        let kind = registry
+            .get(&l.object.kind)
+            .expect("parse_file checked the kind");
+        wanted.extend(
+            graph::references(kind, &l.doc)
+                .into_iter()
+                .map(|r| r.target),
+        );
+    }
+    let in_tenant = tenant.guids(&wanted.into_iter().collect::<Vec<_>>())?;
+    // GUIDs of the batch's objects.
+    let mut batch: BTreeMap<String, Uuid> = BTreeMap::new();
+    for l in &loaded {
+        let address = l.object.address().to_string();
+        let guid = match (l.object.guid, in_tenant.get(&address)) {
+            (Some(guid), Some(existing))
+                if *existing != guid && !seen_guid.contains_key(existing) =>
+            {
+                problems.push(problem(
+                    l,
+                    Code::DuplicateAddress,
+                    "/guid",
+                    format!("{address} is already object {existing} in the tenant, not {guid}"),
+                    "remove the `guid` line to update the tenant's object, or rename this one",
+                ));
+                guid
+            }
+            (Some(guid), _) => guid,
+            (None, Some(existing)) => *existing,
+            (None, None) => Uuid::new_v4(),
+        };
+        batch.insert(address, guid);
+    }
+    let mut changes = Vec::with_capacity(loaded.len());
+    for l in &loaded {
+        let kind = registry
+            .get(&l.object.kind)
+            .expect("parse_file checked the kind");
+        let address = l.object.address().to_string();
+        let guid = batch[&address];
+        let mut doc = l.doc.clone();
+        let mut references = Vec::new();
+        for r in graph::references(kind, &l.doc) {
+            let target = match Address::parse(&r.target) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(problem(
+                        l,
+                        Code::MissingReference,
+                        &r.pointer,
+                        format!("{}: {e}", r.pointer),
+                        "write the address of an object",
+                    ));
+                    continue;
+                }
+            };
+            if !r.accepts.contains(&target.kind) {
+                problems.push(problem(
+                    l,
+                    Code::WrongKind,
+                    &r.pointer,
+                    format!(
+                        "{} refers to {target}, but the field takes only {}",
+                        r.pointer,
+                        r.accepts.join(", ")
+                    ),
+                    "point it at an object of an accepted kind",
+                ));
+                continue;
+            }
+            let text = target.to_string();
+            let Some(target_guid) = batch.get(&text).or_else(|| in_tenant.get(&text)).copied()
+            else {
+                problems.push(problem(
+                    l,
+                    Code::MissingReference,
+                    &r.pointer,
+                    format!(
+                        "{} refers to {text}, which is neither in these files nor in the tenant",
+                        r.pointer
+                    ),
+                    &format!("put {text} first, or in the same command"),
+                ));
+                continue;
+            };
+            if r.pointer != "/project" {
+                if let Some(slot) = doc.pointer_mut(&r.pointer) {
+                    *slot = Value::String(target_guid.to_string());
+                }
+            }
+            references.push((r.pointer, target_guid));
+        }
+        let secrets = take_secrets(kind, &mut doc);
+        let object = match file::object_from_document(&doc) {
+            Ok(o) => o,
+            Err(m) => {
+                problems.push(problem(l, Code::Schema, "", m, "fix the file"));
+                continue;
+            }
+        };
+        let hash = hash::content_hash(
+            &object.kind,
+            &object.name,
+            object.project.as_deref(),
+            &object.spec,
+        );
+        changes.push(Change::Put(Box::new(NewObject {
+            guid,
+            kind: object.kind,
+            name: object.name,
+            project: object.project,
+            spec: object.spec,
+            hash,
+            references,
+            secrets,
+        })));
+    }
+    if problems.is_empty() {
+        Ok(changes)
+    } else {
+        problems.sort_by(|a, b| (&a.path, a.position, a.code).cmp(&(&b.path, b.position, b.code)));
+        Err(EditError::Invalid(problems))
+    }
+}
+
+fn problem(l: &Loaded, code: Code, at: &str, message: String, hint: &str) -> Problem {
+    Problem {
+        path: l.path.clone(),
+        position: file::position_of(&l.text, at),
+        address: Some(l.object.address().to_string()),
+        code,
+        message,
+        hint: Some(hint.to_string()),
+    }
+}
+
+/// Removes the kind's secret fields from `doc`, returning the values to store. A field holding
+/// the placeholder `(sensitive)` is removed without a value: the tenant keeps what it has.
+pub fn take_secrets(kind: &Kind, doc: &mut Value) -> Vec<(String, Secret)> {
+    let mut found: Vec<(String, Option<Secret>)> = Vec::new();
+    for pattern in &kind.secrets {
+        for (at, value) in pointer::select(doc, pattern) {
+            let secret = match value {
+                Value::String(s) if s == PLACEHOLDER => None,
+                Value::String(s) => Some(Secret::new(s.clone())),
+                other => Some(Secret::new(other.to_string())),
+            };
+            found.push((at, secret));
+        }
+    }
+    let mut out = Vec::new();
+    for (at, secret) in found {
+        remove_at(doc, &at);
+        if let Some(secret) = secret {
+            out.push((at, secret));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn remove_at(doc: &mut Value, at: &str) {
+    let Some((parent, last)) = at.rsplit_once('/') else {
+        return;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    if let Some(Value::Object(map)) = doc.pointer_mut(parent) {
+        map.remove(&key);
+    }
+}
+
+/// A stored object with addresses for its references (from `addresses`, GUID → address) and the
+/// placeholder in each secret field that has a value. A reference whose target is not in
+/// `addresses` keeps the GUID.
+pub fn to_object(
+    stored: &StoredObject,
+    kind: Option<&Kind>,
+    addresses: &BTreeMap<Uuid, String>,
+) -> Object {
+    let mut doc = serde_json::json!({ "spec": Value::Object(stored.spec.clone()) });
+    if let Some(kind) = kind {
+        for rule in &kind.references {
+            let hits: Vec<String> = pointer::select(&doc, &rule.pointer)
+                .into_iter()
+                .map(|(at, _)| at)
+                .collect();
+            for at in hits {
+                if let Some(slot) = doc.pointer_mut(&at) {
+                    replace_guids(slot, addresses);
+                }
+            }
+        }
+    }
+    for at in &stored.secret_fields {
+        if let Some((parent, last)) = at.rsplit_once('/') {
+            let key = last.replace("~1", "/").replace("~0", "~");
+            if let Some(Value::Object(map)) = doc.pointer_mut(parent) {
+                map.insert(key, Value::String(PLACEHOLDER.into()));
+            }
+        }
+    }
+    let spec = match doc.get_mut("spec").map(Value::take) {
+        Some(Value::Object(spec)) => spec,
+        _ => Default::default(),
+    };
+    Object {
+        kind: stored.kind.clone(),
+        guid: Some(stored.guid),
+        name: stored.name.clone(),
+        project: stored.project.clone(),
+        spec,
+    }
+}
+
+fn replace_guids(value: &mut Value, addresses: &BTreeMap<Uuid, String>) {
+    match value {
+        Value::String(s) => {
+            if let Some(address) = Uuid::parse_str(s).ok().and_then(|g| addresses.get(&g)) {
+                *s = address.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_guids(v, addresses)),
+        _ => {}
+    }
+}
+
+/// Every GUID a stored object refers to through its kind's reference fields.
+pub fn referenced_guids(stored: &StoredObject, kind: &Kind) -> Vec<Uuid> {
+    let doc = serde_json::json!({ "spec": Value::Object(stored.spec.clone()) });
+    let mut out = Vec::new();
+    for rule in &kind.references {
+        for (_, value) in pointer::select(&doc, &rule.pointer) {
+            let mut push = |v: &Value| {
+                if let Some(g) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                    out.push(g);
+                }
+            };
+            match value {
+                Value::Array(items) => items.iter().for_each(&mut push),
+                other => push(other),
+            }
+        }
+    }
+    out
+}
