@@ -45,10 +45,9 @@ pub fn resolve(
     let mut problems = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
     for f in files {
-        match validate::parse_file(f, registry) {
-            Ok(l) => loaded.push(l),
-            Err(p) => problems.extend(p),
-        }
+        let (l, p) = validate::parse_file(f, registry);
+        problems.extend(p);
+        loaded.extend(l);
     }
     // Duplicates inside the batch.
     let mut seen_address: HashMap<Address, &str> = HashMap::new();

@@ -18,8 +18,10 @@ pub const ENVIRONMENTS_DIR: &str = "environments";
 pub struct SourceFile {
     /// Path relative to the repository root, `/`-separated.
     pub path: String,
-    /// The file's bytes.
+    /// The file's bytes (empty for a symbolic link).
     pub bytes: Vec<u8>,
+    /// Whether it is a symbolic link rather than a file.
+    pub symlink: bool,
 }
 
 /// Where to read a repository's files from.
@@ -113,6 +115,7 @@ fn snapshot_worktree(root: &Path) -> Result<Snapshot, RepoError> {
         Ok(bytes) => Some(SourceFile {
             path: CONFIG_FILE.into(),
             bytes,
+            symlink: false,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(io("cannot read", &config_path)(e)),
@@ -152,12 +155,19 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<SourceFile>) -> Result<(), RepoEr
             .map_err(io("cannot read", &root.join(&child)))?;
         if file_type.is_dir() {
             walk(root, &child, out)?;
+        } else if file_type.is_symlink() {
+            out.push(SourceFile {
+                path: slash_path(&child),
+                bytes: Vec::new(),
+                symlink: true,
+            });
         } else if file_type.is_file() {
             let full = root.join(&child);
             let bytes = std::fs::read(&full).map_err(io("cannot read", &full))?;
             out.push(SourceFile {
                 path: slash_path(&child),
                 bytes,
+                symlink: false,
             });
         }
     }
@@ -169,6 +179,13 @@ fn slash_path(path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// The folder of the git repository that holds `start` (its work tree, or the repository itself
+/// when bare), if any.
+pub fn git_root(start: &Path) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(start).ok()?;
+    Some(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
 }
 
 fn open(root: &Path) -> Result<git2::Repository, RepoError> {
@@ -200,9 +217,18 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         Some(workdir) => {
             let workdir = workdir.canonicalize().map_err(io("cannot read", workdir))?;
             let root = root.canonicalize().map_err(io("cannot read", root))?;
-            root.strip_prefix(&workdir)
-                .map(slash_path)
-                .unwrap_or_default()
+            match root.strip_prefix(&workdir) {
+                Ok(rel) => slash_path(rel),
+                // A bare repository's folder, or its .git folder: read from the tree's root.
+                Err(_) if repo.path().canonicalize().ok().as_deref() == Some(root.as_path()) => {
+                    String::new()
+                }
+                Err(_) => {
+                    return Err(RepoError::NotGit {
+                        path: root.to_path_buf(),
+                    })
+                }
+            }
         }
         None => String::new(),
     };
@@ -221,6 +247,7 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         Ok(entry) => Some(SourceFile {
             path: CONFIG_FILE.into(),
             bytes: read_blob(&entry)?,
+            symlink: false,
         }),
         Err(_) => None,
     };
@@ -235,10 +262,20 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         let mut failure = None;
         sub.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
             if entry.kind() == Some(git2::ObjectType::Blob) {
+                let path = format!("{rel}/{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+                if entry.filemode() == 0o120000 {
+                    out.push(SourceFile {
+                        path,
+                        bytes: Vec::new(),
+                        symlink: true,
+                    });
+                    return git2::TreeWalkResult::Ok;
+                }
                 match read_blob(entry) {
                     Ok(bytes) => out.push(SourceFile {
-                        path: format!("{rel}/{dir}{}", String::from_utf8_lossy(entry.name_bytes())),
+                        path,
                         bytes,
+                        symlink: false,
                     }),
                     Err(e) => {
                         failure = Some(e);

@@ -136,9 +136,14 @@ impl Report {
 }
 
 /// Reads one object file of a repository: [`parse_file`], then a GUID and a path that matches
-/// the object's address. `Err` holds the problems that stop it from being an object.
-pub fn load_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<Problem>> {
-    let loaded = parse_file(file, registry)?;
+/// the object's address. The object is `None` when a problem stops the file from being one;
+/// problems that do not (a name, a GUID, a path) come with the object, so that the checks
+/// across files still see it.
+pub fn load_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<Problem>) {
+    let (loaded, mut problems) = parse_file(file, registry);
+    let Some(loaded) = loaded else {
+        return (None, problems);
+    };
     let object = &loaded.object;
     let address = object.address().to_string();
     let kind = registry
@@ -153,11 +158,11 @@ pub fn load_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<P
         hint: Some(hint),
     };
     if object.guid.is_none() {
-        return Err(vec![problem(
+        problems.push(problem(
             Code::MissingGuid,
             "no `guid`".into(),
             "run `ferry fmt` to give new objects a GUID".into(),
-        )]);
+        ));
     }
     let expected = path::object_path(
         kind.category,
@@ -166,21 +171,32 @@ pub fn load_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<P
         &object.name,
     );
     if expected != file.path {
-        return Err(vec![problem(
+        problems.push(problem(
             Code::Path,
             format!("the file of `{address}` belongs at {expected}"),
             format!(
                 "move it: git mv '{}' '{expected}' (or correct the name)",
                 file.path
             ),
-        )]);
+        ));
     }
-    Ok(loaded)
+    (Some(loaded), problems)
 }
 
 /// Reads one object file wherever it is: encoding, TOML syntax, a known kind, the kind's schema
-/// and names an address can hold. `Err` holds the problems that stop it from being an object.
-pub fn parse_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<Problem>> {
+/// and names an address can hold. The object is `None` when a problem stops the file from being
+/// one; a bad name comes with the object.
+pub fn parse_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<Problem>) {
+    match parse_inner(file, registry) {
+        Ok((loaded, problems)) => (Some(loaded), problems),
+        Err(problems) => (None, problems),
+    }
+}
+
+fn parse_inner(
+    file: &SourceFile,
+    registry: &Registry,
+) -> Result<(Loaded, Vec<Problem>), Vec<Problem>> {
     let problem =
         |code, position, address: Option<String>, message: String, hint: Option<&str>| Problem {
             path: file.path.clone(),
@@ -281,15 +297,13 @@ pub fn parse_file(file: &SourceFile, registry: &Registry) -> Result<Loaded, Vec<
             ));
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Loaded {
+    let loaded = Loaded {
         path: file.path.clone(),
         text: text.to_string(),
         object,
         doc,
-    })
+    };
+    Ok((loaded, problems))
 }
 
 fn schema_origin(kind: &crate::kinds::Kind) -> String {
@@ -300,43 +314,49 @@ fn schema_origin(kind: &crate::kinds::Kind) -> String {
     }
 }
 
-/// Whether a path under `objects/` is meant to be an object file; other files (dotfiles such as
-/// `.gitkeep`) are ignored.
-fn is_hidden(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|n| n.starts_with('.'))
-}
-
 /// Checks every file and the set as a whole.
 pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
     let mut report = Report::default();
-    // Objects whose own file has problems: references to them are not reported again.
+    // Objects whose own file cannot be read: references to them are not reported again.
     let mut broken = HashSet::new();
     for file in files {
-        if is_hidden(&file.path) {
+        let name = file.path.rsplit('/').next().unwrap_or_default();
+        if name == ".gitkeep" {
             continue;
         }
-        if !file.path.ends_with(".toml") {
+        let stray = if file.symlink {
+            Some("a symbolic link, not an object file (object files are regular files)")
+        } else if name.starts_with('.') {
+            Some("a hidden file, not an object file")
+        } else if !name.ends_with(".toml") {
+            Some("not an object file (object files end in .toml)")
+        } else {
+            None
+        };
+        if let Some(message) = stray {
             report.problems.push(Problem {
                 path: file.path.clone(),
                 position: None,
                 address: None,
                 code: Code::StrayFile,
-                message: "not an object file (object files end in .toml)".into(),
+                message: message.into(),
                 hint: Some("move the file out of objects/".into()),
             });
             continue;
         }
-        match load_file(file, registry) {
-            Ok(loaded) => report.objects.push(loaded),
-            Err(problems) => {
-                if let Some(address) = problems.iter().find_map(|p| p.address.as_deref()) {
-                    if let Ok(address) = Address::parse(address) {
-                        broken.insert(address);
-                    }
-                }
-                report.problems.extend(problems);
+        let (loaded, problems) = load_file(file, registry);
+        match loaded {
+            Some(loaded) => report.objects.push(loaded),
+            None => {
+                let named = problems
+                    .iter()
+                    .find_map(|p| p.address.as_deref())
+                    .and_then(|a| Address::parse(a).ok())
+                    .or_else(|| path::address_from_path(&file.path));
+                broken.extend(named);
             }
         }
+        report.problems.extend(problems);
     }
     report.objects.sort_by(|a, b| a.path.cmp(&b.path));
     let set_problems = check_set(&report.objects, &broken, registry);
@@ -357,7 +377,26 @@ pub fn check_set(
     let mut problems = Vec::new();
     let mut by_guid: HashMap<uuid::Uuid, &Loaded> = HashMap::new();
     let mut by_address: HashMap<Address, &Loaded> = HashMap::new();
+    let mut by_folded_path: HashMap<String, &Loaded> = HashMap::new();
     for loaded in objects {
+        if let Some(first) = by_folded_path.get(&loaded.path.to_lowercase()) {
+            if first.path != loaded.path {
+                problems.push(Problem {
+                    path: loaded.path.clone(),
+                    position: file::position_of(&loaded.text, "/name"),
+                    address: Some(loaded.object.address().to_string()),
+                    code: Code::DuplicateAddress,
+                    message: format!(
+                        "{} differs from {} only in letter case: on macOS and Windows both are one file",
+                        loaded.object.address(),
+                        first.object.address()
+                    ),
+                    hint: Some("rename one of the objects".into()),
+                });
+            }
+        } else {
+            by_folded_path.insert(loaded.path.to_lowercase(), loaded);
+        }
         let address = loaded.object.address();
         if let Some(guid) = loaded.object.guid {
             if let Some(first) = by_guid.get(&guid) {

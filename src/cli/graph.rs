@@ -24,7 +24,7 @@ enum Format {
 }
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let root = super::repo_root(repo)?;
+    let root = super::repo_root_at(repo, args.revision.as_deref())?;
     let (snapshot, registry) = super::load(&root, args.revision.as_deref())?;
     let report = ferry::validate::check(&snapshot.objects, &registry);
     if !report.is_ok() {

@@ -246,6 +246,22 @@ pub fn repo_root(repo: Option<&Path>) -> Result<PathBuf> {
     Ok(config::find_root(&start)?)
 }
 
+/// The repository root for reading `revision` (or the working tree): as [`repo_root`], but a
+/// revision may also be read from a git repository (a bare one included) that has no ferry.toml
+/// on disk.
+pub fn repo_root_at(repo: Option<&Path>, revision: Option<&str>) -> Result<PathBuf> {
+    match (repo_root(repo), revision) {
+        (Ok(root), _) => Ok(root),
+        (Err(e), Some(_)) => {
+            let start = repo
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            repo::git_root(&start).ok_or(e)
+        }
+        (Err(e), None) => Err(e),
+    }
+}
+
 /// A repository snapshot and its kind registry.
 pub fn load(root: &Path, revision: Option<&str>) -> Result<(Snapshot, Registry)> {
     let source = match revision {

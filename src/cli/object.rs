@@ -124,6 +124,7 @@ fn collect(path: &Path, out: &mut Vec<SourceFile>) -> super::Result {
         out.push(SourceFile {
             path: path.display().to_string(),
             bytes,
+            symlink: false,
         });
     }
     Ok(())

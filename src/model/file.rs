@@ -99,6 +99,10 @@ fn toml_to_json(value: toml::Value) -> Result<Value, String> {
 /// pointer that exists (so a missing field points at its table).
 pub fn position_of(text: &str, json_pointer: &str) -> Option<Position> {
     use toml::de::{DeTable, DeValue};
+    if json_pointer.is_empty() {
+        // The document itself: its first line.
+        return Some(Position { line: 1, column: 1 });
+    }
     let root = DeTable::parse(text).ok()?;
     let mut span = None;
     let mut table: Option<&DeTable> = Some(root.get_ref());
@@ -133,9 +137,27 @@ pub fn position_of(text: &str, json_pointer: &str) -> Option<Position> {
 ///
 /// Call after schema validation; the errors here are what a schema cannot say.
 pub fn object_from_document(doc: &Value) -> Result<Object, String> {
-    let field = |key: &str| doc.get(key).and_then(Value::as_str).map(str::to_string);
-    let kind = field("kind").ok_or("`kind` is missing")?;
-    let name = field("name").ok_or("`name` is missing")?;
+    let Some(map) = doc.as_object() else {
+        return Err("the file is not a table".into());
+    };
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "kind" | "guid" | "name" | "project" | "spec"))
+    {
+        return Err(format!(
+            "unknown top-level field `{key}`: an object file holds kind, guid, name, project and [spec]"
+        ));
+    }
+    let field = |key: &str| -> Result<Option<String>, String> {
+        match doc.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("`{key}` must be a string")),
+        }
+    };
+    let kind = field("kind")?.ok_or("`kind` is missing")?;
+    let name = field("name")?.ok_or("`name` is missing")?;
+    let project = field("project")?;
     let guid = match doc.get("guid") {
         None => None,
         Some(Value::String(s)) => {
@@ -152,7 +174,7 @@ pub fn object_from_document(doc: &Value) -> Result<Object, String> {
         kind,
         guid,
         name,
-        project: field("project"),
+        project,
         spec,
     })
 }

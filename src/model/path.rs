@@ -11,20 +11,28 @@
 //!
 //! Everything else is kept as it is, so most names are their own file names. [`unescape`] is the
 //! exact inverse of [`escape`].
+//!
+//! File systems limit a file name to 255 bytes, and a CJK character takes three. An escaped name
+//! longer than [`MAX_FILE_NAME_BYTES`] is cut at a character boundary and ends in `~` and 16 hex
+//! digits of the name's blake3 hash, so it stays unique; such a file name does not unescape (the
+//! name is in the file, and the path check compares against the same function).
 
 use crate::kinds::Category;
 
 /// The folder that holds every object file.
 pub const OBJECTS_DIR: &str = "objects";
 
+/// The longest file name (without `.toml`) written in full; longer ones are cut and hashed.
+pub const MAX_FILE_NAME_BYTES: usize = 200;
+
 /// The repository-relative path (with `/` separators) of an object's file.
 pub fn object_path(category: Category, kind: &str, project: Option<&str>, name: &str) -> String {
     let mut path = format!("{OBJECTS_DIR}/{}/{kind}/", category.as_str());
     if let Some(project) = project {
-        path.push_str(&escape(project));
+        path.push_str(&file_name(project));
         path.push('/');
     }
-    path.push_str(&escape(name));
+    path.push_str(&file_name(name));
     path.push_str(".toml");
     path
 }
@@ -37,11 +45,26 @@ fn must_escape(c: char) -> bool {
 }
 
 fn is_reserved(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or(name).to_ascii_uppercase();
-    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
-        || (stem.len() == 4
-            && (stem.starts_with("COM") || stem.starts_with("LPT"))
-            && matches!(stem.as_bytes()[3], b'1'..=b'9'))
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .trim_end()
+        .to_uppercase();
+    if matches!(
+        stem.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    let (Some(prefix), Some(digit)) = (stem.get(..3), stem.get(3..)) else {
+        return false;
+    };
+    matches!(prefix, "COM" | "LPT")
+        && matches!(
+            digit,
+            "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "\u{b9}" | "\u{b2}" | "\u{b3}"
+        )
 }
 
 fn push_escaped(out: &mut String, c: char) {
@@ -49,6 +72,25 @@ fn push_escaped(out: &mut String, c: char) {
     for b in c.encode_utf8(&mut buf).bytes() {
         out.push_str(&format!("%{b:02X}"));
     }
+}
+
+/// The file name (without `.toml`) of a name: [`escape`]d, and cut and hashed when longer than
+/// [`MAX_FILE_NAME_BYTES`].
+pub fn file_name(name: &str) -> String {
+    let escaped = escape(name);
+    if escaped.len() <= MAX_FILE_NAME_BYTES {
+        return escaped;
+    }
+    let mut cut = MAX_FILE_NAME_BYTES - 17;
+    while !escaped.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // Do not cut an escape in half.
+    if let Some(i) = escaped[..cut].rfind('%').filter(|i| cut - i < 3) {
+        cut = i;
+    }
+    let hash = blake3::hash(name.as_bytes()).to_hex();
+    format!("{}~{}", &escaped[..cut], &hash[..16])
 }
 
 /// Escapes a name into a file name (without the `.toml` extension).
@@ -114,6 +156,9 @@ pub fn unescape(file_name: &str) -> Result<String, UnescapeError> {
         }
     }
     let name = String::from_utf8(out).map_err(|_| fail("escapes are not UTF-8"))?;
+    if crate::model::check_name(&name).is_err() {
+        return Err(fail("it names a name ferry refuses"));
+    }
     if escape(&name) != file_name {
         return Err(UnescapeError {
             file_name: file_name.to_string(),
@@ -122,6 +167,26 @@ pub fn unescape(file_name: &str) -> Result<String, UnescapeError> {
         });
     }
     Ok(name)
+}
+
+/// The address a file's path gives, if it is where an object file belongs and its names
+/// unescape: for messages about files that cannot be read.
+pub fn address_from_path(path: &str) -> Option<crate::model::Address> {
+    let rest = path
+        .strip_prefix(OBJECTS_DIR)?
+        .strip_prefix('/')?
+        .strip_suffix(".toml")?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (kind, project, name) = match parts.as_slice() {
+        [_category, kind, name] => (*kind, None, *name),
+        [_category, kind, project, name] => (*kind, Some(unescape(project).ok()?), *name),
+        _ => return None,
+    };
+    Some(crate::model::Address {
+        kind: kind.to_string(),
+        project,
+        name: unescape(name).ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -145,6 +210,34 @@ mod tests {
         assert_eq!(escape("con"), "%63on");
         assert_eq!(escape("COM1.txt"), "%43OM1.txt");
         assert_eq!(escape("COM10"), "COM10");
+        assert_eq!(escape("conin$"), "%63onin$");
+        assert_eq!(escape("LPT\u{b9}"), "%4CPT\u{b9}");
+    }
+
+    #[test]
+    fn long_names_are_cut_and_hashed() {
+        let name = "订".repeat(90);
+        let file = file_name(&name);
+        assert!(file.len() <= MAX_FILE_NAME_BYTES, "{}", file.len());
+        assert_ne!(file, file_name(&format!("{name}单")));
+        assert_eq!(file_name("short"), "short");
+        let escapes = "%".repeat(100);
+        assert!(file_name(&escapes).len() <= MAX_FILE_NAME_BYTES);
+        assert!(!file_name(&escapes).contains("%2~"), "escapes are not cut");
+    }
+
+    #[test]
+    fn addresses_come_back_from_paths() {
+        let a = address_from_path("objects/development/compute_task/sales/a%3Ab.toml").unwrap();
+        assert_eq!(a.to_string(), "compute_task/sales/a:b");
+        assert_eq!(
+            address_from_path("objects/global/project/p.toml")
+                .unwrap()
+                .to_string(),
+            "project/p"
+        );
+        assert!(address_from_path("objects/x.toml").is_none());
+        assert!(address_from_path("objects/global/project/a%2Fb.toml").is_none());
     }
 
     #[test]
@@ -178,6 +271,7 @@ mod tests {
     proptest! {
         #[test]
         fn escape_round_trips(name in "\\PC{1,40}") {
+            prop_assume!(crate::model::check_name(&name).is_ok());
             let escaped = escape(&name);
             prop_assert!(!escaped.contains('/'));
             prop_assert!(!escaped.starts_with('.'));

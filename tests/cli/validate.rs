@@ -230,3 +230,174 @@ fn repositories_may_add_their_own_kinds() {
     let stderr = text(&out.get_output().stderr, &env);
     assert!(stderr.starts_with("error: kind schema schemas/kinds/dashboard.schema.json: kind `dashboard`: reference /spec/segment names unknown kind `no_such_kind`"), "{stderr}");
 }
+
+fn problem_codes(stderr: &str) -> Vec<&str> {
+    let mut codes: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("error["))
+        .filter_map(|l| l.split(']').next())
+        .collect();
+    codes.sort();
+    codes
+}
+
+#[test]
+fn a_copied_file_shows_every_problem_it_causes() {
+    let env = TestEnv::new();
+    let root = repo_with(
+        &env,
+        &[
+            ("objects/global/data_segment/retail.toml", SEGMENT),
+            ("objects/global/data_segment/retail_copy.toml", SEGMENT),
+        ],
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert_eq!(
+        problem_codes(&stderr),
+        ["duplicate-address", "duplicate-guid", "path"],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn addresses_that_differ_only_in_case_collide() {
+    let env = TestEnv::new();
+    let upper = SEGMENT
+        .replace("\"retail\"", "\"Retail\"")
+        .replace("1a01", "1a09");
+    let root = repo_with(
+        &env,
+        &[
+            ("objects/global/data_segment/retail.toml", SEGMENT),
+            ("objects/global/data_segment/Retail.toml", &upper),
+        ],
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(stderr.contains("error[duplicate-address]: objects/global/data_segment/retail.toml:3:1: data_segment/retail: data_segment/retail differs from data_segment/Retail only in letter case"), "{stderr}");
+}
+
+#[test]
+fn objects_with_file_problems_still_take_part_in_the_checks() {
+    let env = TestEnv::new();
+    let area = "kind = \"subject_area\"\nname = \"trade\"\n\n[spec]\ndisplay_name = \"Trade\"\ndata_segment = \"data_segment/nowhere\"\n";
+    let root = repo_with(
+        &env,
+        &[("objects/architecture/subject_area/trade.toml", area)],
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert_eq!(
+        problem_codes(&stderr),
+        ["missing-guid", "missing-reference"],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreadable_file_does_not_cascade_into_missing_references() {
+    let env = TestEnv::new();
+    let area = "kind = \"subject_area\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a05\"\nname = \"trade\"\n\n[spec]\ndisplay_name = \"Trade\"\ndata_segment = \"data_segment/retail\"\n";
+    let root = repo_with(
+        &env,
+        &[
+            (
+                "objects/global/data_segment/retail.toml",
+                &format!("{SEGMENT}oops =\n"),
+            ),
+            ("objects/architecture/subject_area/trade.toml", area),
+        ],
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert_eq!(problem_codes(&stderr), ["syntax"], "{stderr}");
+}
+
+#[test]
+fn hidden_files_and_links_are_stray() {
+    let env = TestEnv::new();
+    let root = repo_with(
+        &env,
+        &[("objects/global/data_segment/.retail.toml", SEGMENT)],
+    );
+    std::os::unix::fs::symlink("/etc/hostname", root.join("objects/global/link.toml")).unwrap();
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(
+        stderr
+            .contains("error[stray-file]: objects/global/data_segment/.retail.toml: a hidden file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error[stray-file]: objects/global/link.toml: a symbolic link"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_top_level_fields_are_errors_and_fmt_keeps_them() {
+    let env = TestEnv::new();
+    let typo = SEGMENT.replace("[spec]", "projet = \"sales\"\n\n[spec]");
+    let root = repo_with(&env, &[("objects/global/data_segment/retail.toml", &typo)]);
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(stderr.contains("error[schema]: objects/global/data_segment/retail.toml:5:1: data_segment/retail: /projet:"), "{stderr}");
+    let out = env.ferry().arg("fmt").current_dir(&root).assert().code(1);
+    assert!(text(&out.get_output().stderr, &env).contains("unknown top-level field `projet`"));
+    assert_eq!(
+        env.read("tenant/objects/global/data_segment/retail.toml"),
+        typo
+    );
+}
+
+#[test]
+fn a_bare_repository_is_read_at_a_revision() {
+    let env = TestEnv::new();
+    let root = repo_with(
+        &env,
+        &[("objects/global/data_segment/retail.toml", SEGMENT)],
+    );
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "segment"]);
+    git(env.path(), &["clone", "-q", "--bare", "tenant", "bare.git"]);
+    let out = env
+        .ferry()
+        .args(["validate", "--ref", "HEAD", "--repo", "bare.git"])
+        .assert()
+        .success();
+    assert_eq!(
+        text(&out.get_output().stderr, &env),
+        "ok: 1 objects valid\n"
+    );
+}
