@@ -27,7 +27,23 @@ fn main() {
         .unwrap();
     }
     out.push_str("];\n");
-    let dest =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_kinds.rs");
-    std::fs::write(dest, out).expect("OUT_DIR is writable");
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    std::fs::write(Path::new(&out_dir).join("builtin_kinds.rs"), out).expect("OUT_DIR is writable");
+
+    // One sample object per kind, for synthetic tenants.
+    let samples = Path::new("tests/fixtures/kinds");
+    println!("cargo:rerun-if-changed={}", samples.display());
+    let mut out = String::from(
+        "/// Sample object files: (kind, text).\nstatic KIND_SAMPLES: &[(&str, &str)] = &[\n",
+    );
+    for n in &names {
+        let kind = n.trim_end_matches(".schema.json");
+        let file = format!("{root}/tests/fixtures/kinds/{kind}.toml");
+        if Path::new(&file).is_file() {
+            println!("cargo:rerun-if-changed=tests/fixtures/kinds/{kind}.toml");
+            writeln!(out, "    ({kind:?}, include_str!({file:?})),").unwrap();
+        }
+    }
+    out.push_str("];\n");
+    std::fs::write(Path::new(&out_dir).join("kind_samples.rs"), out).expect("OUT_DIR is writable");
 }

@@ -16,6 +16,7 @@
 //!   (the only module that uses rusqlite).
 //! - [`edit`]: direct edits of a tenant's objects (`ferry object put|get|list|rm`).
 //! - [`secret`]: secret values that cannot be printed.
+//! - [`synth`]: synthetic tenants for benchmarks and scale tests.
 //!
 //! # Files ferry reads and writes
 //!
@@ -37,4 +38,5 @@ pub mod render;
 pub mod repo;
 pub mod secret;
 pub mod store;
+pub mod synth;
 pub mod validate;

@@ -6,6 +6,7 @@ mod graph;
 mod init;
 mod kinds;
 mod object;
+mod synth;
 mod tenant;
 mod validate;
 
@@ -49,6 +50,8 @@ enum Command {
     Tenant(tenant::Command),
     #[command(subcommand)]
     Object(object::Command),
+    #[command(hide = true)]
+    Synth(synth::Args),
 }
 
 /// An error to show the user, with what to do next, and the exit code.
@@ -311,6 +314,7 @@ pub fn main() -> ExitCode {
         Command::Kinds(args) => kinds::run(args, repo),
         Command::Tenant(cmd) => tenant::run(cmd),
         Command::Object(cmd) => object::run(cmd, repo),
+        Command::Synth(args) => synth::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

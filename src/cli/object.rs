@@ -130,6 +130,9 @@ fn collect(path: &Path, out: &mut Vec<SourceFile>) -> super::Result {
     Ok(())
 }
 
+/// How many changed objects `put` and `rm` name one by one before summing up the rest.
+const SHOWN: usize = 50;
+
 fn put(a: PutArgs, repo: Option<&Path>) -> super::Result {
     let registry = super::registry(repo)?;
     let mut files = Vec::new();
@@ -153,6 +156,7 @@ fn put(a: PutArgs, repo: Option<&Path>) -> super::Result {
     };
     let written = tenant.write(&changes, &super::actor()?)?;
     let mut counts = [0usize; 5];
+    let mut shown = 0usize;
     for w in &written {
         let (i, verb) = match w.outcome {
             Outcome::Created => (0, "created"),
@@ -162,6 +166,13 @@ fn put(a: PutArgs, repo: Option<&Path>) -> super::Result {
             Outcome::Deleted => (4, "deleted"),
         };
         counts[i] += 1;
+        if w.outcome == Outcome::Unchanged {
+            continue;
+        }
+        shown += 1;
+        if shown > SHOWN {
+            continue;
+        }
         match &w.old_address {
             Some(old) => eprintln!("  {verb} {old} → {} (v{})", w.address, w.version),
             None if w.outcome != Outcome::Unchanged => {
@@ -169,6 +180,9 @@ fn put(a: PutArgs, repo: Option<&Path>) -> super::Result {
             }
             None => {}
         }
+    }
+    if shown > SHOWN {
+        eprintln!("  … and {} more", shown - SHOWN);
     }
     eprintln!(
         "put {} object(s) into {}: {} created, {} updated, {} renamed, {} unchanged",
@@ -275,8 +289,11 @@ fn rm(a: RmArgs) -> super::Result {
         changes.push(Change::Delete(find(tenant.as_ref(), key)?.guid));
     }
     let written = tenant.write(&changes, &super::actor()?)?;
-    for w in &written {
+    for w in written.iter().take(SHOWN) {
         eprintln!("  deleted {}", w.address);
+    }
+    if written.len() > SHOWN {
+        eprintln!("  … and {} more", written.len() - SHOWN);
     }
     eprintln!("deleted {} object(s) from {}", written.len(), tenant.url());
     Ok(())

@@ -6,5 +6,6 @@ mod graph;
 mod init;
 mod kinds;
 mod object;
+mod synth;
 mod tenant;
 mod validate;

@@ -1,0 +1,165 @@
+"""ferry's benchmarks. Run through bench/run.sh, which builds the release binary first.
+
+Every figure is the median wall time of several runs (RUNS, default 3) with the peak resident
+memory of the measured process, beside a floor measured on the same data in the same run where
+one applies. The table goes to BENCHMARKS.md and to stdout. Nothing here asserts a time: the
+figures are for people to read.
+"""
+
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FERRY = os.path.join(ROOT, "target", "release", "ferry")
+RUNS = int(os.environ.get("RUNS", "3"))
+SIZES = [int(a) for a in sys.argv[1:]] or [1000, 10000, 100000]
+
+
+def measured(cmd, cwd, prepare=None):
+    """Median seconds and peak MiB over RUNS runs; `prepare` runs before each, untimed."""
+    times, peaks = [], []
+    for _ in range(RUNS):
+        if prepare:
+            prepare()
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "NO_COLOR": "1"},
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        if status != 0:
+            sys.exit(f"benchmark command failed: {' '.join(cmd)}")
+        peaks.append(usage.ru_maxrss / 1024)
+    return statistics.median(times), max(peaks)
+
+
+def timed(fn, prepare=None):
+    """Median seconds of a Python callable (for floors that are not processes)."""
+    times = []
+    for _ in range(RUNS):
+        if prepare:
+            prepare()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+ROWS = []
+
+
+def row(n, operation, ferry, floor=None, floor_name="", peak=None):
+    ROWS.append((n, operation, ferry, floor, floor_name, peak))
+    ratio = f"{ferry / floor:.2f}x" if floor else ""
+    floor_s = f"{floor:.3f}" if floor is not None else "-"
+    print(f"{n:>7}  {operation:<34} {ferry:8.3f}s  floor {floor_s:>8} {floor_name:<28} {ratio:>7}  {peak or 0:7.1f} MiB", flush=True)
+
+
+def new_tenant(work, name):
+    path = os.path.join(work, name + ".db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    subprocess.run(
+        [FERRY, "tenant", "init", "sqlite:" + path, "--name", name, "--platform-version", "4.5.0",
+         "--engine", "maxcompute", "--engine-mode", "single", "--cluster", "bench"],
+        check=True, stderr=subprocess.DEVNULL)
+    return path
+
+
+def bench_size(n, work):
+    repo = os.path.join(work, f"repo{n}")
+    subprocess.run([FERRY, "synth", "--objects", str(n), "--seed", "42", "--out", repo], check=True,
+                   stderr=subprocess.DEVNULL)
+    objects = os.path.join(repo, "objects")
+
+    # Store: write N objects into an empty tenant, against sqlite inserting the same number of
+    # rows of the same size in one transaction.
+    tenant = os.path.join(work, "t.db")
+    seconds, peak = measured([FERRY, "object", "put", "--tenant", "sqlite:" + tenant, objects], work,
+                             prepare=lambda: new_tenant(work, "t"))
+    rows = []
+    for dirpath, _, files in os.walk(objects):
+        for f in files:
+            if f.endswith(".toml"):
+                with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
+                    rows.append((f, fh.read()))
+    floor_db = os.path.join(work, "floor.db")
+
+    def reset_floor():
+        if os.path.exists(floor_db):
+            os.remove(floor_db)
+
+    def insert_rows():
+        conn = sqlite3.connect(floor_db)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE objects (guid TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        with conn:
+            conn.executemany("INSERT INTO objects VALUES (?, ?)", rows)
+        conn.close()
+
+    floor = timed(insert_rows, prepare=reset_floor)
+    row(n, "object put (N creates)", seconds, floor, "sqlite insert, 1 tx", peak)
+
+    # Store: list every object (one query, streamed).
+    seconds, peak = measured([FERRY, "object", "list", "--tenant", "sqlite:" + tenant], work)
+
+    def select_all():
+        conn = sqlite3.connect(tenant)
+        for _ in conn.execute("SELECT guid, address, body FROM objects ORDER BY address"):
+            pass
+        conn.close()
+
+    floor = timed(select_all)
+    row(n, "object list", seconds, floor, "sqlite select all", peak)
+
+    # Validate the whole repository (parse, schema, references, cycles).
+    seconds, peak = measured([FERRY, "validate", "--repo", repo], work)
+    row(n, "validate", seconds, None, "", peak)
+
+
+def write_markdown():
+    lines = [
+        "# Benchmarks",
+        "",
+        "Made by `bench/run.sh` (see that script for how each figure is measured). Each time is the",
+        f"median of {RUNS} runs on this repository's synthetic tenants (`ferry synth`), with the peak",
+        "resident memory of the ferry process. A floor is the same work done by a plain tool on the",
+        "same data in the same run; the ratio is ferry's time over the floor's.",
+        "",
+        f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}; SQLite {sqlite3.sqlite_version}.",
+        "",
+        "| N | operation | ferry (s) | floor (s) | floor | ratio | peak memory (MiB) |",
+        "| ---: | --- | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for n, op, ferry, floor, floor_name, peak in ROWS:
+        ratio = f"{ferry / floor:.2f}x" if floor else ""
+        floor_s = f"{floor:.3f}" if floor is not None else ""
+        lines.append(f"| {n:,} | {op} | {ferry:.3f} | {floor_s} | {floor_name} | {ratio} | {peak or 0:.1f} |")
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="ferry-bench-")
+    try:
+        for n in SIZES:
+            bench_size(n, work)
+            shutil.rmtree(os.path.join(work, f"repo{n}"), ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_markdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# ferry's benchmark suite: builds ferry in release mode, then runs bench/run.py, which writes
+# BENCHMARKS.md at the top of the repository and prints the same table.
+#
+#   bench/run.sh                 # N = 1,000, 10,000 and 100,000
+#   bench/run.sh 1000 10000      # other sizes
+#   RUNS=5 bench/run.sh          # more runs per figure (default 3; each figure is the median)
+#
+# Needs the Rust toolchain and python3 (both on the machine image); no network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked --quiet
+exec python3 bench/run.py "$@"
