@@ -119,84 +119,36 @@ pub fn resolve(
         let kind = registry
             .get(&l.object.kind)
             .expect("parse_file checked the kind");
-        let address = l.object.address().to_string();
-        let guid = batch[&address];
-        let mut doc = l.doc.clone();
-        let mut references = Vec::new();
-        for r in graph::references(kind, &l.doc) {
-            let target = match Address::parse(&r.target) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(problem(
-                        l,
-                        Code::MissingReference,
-                        &r.pointer,
-                        format!("{}: {e}", r.pointer),
-                        "write the address of an object",
-                    ));
-                    continue;
-                }
-            };
-            if !r.accepts.contains(&target.kind) {
-                problems.push(problem(
-                    l,
-                    Code::WrongKind,
-                    &r.pointer,
-                    format!(
-                        "{} refers to {target}, but the field takes only {}",
-                        r.pointer,
-                        r.accepts.join(", ")
-                    ),
-                    "point it at an object of an accepted kind",
-                ));
-                continue;
-            }
-            let text = target.to_string();
-            let Some(target_guid) = batch.get(&text).or_else(|| in_tenant.get(&text)).copied()
-            else {
-                problems.push(problem(
-                    l,
-                    Code::MissingReference,
-                    &r.pointer,
-                    format!(
-                        "{} refers to {text}, which is neither in these files nor in the tenant",
-                        r.pointer
-                    ),
-                    &format!("put {text} first, or in the same command"),
-                ));
-                continue;
-            };
-            if r.pointer != "/project" {
-                if let Some(slot) = doc.pointer_mut(&r.pointer) {
-                    *slot = Value::String(target_guid.to_string());
-                }
-            }
-            references.push((r.pointer, target_guid));
-        }
-        let secrets = take_secrets(kind, &mut doc);
-        let object = match file::object_from_document(&doc) {
-            Ok(o) => o,
-            Err(m) => {
-                problems.push(problem(l, Code::Schema, "", m, "fix the file"));
-                continue;
-            }
+        let guid = batch[&l.object.address().to_string()];
+        let lookup = |address: &str| {
+            batch
+                .get(address)
+                .or_else(|| in_tenant.get(address))
+                .copied()
         };
-        let hash = hash::content_hash(
-            &object.kind,
-            &object.name,
-            object.project.as_deref(),
-            &object.spec,
-        );
-        changes.push(Change::Put(Box::new(NewObject {
-            guid,
-            kind: object.kind,
-            name: object.name,
-            project: object.project,
-            spec: object.spec,
-            hash,
-            references,
-            secrets,
-        })));
+        match prepare(kind, &l.doc, guid, &lookup) {
+            Ok(new) => changes.push(Change::Put(Box::new(new))),
+            Err(found) => {
+                for p in found {
+                    let hint = match p.code {
+                        Code::MissingReference if p.target.is_some() => {
+                            format!(
+                                "put {} first, or in the same command",
+                                p.target.as_deref().unwrap_or_default()
+                            )
+                        }
+                        _ => p.hint.to_string(),
+                    };
+                    let message = match (&p.code, &p.target) {
+                        (Code::MissingReference, Some(t)) => {
+                            format!("{} refers to {t}, which is neither in these files nor in the tenant", p.pointer)
+                        }
+                        _ => p.message,
+                    };
+                    problems.push(problem(l, p.code, &p.pointer, message, &hint));
+                }
+            }
+        }
     }
     if problems.is_empty() {
         Ok(changes)
@@ -215,6 +167,110 @@ fn problem(l: &Loaded, code: Code, at: &str, message: String, hint: &str) -> Pro
         message,
         hint: Some(hint.to_string()),
     }
+}
+
+/// A reference that cannot be resolved, found by [`prepare`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefProblem {
+    /// `missing-reference` or `wrong-kind`.
+    pub code: Code,
+    /// The field.
+    pub pointer: String,
+    /// The address written, when it is one that could not be found.
+    pub target: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: &'static str,
+}
+
+/// An object document (references as addresses, secrets maybe present) → the object a store
+/// keeps: references resolved to GUIDs through `lookup` (address → GUID), secret values split
+/// out, the content hash computed.
+pub fn prepare(
+    kind: &Kind,
+    doc: &Value,
+    guid: Uuid,
+    lookup: &dyn Fn(&str) -> Option<Uuid>,
+) -> Result<NewObject, Vec<RefProblem>> {
+    let mut problems = Vec::new();
+    let mut resolved = doc.clone();
+    let mut references = Vec::new();
+    for r in graph::references(kind, doc) {
+        let target = match Address::parse(&r.target) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(RefProblem {
+                    code: Code::MissingReference,
+                    pointer: r.pointer.clone(),
+                    target: None,
+                    message: format!("{}: {e}", r.pointer),
+                    hint: "write the address of an object",
+                });
+                continue;
+            }
+        };
+        if !r.accepts.contains(&target.kind) {
+            problems.push(RefProblem {
+                code: Code::WrongKind,
+                pointer: r.pointer.clone(),
+                target: None,
+                message: format!(
+                    "{} refers to {target}, but the field takes only {}",
+                    r.pointer,
+                    r.accepts.join(", ")
+                ),
+                hint: "point it at an object of an accepted kind",
+            });
+            continue;
+        }
+        let text = target.to_string();
+        let Some(target_guid) = lookup(&text) else {
+            problems.push(RefProblem {
+                code: Code::MissingReference,
+                pointer: r.pointer.clone(),
+                target: Some(text.clone()),
+                message: format!("{} refers to {text}, which does not exist", r.pointer),
+                hint: "add the object, or correct the address",
+            });
+            continue;
+        };
+        if r.pointer != "/project" {
+            if let Some(slot) = resolved.pointer_mut(&r.pointer) {
+                *slot = Value::String(target_guid.to_string());
+            }
+        }
+        references.push((r.pointer, target_guid));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let secrets = take_secrets(kind, &mut resolved);
+    let object = file::object_from_document(&resolved).map_err(|m| {
+        vec![RefProblem {
+            code: Code::Schema,
+            pointer: String::new(),
+            target: None,
+            message: m,
+            hint: "fix the file",
+        }]
+    })?;
+    let hash = hash::content_hash(
+        &object.kind,
+        &object.name,
+        object.project.as_deref(),
+        &object.spec,
+    );
+    Ok(NewObject {
+        guid,
+        kind: object.kind,
+        name: object.name,
+        project: object.project,
+        spec: object.spec,
+        hash,
+        references,
+        secrets,
+    })
 }
 
 /// Removes the kind's secret fields from `doc`, returning the values to store. A field holding
@@ -258,7 +314,7 @@ fn remove_at(doc: &mut Value, at: &str) {
 pub fn to_object(
     stored: &StoredObject,
     kind: Option<&Kind>,
-    addresses: &BTreeMap<Uuid, String>,
+    addresses: &HashMap<Uuid, String>,
 ) -> Object {
     let mut doc = serde_json::json!({ "spec": Value::Object(stored.spec.clone()) });
     if let Some(kind) = kind {
@@ -295,7 +351,7 @@ pub fn to_object(
     }
 }
 
-fn replace_guids(value: &mut Value, addresses: &BTreeMap<Uuid, String>) {
+fn replace_guids(value: &mut Value, addresses: &HashMap<Uuid, String>) {
     match value {
         Value::String(s) => {
             if let Some(address) = Uuid::parse_str(s).ok().and_then(|g| addresses.get(&g)) {

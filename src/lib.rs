@@ -14,6 +14,8 @@
 //! - [`config`]: reading and writing `ferry.toml`.
 //! - [`store`]: tenant stores behind the `Tenant` trait; `store::sqlite` is the embedded one
 //!   (the only module that uses rusqlite).
+//! - [`export`]: a tenant's objects written into the repository (`ferry export`).
+//! - [`diff`]: the objects that changed between two commits, matched by GUID (`ferry diff`).
 //! - [`edit`]: direct edits of a tenant's objects (`ferry object put|get|list|rm`).
 //! - [`secret`]: secret values that cannot be printed.
 //! - [`synth`]: synthetic tenants for benchmarks and scale tests.
@@ -29,7 +31,9 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod diff;
 pub mod edit;
+pub mod export;
 pub mod fmt;
 pub mod graph;
 pub mod kinds;

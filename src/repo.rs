@@ -203,42 +203,11 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
             source,
         }
     };
-    let commit = repo
-        .revparse_single(revision)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| RepoError::RevisionNotFound {
-            revision: revision.to_string(),
-            path: root.to_path_buf(),
-            message: e.message().to_string(),
-        })?;
-    let tree = commit.tree().map_err(git("read tree"))?;
+    let (tree, commit_id) = revision_tree(&repo, root, revision)?;
     // The ferry repository may be a sub-folder of the git work tree.
-    let prefix = match repo.workdir() {
-        Some(workdir) => {
-            let workdir = workdir.canonicalize().map_err(io("cannot read", workdir))?;
-            let root = root.canonicalize().map_err(io("cannot read", root))?;
-            match root.strip_prefix(&workdir) {
-                Ok(rel) => slash_path(rel),
-                // A bare repository's folder, or its .git folder: read from the tree's root.
-                Err(_) if repo.path().canonicalize().ok().as_deref() == Some(root.as_path()) => {
-                    String::new()
-                }
-                Err(_) => {
-                    return Err(RepoError::NotGit {
-                        path: root.to_path_buf(),
-                    })
-                }
-            }
-        }
-        None => String::new(),
-    };
-    let join = |rel: &str| {
-        if prefix.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{prefix}/{rel}")
-        }
-    };
+    // The ferry repository may be a sub-folder of the git work tree.
+    let prefix = prefix_in(&repo, root)?;
+    let join = |rel: &str| join_prefix(&prefix, rel);
     let read_blob = |entry: &git2::TreeEntry| -> Result<Vec<u8>, RepoError> {
         let blob = repo.find_blob(entry.id()).map_err(git("read blob"))?;
         Ok(blob.content().to_vec())
@@ -299,8 +268,97 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         config,
         objects,
         kind_files,
-        commit: Some(commit.id().to_string()),
+        commit: Some(commit_id),
     })
+}
+
+/// Commits exactly the given files of the ferry repository at `root` on top of HEAD (or as the
+/// first commit), leaving anything else staged or changed in the work tree out of the commit.
+/// `written` are paths (relative to `root`) whose current content is committed, `removed` are
+/// paths deleted. Returns the new commit id, or `None` when the tree would not change.
+pub fn commit_files(
+    root: &Path,
+    written: &[String],
+    removed: &[String],
+    message: &str,
+) -> Result<Option<String>, RepoError> {
+    let repo = open(root)?;
+    let git = |action| {
+        move |source| RepoError::Git {
+            action,
+            path: root.to_path_buf(),
+            source,
+        }
+    };
+    if repo.workdir().is_none() {
+        return Err(RepoError::NotGit {
+            path: root.to_path_buf(),
+        });
+    }
+    let prefix = prefix_in(&repo, root)?;
+    let in_repo = |rel: &str| join_prefix(&prefix, rel);
+    let parent = match repo.head() {
+        Ok(head) => Some(head.peel_to_commit().map_err(git("read HEAD"))?),
+        Err(_) => None,
+    };
+    // A scratch index holding HEAD's tree plus these changes only.
+    let mut scratch = git2::Index::new().map_err(git("make an index"))?;
+    if let Some(parent) = &parent {
+        scratch
+            .read_tree(&parent.tree().map_err(git("read tree"))?)
+            .map_err(git("read tree"))?;
+    }
+    let mut real = repo.index().map_err(git("read index"))?;
+    for rel in written {
+        let full = root.join(rel);
+        let bytes = std::fs::read(&full).map_err(io("cannot read", &full))?;
+        let id = repo.blob(&bytes).map_err(git("write blob"))?;
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: bytes.len() as u32,
+            id,
+            flags: 0,
+            flags_extended: 0,
+            path: in_repo(rel).into_bytes(),
+        };
+        scratch.add(&entry).map_err(git("stage"))?;
+        real.add_path(Path::new(&in_repo(rel)))
+            .map_err(git("stage"))?;
+    }
+    for rel in removed {
+        let path = in_repo(rel);
+        let _ = scratch.remove_path(Path::new(&path));
+        let _ = real.remove_path(Path::new(&path));
+    }
+    let tree_id = scratch.write_tree_to(&repo).map_err(git("write tree"))?;
+    if parent.as_ref().is_some_and(|p| p.tree_id() == tree_id) {
+        real.write().map_err(git("write index"))?;
+        return Ok(None);
+    }
+    let tree = repo.find_tree(tree_id).map_err(git("read tree"))?;
+    let signature = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("ferry", "ferry@localhost"))
+        .map_err(git("make a signature"))?;
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let id = repo
+        .commit(
+            Some("HEAD"),
+            &signature,
+            &signature,
+            message,
+            &tree,
+            &parents,
+        )
+        .map_err(git("commit"))?;
+    real.write().map_err(git("write index"))?;
+    Ok(Some(id.to_string()))
 }
 
 /// The kind registry for a snapshot: the built-in kinds plus its custom kinds.
@@ -314,6 +372,24 @@ pub fn registry_for(snapshot: &Snapshot) -> Result<Registry, crate::kinds::KindE
         ))
     });
     Registry::with_custom(custom)
+}
+
+/// Writes the built-in kind schemas into `<root>/schemas/kinds/` where they are missing or
+/// differ, so editors validate object files against this ferry's kinds. Returns the paths
+/// written, relative to `root`.
+pub fn refresh_schemas(root: &Path) -> Result<Vec<String>, RepoError> {
+    let kinds_dir = root.join(KINDS_DIR);
+    std::fs::create_dir_all(&kinds_dir).map_err(io("cannot create folder", &kinds_dir))?;
+    let mut written = Vec::new();
+    for (name, text) in BUILTIN_KINDS {
+        let rel = format!("{KINDS_DIR}/{name}.schema.json");
+        let path = root.join(&rel);
+        if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+            std::fs::write(&path, text).map_err(io("cannot write", &path))?;
+            written.push(rel);
+        }
+    }
+    Ok(written)
 }
 
 /// What `init` did.
@@ -355,16 +431,7 @@ pub fn init(root: &Path) -> Result<InitReport, RepoError> {
             report.created.push(format!("{dir}/"));
         }
     }
-    let kinds_dir = root.join(KINDS_DIR);
-    std::fs::create_dir_all(&kinds_dir).map_err(io("cannot create folder", &kinds_dir))?;
-    for (name, text) in BUILTIN_KINDS {
-        let rel = format!("{KINDS_DIR}/{name}.schema.json");
-        let path = root.join(&rel);
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(*text) {
-            std::fs::write(&path, text).map_err(io("cannot write", &path))?;
-            report.created.push(rel);
-        }
-    }
+    report.created.extend(refresh_schemas(root)?);
     if git2::Repository::discover(root).is_err() {
         git2::Repository::init(root).map_err(|source| RepoError::Git {
             action: "init",
@@ -374,4 +441,302 @@ pub fn init(root: &Path) -> Result<InitReport, RepoError> {
         report.git_initialized = true;
     }
     Ok(report)
+}
+
+/// One file under `objects/` that differs between two [`Source`]s, with its content on each
+/// side. Renames are not detected here: a moved file is one change that removes the old path
+/// and one that adds the new path; objects are matched by GUID later, in [`crate::diff`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// Path relative to the repository root, `/`-separated.
+    pub path: String,
+    /// The file at the old side (`None` when it did not exist there).
+    pub old: Option<SourceFile>,
+    /// The file at the new side (`None` when it does not exist there).
+    pub new: Option<SourceFile>,
+}
+
+/// The object files that changed between two [`Source`]s, and what was read to find them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedFiles {
+    /// The old side's commit id (`None`: the working tree).
+    pub from: Option<String>,
+    /// The new side's commit id (`None`: the working tree).
+    pub to: Option<String>,
+    /// Every changed path under `objects/`, sorted by path.
+    pub files: Vec<ChangedFile>,
+    /// The custom kind schemas (files of `schemas/kinds/` not named like a built-in kind) at the
+    /// old side, sorted by path.
+    pub old_kind_files: Vec<SourceFile>,
+    /// The custom kind schemas at the new side, sorted by path.
+    pub new_kind_files: Vec<SourceFile>,
+    /// How many file contents were read (git blobs and working-tree files): the cost of the
+    /// diff, which follows the number of changed files, not the size of the repository.
+    pub blobs_read: usize,
+}
+
+/// The files under `objects/` that differ between `from` and `to`, with the old and new bytes of
+/// each: a git tree-to-tree diff (tree-to-working-tree, untracked files included, when one side
+/// is [`Source::WorkTree`]) limited to the repository's `objects/` folder, so only the blobs of
+/// changed files are read. `root` may be a sub-folder of the git work tree.
+pub fn changed_files(root: &Path, from: &Source, to: &Source) -> Result<ChangedFiles, RepoError> {
+    let repo = open(root)?;
+    let prefix = prefix_in(&repo, root)?;
+    let mut blobs_read = 0;
+    let (from_tree, from_commit) = match from {
+        Source::WorkTree => (None, None),
+        Source::Revision(rev) => {
+            let (tree, id) = revision_tree(&repo, root, rev)?;
+            (Some(tree), Some(id))
+        }
+    };
+    let (to_tree, to_commit) = match to {
+        Source::WorkTree => (None, None),
+        Source::Revision(rev) => {
+            let (tree, id) = revision_tree(&repo, root, rev)?;
+            (Some(tree), Some(id))
+        }
+    };
+    let mut changed = ChangedFiles {
+        from: from_commit,
+        to: to_commit,
+        ..ChangedFiles::default()
+    };
+    changed.old_kind_files =
+        custom_kind_files(&repo, root, &prefix, from_tree.as_ref(), &mut blobs_read)?;
+    changed.new_kind_files =
+        custom_kind_files(&repo, root, &prefix, to_tree.as_ref(), &mut blobs_read)?;
+    // git diffs a tree against the working tree only in that direction: swap the sides after.
+    let (old_tree, new_tree, swapped) = match (from_tree, to_tree) {
+        (None, None) => {
+            changed.blobs_read = blobs_read;
+            return Ok(changed);
+        }
+        (None, Some(tree)) => (Some(tree), None, true),
+        (old, new) => (old, new, false),
+    };
+    let git = |action| {
+        move |source| RepoError::Git {
+            action,
+            path: root.to_path_buf(),
+            source,
+        }
+    };
+    let mut opts = git2::DiffOptions::new();
+    opts.pathspec(format!("{}/", join_prefix(&prefix, OBJECTS_DIR)))
+        .disable_pathspec_match(true)
+        .include_typechange(true)
+        .ignore_submodules(true);
+    let diff = match &new_tree {
+        Some(new) => repo
+            .diff_tree_to_tree(old_tree.as_ref(), Some(new), Some(&mut opts))
+            .map_err(git("diff trees"))?,
+        None => {
+            opts.include_untracked(true).recurse_untracked_dirs(true);
+            repo.diff_tree_to_workdir_with_index(old_tree.as_ref(), Some(&mut opts))
+                .map_err(git("diff the working tree"))?
+        }
+    };
+    let workdir = repo.workdir().map(Path::to_path_buf);
+    for delta in diff.deltas() {
+        let git_path = delta
+            .new_file()
+            .path()
+            .or_else(|| delta.old_file().path())
+            .unwrap_or_else(|| Path::new(""));
+        let Some(git_path) = git_path.to_str() else {
+            return Err(RepoError::NonUtf8Path {
+                path: root.join(git_path),
+            });
+        };
+        let path = match prefix.as_str() {
+            "" => git_path.to_string(),
+            prefix => match git_path
+                .strip_prefix(prefix)
+                .and_then(|p| p.strip_prefix('/'))
+            {
+                Some(rel) => rel.to_string(),
+                None => continue,
+            },
+        };
+        let status = delta.status();
+        let read_side = |file: git2::DiffFile,
+                         in_workdir: bool,
+                         blobs_read: &mut usize|
+         -> Result<Option<SourceFile>, RepoError> {
+            let found = |bytes, symlink| {
+                Some(SourceFile {
+                    path: path.clone(),
+                    bytes,
+                    symlink,
+                })
+            };
+            if in_workdir {
+                let Some(workdir) = &workdir else {
+                    return Err(RepoError::NotGit {
+                        path: root.to_path_buf(),
+                    });
+                };
+                let full = workdir.join(git_path);
+                return match std::fs::symlink_metadata(&full) {
+                    Ok(meta) if meta.file_type().is_symlink() => Ok(found(Vec::new(), true)),
+                    Ok(meta) if meta.is_file() => {
+                        let bytes = std::fs::read(&full).map_err(io("cannot read", &full))?;
+                        *blobs_read += 1;
+                        Ok(found(bytes, false))
+                    }
+                    Ok(_) => Ok(None),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io("cannot read", &full)(e)),
+                };
+            }
+            match file.mode() {
+                git2::FileMode::Link => Ok(found(Vec::new(), true)),
+                git2::FileMode::Blob | git2::FileMode::BlobExecutable => {
+                    let blob = repo.find_blob(file.id()).map_err(git("read blob"))?;
+                    *blobs_read += 1;
+                    Ok(found(blob.content().to_vec(), false))
+                }
+                // A submodule or a folder: not an object file.
+                _ => Ok(None),
+            }
+        };
+        let old = match status {
+            git2::Delta::Added | git2::Delta::Untracked => None,
+            _ => read_side(delta.old_file(), false, &mut blobs_read)?,
+        };
+        let new = match status {
+            git2::Delta::Deleted => None,
+            _ => read_side(delta.new_file(), new_tree.is_none(), &mut blobs_read)?,
+        };
+        if old.is_none() && new.is_none() {
+            continue;
+        }
+        let (old, new) = if swapped { (new, old) } else { (old, new) };
+        changed.files.push(ChangedFile { path, old, new });
+    }
+    changed.files.sort_by(|a, b| a.path.cmp(&b.path));
+    changed.blobs_read = blobs_read;
+    Ok(changed)
+}
+
+/// Where the repository at `root` sits inside the git work tree, `/`-separated (`""` at the top,
+/// and for a bare repository).
+fn prefix_in(repo: &git2::Repository, root: &Path) -> Result<String, RepoError> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(String::new());
+    };
+    let workdir = workdir.canonicalize().map_err(io("cannot read", workdir))?;
+    let canonical_root = root.canonicalize().map_err(io("cannot read", root))?;
+    match canonical_root.strip_prefix(&workdir) {
+        Ok(rel) => Ok(slash_path(rel)),
+        Err(_) if repo.path().canonicalize().ok().as_deref() == Some(canonical_root.as_path()) => {
+            Ok(String::new())
+        }
+        Err(_) => Err(RepoError::NotGit {
+            path: root.to_path_buf(),
+        }),
+    }
+}
+
+fn join_prefix(prefix: &str, rel: &str) -> String {
+    if prefix.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{prefix}/{rel}")
+    }
+}
+
+/// The tree and commit id a revision names.
+fn revision_tree<'r>(
+    repo: &'r git2::Repository,
+    root: &Path,
+    revision: &str,
+) -> Result<(git2::Tree<'r>, String), RepoError> {
+    let commit = repo
+        .revparse_single(revision)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| RepoError::RevisionNotFound {
+            revision: revision.to_string(),
+            path: root.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+    let tree = commit.tree().map_err(|source| RepoError::Git {
+        action: "read tree",
+        path: root.to_path_buf(),
+        source,
+    })?;
+    Ok((tree, commit.id().to_string()))
+}
+
+/// The custom kind schemas of a tree (`None`: the working tree): the `*.schema.json` files of
+/// `schemas/kinds/` that are not named like a built-in kind (those are editor copies, never read).
+fn custom_kind_files(
+    repo: &git2::Repository,
+    root: &Path,
+    prefix: &str,
+    tree: Option<&git2::Tree>,
+    blobs_read: &mut usize,
+) -> Result<Vec<SourceFile>, RepoError> {
+    let is_custom = |name: &str| {
+        name.strip_suffix(".schema.json")
+            .is_some_and(|kind| !BUILTIN_KINDS.iter().any(|(builtin, _)| *builtin == kind))
+    };
+    let mut out = Vec::new();
+    match tree {
+        None => {
+            let dir = root.join(KINDS_DIR);
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(io("cannot read folder", &dir)(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io("cannot read folder", &dir))?;
+                let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                let full = entry.path();
+                if !is_custom(&name) || !full.is_file() {
+                    continue;
+                }
+                let bytes = std::fs::read(&full).map_err(io("cannot read", &full))?;
+                *blobs_read += 1;
+                out.push(SourceFile {
+                    path: format!("{KINDS_DIR}/{name}"),
+                    bytes,
+                    symlink: false,
+                });
+            }
+        }
+        Some(tree) => {
+            let Ok(entry) = tree.get_path(Path::new(&join_prefix(prefix, KINDS_DIR))) else {
+                return Ok(out);
+            };
+            let Ok(dir) = repo.find_tree(entry.id()) else {
+                return Ok(out);
+            };
+            for entry in dir.iter() {
+                let Ok(name) = entry.name() else { continue };
+                if !is_custom(name) || entry.kind() != Some(git2::ObjectType::Blob) {
+                    continue;
+                }
+                let blob = repo
+                    .find_blob(entry.id())
+                    .map_err(|source| RepoError::Git {
+                        action: "read blob",
+                        path: root.to_path_buf(),
+                        source,
+                    })?;
+                *blobs_read += 1;
+                out.push(SourceFile {
+                    path: format!("{KINDS_DIR}/{name}"),
+                    bytes: blob.content().to_vec(),
+                    symlink: false,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
 }

@@ -10,11 +10,7 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
+use super::TextOrJson as Format;
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     let registry = super::registry(repo)?;

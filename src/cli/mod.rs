@@ -1,6 +1,8 @@
 //! Command-line parsing, printing and exit codes. Commands are thin: each parses its arguments,
 //! calls the library and prints the result. Errors are rendered once, here.
 
+mod diff;
+mod export;
 mod fmt;
 mod graph;
 mod init;
@@ -45,6 +47,8 @@ enum Command {
     Fmt(fmt::Args),
     Validate(validate::Args),
     Graph(graph::Args),
+    Export(export::Args),
+    Diff(diff::Args),
     Kinds(kinds::Args),
     #[command(subcommand)]
     Tenant(tenant::Command),
@@ -52,6 +56,15 @@ enum Command {
     Object(object::Command),
     #[command(hide = true)]
     Synth(synth::Args),
+}
+
+/// The output formats most commands offer: text for people, JSON for machines.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TextOrJson {
+    /// For people.
+    Text,
+    /// For machines (described by a schema in schemas/output/).
+    Json,
 }
 
 /// An error to show the user, with what to do next, and the exit code.
@@ -311,6 +324,8 @@ pub fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args, repo),
         Command::Validate(args) => validate::run(args, repo),
         Command::Graph(args) => graph::run(args, repo),
+        Command::Export(args) => export::run(args, repo),
+        Command::Diff(args) => diff::run(args, repo),
         Command::Kinds(args) => kinds::run(args, repo),
         Command::Tenant(cmd) => tenant::run(cmd),
         Command::Object(cmd) => object::run(cmd, repo),

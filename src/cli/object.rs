@@ -25,11 +25,7 @@ pub enum Command {
     Rm(RmArgs),
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
+use super::TextOrJson as Format;
 
 #[derive(Debug, clap::Args)]
 pub struct PutArgs {
@@ -216,7 +212,7 @@ fn get(a: GetArgs, repo: Option<&Path>) -> super::Result {
     let targets = kind
         .map(|k| edit::referenced_guids(&stored, k))
         .unwrap_or_default();
-    let addresses = tenant.addresses(&targets)?;
+    let addresses = tenant.addresses(&targets)?.into_iter().collect();
     let object = edit::to_object(&stored, kind, &addresses);
     match a.format {
         GetFormat::Toml => {
@@ -252,7 +248,10 @@ fn list(a: ListArgs, repo: Option<&Path>) -> super::Result {
         }
     }
     let tenant = super::open_tenant(&a.tenant)?;
-    let filter = Filter { kinds: a.kinds };
+    let filter = Filter {
+        kinds: a.kinds,
+        ..Filter::default()
+    };
     let mut text = String::new();
     let mut rows = Vec::new();
     tenant.for_each_object(&filter, &mut |o| {

@@ -49,11 +49,7 @@ pub struct InitArgs {
     cluster: String,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
+use super::TextOrJson as Format;
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {

@@ -15,11 +15,7 @@ pub struct Args {
     format: Format,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
+use super::TextOrJson as Format;
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     let root = super::repo_root_at(repo, args.revision.as_deref())?;

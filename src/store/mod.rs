@@ -282,6 +282,30 @@ pub struct StoredPackage {
 pub struct Filter {
     /// Only these kinds (all when empty).
     pub kinds: Vec<String>,
+    /// Only objects with a change at or after this time (RFC 3339, UTC).
+    pub changed_since: Option<String>,
+    /// Only objects with a change before this time (RFC 3339, UTC).
+    pub changed_until: Option<String>,
+}
+
+impl Filter {
+    /// Whether the filter limits objects by change time.
+    pub fn by_time(&self) -> bool {
+        self.changed_since.is_some() || self.changed_until.is_some()
+    }
+}
+
+/// An object deleted in a time window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    /// Its GUID.
+    pub guid: Uuid,
+    /// Its address when it was deleted.
+    pub address: String,
+    /// Its kind.
+    pub kind: String,
+    /// When.
+    pub deleted_at: String,
 }
 
 /// How to name one object.
@@ -339,6 +363,10 @@ pub trait Tenant {
     fn addresses(&self, guids: &[Uuid]) -> Result<BTreeMap<Uuid, String>, StoreError>;
     /// Address → GUID for the given addresses (missing ones are absent).
     fn guids(&self, addresses: &[String]) -> Result<BTreeMap<String, Uuid>, StoreError>;
+    /// Every object's GUID and address, in one query.
+    fn address_index(&self) -> Result<std::collections::HashMap<Uuid, String>, StoreError>;
+    /// Objects deleted (and not recreated) with a change time in the filter's window.
+    fn deleted(&self, filter: &Filter) -> Result<Vec<Deleted>, StoreError>;
     /// The secret values of one object: (pointer, value), sorted by pointer.
     fn secrets(&self, guid: Uuid) -> Result<Vec<(String, Secret)>, StoreError>;
     /// Object counts per kind.

@@ -480,22 +480,44 @@ impl Tenant for SqliteTenant {
         filter: &Filter,
         each: &mut dyn FnMut(StoredObject) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let placeholders = vec!["?"; filter.kinds.len()].join(", ");
-        let (objects_sql, secrets_sql) = if filter.kinds.is_empty() {
-            (
-                format!("SELECT {OBJECT_COLUMNS} FROM objects ORDER BY address"),
-                "SELECT guid, pointer FROM secrets ORDER BY guid, pointer".to_string(),
-            )
+        // Conditions shared by both queries, over the objects table `o`.
+        let mut conditions = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if !filter.kinds.is_empty() {
+            conditions.push(format!(
+                "o.kind IN ({})",
+                vec!["?"; filter.kinds.len()].join(", ")
+            ));
+            args.extend(filter.kinds.iter().cloned());
+        }
+        if filter.by_time() {
+            conditions.push(
+                "o.guid IN (SELECT guid FROM object_changes WHERE changed_at >= ? AND changed_at < ?)".to_string(),
+            );
+            args.push(filter.changed_since.clone().unwrap_or_default());
+            args.push(
+                filter
+                    .changed_until
+                    .clone()
+                    .unwrap_or_else(|| "~".to_string()),
+            );
+        }
+        let filter_sql = if conditions.is_empty() {
+            String::new()
         } else {
-            (
-                format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE kind IN ({placeholders}) ORDER BY address"),
-                format!(
-                    "SELECT s.guid, s.pointer FROM secrets s JOIN objects o ON o.guid = s.guid
-                     WHERE o.kind IN ({placeholders}) ORDER BY s.guid, s.pointer"
-                ),
-            )
+            format!("WHERE {}", conditions.join(" AND "))
         };
-        let kinds = rusqlite::params_from_iter(filter.kinds.iter());
+        let columns = OBJECT_COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let objects_sql =
+            format!("SELECT {columns} FROM objects o {filter_sql} ORDER BY o.address");
+        let secrets_sql = format!(
+            "SELECT s.guid, s.pointer FROM secrets s JOIN objects o ON o.guid = s.guid {filter_sql} ORDER BY s.guid, s.pointer"
+        );
+        let kinds = rusqlite::params_from_iter(args.iter());
         let mut secret_fields: HashMap<String, Vec<String>> = HashMap::new();
         {
             let mut stmt = self
@@ -514,7 +536,7 @@ impl Tenant for SqliteTenant {
             .prepare(&objects_sql)
             .map_err(|e| db(&self.path, "list", e))?;
         let mut rows = stmt
-            .query(rusqlite::params_from_iter(filter.kinds.iter()))
+            .query(rusqlite::params_from_iter(args.iter()))
             .map_err(|e| db(&self.path, "list", e))?;
         while let Some(r) = rows.next().map_err(|e| db(&self.path, "list", e))? {
             let row = read_row(r).map_err(|e| db(&self.path, "list", e))?;
@@ -581,6 +603,67 @@ impl Tenant for SqliteTenant {
             {
                 out.insert(address.clone(), parse_guid(&self.path, &guid)?);
             }
+        }
+        Ok(out)
+    }
+
+    fn address_index(&self) -> Result<HashMap<Uuid, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT guid, address FROM objects")
+            .map_err(|e| db(&self.path, "read addresses", e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| db(&self.path, "read addresses", e))?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows
+            .next()
+            .map_err(|e| db(&self.path, "read addresses", e))?
+        {
+            let guid: String = r.get(0).map_err(|e| db(&self.path, "read addresses", e))?;
+            let address: String = r.get(1).map_err(|e| db(&self.path, "read addresses", e))?;
+            out.insert(parse_guid(&self.path, &guid)?, address);
+        }
+        Ok(out)
+    }
+
+    fn deleted(&self, filter: &Filter) -> Result<Vec<super::Deleted>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.guid, c.address, c.changed_at FROM object_changes c
+                 WHERE c.action = 'deleted' AND c.changed_at >= ?1 AND c.changed_at < ?2
+                   AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.guid = c.guid)
+                 ORDER BY c.address",
+            )
+            .map_err(|e| db(&self.path, "read history", e))?;
+        let since = filter.changed_since.clone().unwrap_or_default();
+        let until = filter
+            .changed_until
+            .clone()
+            .unwrap_or_else(|| "~".to_string());
+        let rows = stmt
+            .query_map(params![since, until], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| db(&self.path, "read history", e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (guid, address, deleted_at) = row.map_err(|e| db(&self.path, "read history", e))?;
+            let kind = address.split('/').next().unwrap_or_default().to_string();
+            if !filter.kinds.is_empty() && !filter.kinds.contains(&kind) {
+                continue;
+            }
+            out.push(super::Deleted {
+                guid: parse_guid(&self.path, &guid)?,
+                address,
+                kind,
+                deleted_at,
+            });
         }
         Ok(out)
     }

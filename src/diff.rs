@@ -1,0 +1,742 @@
+//! The objects that changed between two points of a repository's history (`ferry diff`),
+//! matched by GUID, not by path.
+//!
+//! [`repo::changed_files`] lists the object files git sees changed (a tree-to-tree diff limited
+//! to `objects/`, so only the blobs of changed files are read). [`diff`] parses the old and new
+//! versions of those files and matches them by GUID, so a file that was moved and edited is one
+//! renamed object, and a file replaced by another object with the same name is a deletion and an
+//! addition. Changed fields are listed by JSON pointer: every changed leaf value (or array, as a
+//! whole), with text that holds line breaks (SQL, code) also as a unified diff. A field that a
+//! kind declares secret shows only [`PLACEHOLDER`], whatever the file holds.
+//!
+//! A file that cannot be parsed is left out with a [`Warning`]; so is a file without a GUID
+//! (`ferry fmt` gives it one), since nothing else can match it across commits.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::kinds::{Kind, KindError, Registry};
+use crate::model::pointer;
+use crate::model::Address;
+use crate::render::OUTPUT_VERSION;
+use crate::repo::{self, ChangedFiles, RepoError, Snapshot, Source, SourceFile};
+use crate::secret::PLACEHOLDER;
+use crate::validate::{parse_file, Loaded};
+
+/// How the text output names the working tree.
+pub const WORKING_TREE: &str = "working tree";
+
+/// What happened to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// A GUID only the new side has.
+    Added,
+    /// Same GUID and address, other fields.
+    Modified,
+    /// Same GUID, another address (and maybe other fields too).
+    Renamed,
+    /// A GUID only the old side has.
+    Deleted,
+}
+
+impl Action {
+    /// The word shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Added => "added",
+            Action::Modified => "modified",
+            Action::Renamed => "renamed",
+            Action::Deleted => "deleted",
+        }
+    }
+}
+
+/// One changed field of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// JSON pointer of the field (`/spec/schedule/cron`).
+    pub pointer: String,
+    /// The old value (`None`: the field was absent). Secret fields hold [`PLACEHOLDER`].
+    pub old: Option<Value>,
+    /// The new value (`None`: the field is absent now). Secret fields hold [`PLACEHOLDER`].
+    pub new: Option<Value>,
+    /// Whether the field is (or lies within) a field the kind declares secret.
+    pub sensitive: bool,
+    /// For text with line breaks: the change as unified diff hunks (`@@ … @@` lines on).
+    pub unified_diff: Option<String>,
+}
+
+/// One changed object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// What happened.
+    pub action: Action,
+    /// The object's identity.
+    pub guid: Uuid,
+    /// The object's kind (its old kind, for a deletion).
+    pub kind: String,
+    /// The object's address (its old address, for a deletion).
+    pub address: Address,
+    /// The address it had before, for a rename.
+    pub old_address: Option<Address>,
+    /// Its file (the old file, for a deletion).
+    pub path: String,
+    /// The file it was in before, when that was another path.
+    pub old_path: Option<String>,
+    /// The changed fields, sorted by pointer (empty for additions and deletions).
+    pub fields: Vec<FieldChange>,
+}
+
+/// Which side of a diff a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Side {
+    /// The old side (`A` of `A..B`).
+    From,
+    /// The new side (`B` of `A..B`, or the working tree).
+    To,
+}
+
+impl Side {
+    /// `from` or `to`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::From => "from",
+            Side::To => "to",
+        }
+    }
+}
+
+/// A changed file that was left out of the diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The side the file was read from.
+    pub side: Side,
+    /// The file, relative to the repository root.
+    pub path: String,
+    /// Where in the file, when known.
+    pub position: Option<crate::model::file::Position>,
+    /// Why it was left out.
+    pub message: String,
+}
+
+/// The objects that changed between two sides of a repository.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    /// The old side's commit id (`None`: the working tree).
+    pub from: Option<String>,
+    /// The new side's commit id (`None`: the working tree).
+    pub to: Option<String>,
+    /// The changed objects, sorted by address.
+    pub changes: Vec<Change>,
+    /// Changed files that were left out, sorted by path.
+    pub warnings: Vec<Warning>,
+    /// How many files under `objects/` changed.
+    pub files_changed: usize,
+    /// How many file contents were read to find the changes.
+    pub blobs_read: usize,
+}
+
+/// Why a diff could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// The changed files could not be read from git or the working tree.
+    #[error(transparent)]
+    Read(#[from] RepoError),
+    /// A side's custom kind schemas are invalid.
+    #[error("kind schemas at {revision}: {source}")]
+    Kinds {
+        /// The commit id, or `working tree`.
+        revision: String,
+        /// What is wrong.
+        source: KindError,
+    },
+}
+
+/// The objects that changed in the repository at `root` from `from` to `to`. Reads only the
+/// changed object files (and the custom kind schemas) of each side.
+pub fn between(root: &Path, from: &Source, to: &Source) -> Result<Diff, DiffError> {
+    let changed = repo::changed_files(root, from, to)?;
+    let registry = |files: &[SourceFile], commit: &Option<String>| {
+        repo::registry_for(&Snapshot {
+            kind_files: files.to_vec(),
+            ..Snapshot::default()
+        })
+        .map_err(|source| DiffError::Kinds {
+            revision: commit.clone().unwrap_or_else(|| WORKING_TREE.to_string()),
+            source,
+        })
+    };
+    let old = registry(&changed.old_kind_files, &changed.from)?;
+    let new = registry(&changed.new_kind_files, &changed.to)?;
+    Ok(diff(&changed, &old, &new))
+}
+
+/// The object changes in a set of changed files: each side parsed with its own kind registry,
+/// objects matched by GUID, fields compared. Pure: reads nothing but its arguments.
+pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Registry) -> Diff {
+    let mut warnings = Vec::new();
+    let mut load_side = |side: Side, registry: &Registry| {
+        let mut by_guid: BTreeMap<Uuid, Loaded> = BTreeMap::new();
+        for file in &changed.files {
+            let source = match side {
+                Side::From => file.old.as_ref(),
+                Side::To => file.new.as_ref(),
+            };
+            let Some(source) = source.filter(|f| is_object_file(f)) else {
+                continue;
+            };
+            let mut warn = |position, message: String| {
+                warnings.push(Warning {
+                    side,
+                    path: source.path.clone(),
+                    position,
+                    message,
+                })
+            };
+            let (loaded, problems) = parse_file(source, registry);
+            let Some(loaded) = loaded else {
+                let more = match problems.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" (and {} more problem{})", n - 1, plural(n - 1)),
+                };
+                match problems.first() {
+                    Some(first) => warn(first.position, format!("{}{more}", first.message)),
+                    None => warn(None, "not an object file".to_string()),
+                }
+                continue;
+            };
+            let Some(guid) = loaded.object.guid else {
+                warn(
+                    None,
+                    format!(
+                        "{} has no `guid`, so it cannot be matched (run `ferry fmt` to give it one)",
+                        loaded.object.address()
+                    ),
+                );
+                continue;
+            };
+            if let Some(first) = by_guid.get(&guid) {
+                warn(
+                    None,
+                    format!("guid {guid} is also the guid of {}", first.path),
+                );
+                continue;
+            }
+            by_guid.insert(guid, loaded);
+        }
+        by_guid
+    };
+    let mut old = load_side(Side::From, old_registry);
+    let mut new = load_side(Side::To, new_registry);
+    let skipped: BTreeSet<(Side, &str)> =
+        warnings.iter().map(|w| (w.side, w.path.as_str())).collect();
+    let guids: BTreeSet<Uuid> = old.keys().chain(new.keys()).copied().collect();
+    let mut changes = Vec::new();
+    for guid in guids {
+        let change = match (old.remove(&guid), new.remove(&guid)) {
+            // The other side of its file could not be read: what happened to it is unknown,
+            // and the warning says so.
+            (Some(o), None) if skipped.contains(&(Side::To, o.path.as_str())) => continue,
+            (None, Some(n)) if skipped.contains(&(Side::From, n.path.as_str())) => continue,
+            (Some(o), None) => Change {
+                action: Action::Deleted,
+                guid,
+                kind: o.object.kind.clone(),
+                address: o.object.address(),
+                old_address: None,
+                path: o.path,
+                old_path: None,
+                fields: Vec::new(),
+            },
+            (None, Some(n)) => Change {
+                action: Action::Added,
+                guid,
+                kind: n.object.kind.clone(),
+                address: n.object.address(),
+                old_address: None,
+                path: n.path,
+                old_path: None,
+                fields: Vec::new(),
+            },
+            (Some(o), Some(n)) => {
+                let kinds: Vec<&Kind> = [
+                    old_registry.get(&o.object.kind),
+                    new_registry.get(&n.object.kind),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let fields = field_changes(&o.doc, &n.doc, &kinds);
+                let (old_address, new_address) = (o.object.address(), n.object.address());
+                let action = if old_address != new_address {
+                    Action::Renamed
+                } else if !fields.is_empty() {
+                    Action::Modified
+                } else {
+                    // Only the file's text changed (formatting, comments, its place).
+                    continue;
+                };
+                Change {
+                    action,
+                    guid,
+                    kind: n.object.kind.clone(),
+                    address: new_address,
+                    old_address: (action == Action::Renamed).then_some(old_address),
+                    old_path: (o.path != n.path).then_some(o.path),
+                    path: n.path,
+                    fields,
+                }
+            }
+            (None, None) => continue,
+        };
+        changes.push(change);
+    }
+    changes.sort_by(|a, b| {
+        (a.address.to_string(), a.action, a.guid).cmp(&(b.address.to_string(), b.action, b.guid))
+    });
+    warnings.sort_by(|a, b| (&a.path, a.side, a.position).cmp(&(&b.path, b.side, b.position)));
+    Diff {
+        from: changed.from.clone(),
+        to: changed.to.clone(),
+        changes,
+        warnings,
+        files_changed: changed.files.len(),
+        blobs_read: changed.blobs_read,
+    }
+}
+
+/// Whether a file under `objects/` can be an object file (`validate` reports the others).
+fn is_object_file(file: &SourceFile) -> bool {
+    let name = file.path.rsplit('/').next().unwrap_or_default();
+    !file.symlink && !name.starts_with('.') && name.ends_with(".toml")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The changed fields of two versions of an object's document, under `/spec` (the address
+/// fields `kind`, `name` and `project` show as a rename; the GUID is the same by construction).
+pub fn field_changes(old: &Value, new: &Value, kinds: &[&Kind]) -> Vec<FieldChange> {
+    let mut raw = Vec::new();
+    compare("/spec", old.get("spec"), new.get("spec"), &mut raw);
+    raw.into_iter()
+        .map(|(pointer, old, new)| {
+            let sensitive = secret_at(kinds, &pointer);
+            fn text(v: Option<&Value>) -> Option<&str> {
+                match v {
+                    None => Some(""),
+                    Some(Value::String(s)) => Some(s.as_str()),
+                    Some(_) => None,
+                }
+            }
+            let unified_diff = match (text(old), text(new)) {
+                (Some(a), Some(b)) if !sensitive && (a.contains('\n') || b.contains('\n')) => Some(
+                    similar::TextDiff::from_lines(a, b)
+                        .unified_diff()
+                        .context_radius(3)
+                        .to_string(),
+                ),
+                _ => None,
+            };
+            FieldChange {
+                old: old.map(|v| mask(kinds, &pointer, v)),
+                new: new.map(|v| mask(kinds, &pointer, v)),
+                pointer,
+                sensitive,
+                unified_diff,
+            }
+        })
+        .collect()
+}
+
+type RawChange<'v> = (String, Option<&'v Value>, Option<&'v Value>);
+
+/// Every changed leaf (or array) below `at`; tables are compared key by key, in key order.
+fn compare<'v>(
+    at: &str,
+    old: Option<&'v Value>,
+    new: Option<&'v Value>,
+    out: &mut Vec<RawChange<'v>>,
+) {
+    if old == new {
+        return;
+    }
+    let table = |v: Option<&'v Value>| match v {
+        Some(Value::Object(m)) if !m.is_empty() => Some(m),
+        _ => None,
+    };
+    match (old, new, table(old), table(new)) {
+        (_, _, Some(a), Some(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let child = format!("{at}/{}", pointer::escape_segment(key));
+                compare(&child, a.get(key), b.get(key), out);
+            }
+        }
+        (Some(_), None, Some(a), None) => {
+            for (key, value) in a {
+                let child = format!("{at}/{}", pointer::escape_segment(key));
+                compare(&child, Some(value), None, out);
+            }
+        }
+        (None, Some(_), None, Some(b)) => {
+            for (key, value) in b {
+                let child = format!("{at}/{}", pointer::escape_segment(key));
+                compare(&child, None, Some(value), out);
+            }
+        }
+        _ => out.push((at.to_string(), old, new)),
+    }
+}
+
+/// Whether `at` is, or lies within, a field one of the kinds declares secret.
+fn secret_at(kinds: &[&Kind], at: &str) -> bool {
+    let segments = pointer::segments(at);
+    let mut prefix = String::new();
+    for segment in segments {
+        prefix.push('/');
+        prefix.push_str(&pointer::escape_segment(&segment));
+        if kinds.iter().any(|k| k.is_secret(&prefix)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `value` (at `at`) with every secret field in it replaced by the placeholder.
+fn mask(kinds: &[&Kind], at: &str, value: &Value) -> Value {
+    if secret_at(kinds, at) {
+        return Value::String(PLACEHOLDER.to_string());
+    }
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let child = format!("{at}/{}", pointer::escape_segment(k));
+                    (k.clone(), mask(kinds, &child, v))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| mask(kinds, &format!("{at}/{i}"), v))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+impl Diff {
+    /// How many changes of an action.
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// `4 objects changed: 1 added, 1 modified, 1 renamed, 1 deleted`, or `no changes`.
+    pub fn summary(&self) -> String {
+        let n = self.changes.len();
+        if n == 0 {
+            return "no changes".to_string();
+        }
+        format!(
+            "{n} object{} changed: {} added, {} modified, {} renamed, {} deleted",
+            plural(n),
+            self.count(Action::Added),
+            self.count(Action::Modified),
+            self.count(Action::Renamed),
+            self.count(Action::Deleted),
+        )
+    }
+
+    /// How a side is named in messages: a short commit id, or `working tree`.
+    pub fn side_label(&self, side: Side) -> String {
+        let commit = match side {
+            Side::From => &self.from,
+            Side::To => &self.to,
+        };
+        match commit {
+            Some(id) => id.chars().take(12).collect(),
+            None => WORKING_TREE.to_string(),
+        }
+    }
+
+    /// One line per warning: `warning: FILE:LINE:COLUMN (at SIDE): MESSAGE; skipped`.
+    pub fn warning_lines(&self) -> Vec<String> {
+        self.warnings
+            .iter()
+            .map(|w| {
+                let at = match w.position {
+                    Some(p) => format!(":{}:{}", p.line, p.column),
+                    None => String::new(),
+                };
+                format!(
+                    "warning: {}{at} (at {}): {}; file skipped",
+                    w.path,
+                    self.side_label(w.side),
+                    w.message
+                )
+            })
+            .collect()
+    }
+
+    /// The changes for people: one block per object, sorted by address.
+    ///
+    /// ```text
+    /// renamed  data_segment/retail → data_segment/retail_cn
+    /// modified compute_task/sales/x
+    ///   /spec/schedule/cron: "0 2 * * *" → "0 3 * * *"
+    /// ```
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for change in &self.changes {
+            let _ = match &change.old_address {
+                Some(old) => writeln!(
+                    out,
+                    "{:<8} {old} → {}",
+                    change.action.as_str(),
+                    change.address
+                ),
+                None => writeln!(out, "{:<8} {}", change.action.as_str(), change.address),
+            };
+            for field in &change.fields {
+                match &field.unified_diff {
+                    Some(diff) => {
+                        let _ = writeln!(out, "  {}:", field.pointer);
+                        for line in diff.lines() {
+                            let _ = writeln!(out, "    {line}");
+                        }
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "  {}: {} → {}",
+                            field.pointer,
+                            show(field.old.as_ref(), field.sensitive),
+                            show(field.new.as_ref(), field.sensitive)
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The changes for machines (`schemas/output/diff.schema.json`).
+    pub fn to_json(&self) -> Value {
+        let side = |commit: &Option<String>| match commit {
+            Some(id) => id.clone(),
+            None => WORKING_TREE.to_string(),
+        };
+        let changes: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                let fields: Vec<Value> = c
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        json!({
+                            "pointer": f.pointer,
+                            "old": f.old,
+                            "new": f.new,
+                            "sensitive": f.sensitive,
+                            "unified_diff": f.unified_diff,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "action": c.action.as_str(),
+                    "address": c.address.to_string(),
+                    "old_address": c.old_address.as_ref().map(Address::to_string),
+                    "guid": c.guid.to_string(),
+                    "kind": c.kind,
+                    "path": c.path,
+                    "old_path": c.old_path,
+                    "fields": fields,
+                })
+            })
+            .collect();
+        let warnings: Vec<Value> = self
+            .warnings
+            .iter()
+            .map(|w| {
+                json!({
+                    "side": w.side.as_str(),
+                    "path": w.path,
+                    "line": w.position.map(|p| p.line),
+                    "column": w.position.map(|p| p.column),
+                    "message": w.message,
+                })
+            })
+            .collect();
+        json!({
+            "format_version": OUTPUT_VERSION,
+            "from": side(&self.from),
+            "to": side(&self.to),
+            "changes": changes,
+            "warnings": warnings,
+            "stats": {
+                "files_changed": self.files_changed,
+                "blobs_read": self.blobs_read,
+            },
+        })
+    }
+}
+
+/// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
+fn show(value: Option<&Value>, sensitive: bool) -> String {
+    match value {
+        None => "(absent)".to_string(),
+        Some(Value::String(s)) if sensitive && s == PLACEHOLDER => PLACEHOLDER.to_string(),
+        Some(v) => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::ChangedFile;
+
+    const SEGMENT: &str = "kind = \"data_segment\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a01\"\nname = \"retail\"\n\n[spec]\ndisplay_name = \"Retail\"\nprefix = \"rt\"\n";
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: path.to_string(),
+            bytes: text.as_bytes().to_vec(),
+            symlink: false,
+        }
+    }
+
+    fn run(files: Vec<(&str, Option<&str>, Option<&str>)>) -> Diff {
+        let registry = Registry::builtin().unwrap();
+        let changed = ChangedFiles {
+            files: files
+                .into_iter()
+                .map(|(path, old, new)| ChangedFile {
+                    path: path.to_string(),
+                    old: old.map(|t| file(path, t)),
+                    new: new.map(|t| file(path, t)),
+                })
+                .collect(),
+            ..ChangedFiles::default()
+        };
+        diff(&changed, &registry, &registry)
+    }
+
+    #[test]
+    fn a_moved_and_edited_file_is_one_rename() {
+        let renamed = SEGMENT
+            .replace("\"retail\"", "\"retail_cn\"")
+            .replace("\"rt\"", "\"rc\"");
+        let diff = run(vec![
+            (
+                "objects/global/data_segment/retail.toml",
+                Some(SEGMENT),
+                None,
+            ),
+            (
+                "objects/global/data_segment/retail_cn.toml",
+                None,
+                Some(&renamed),
+            ),
+        ]);
+        assert_eq!(diff.changes.len(), 1);
+        let change = &diff.changes[0];
+        assert_eq!(change.action, Action::Renamed);
+        assert_eq!(change.address.to_string(), "data_segment/retail_cn");
+        assert_eq!(
+            change.old_path.as_deref(),
+            Some("objects/global/data_segment/retail.toml")
+        );
+        assert_eq!(
+            diff.to_text(),
+            "renamed  data_segment/retail → data_segment/retail_cn\n  /spec/prefix: \"rt\" → \"rc\"\n"
+        );
+        assert_eq!(
+            diff.summary(),
+            "1 object changed: 0 added, 0 modified, 1 renamed, 0 deleted"
+        );
+    }
+
+    #[test]
+    fn a_file_replaced_by_another_object_is_a_deletion_and_an_addition() {
+        let other = SEGMENT.replace("1a01", "1a02");
+        let path = "objects/global/data_segment/retail.toml";
+        let diff = run(vec![(path, Some(SEGMENT), Some(&other))]);
+        let actions: Vec<_> = diff.changes.iter().map(|c| c.action).collect();
+        assert_eq!(actions, vec![Action::Added, Action::Deleted]);
+    }
+
+    #[test]
+    fn formatting_alone_is_no_change_and_broken_files_are_warnings() {
+        let path = "objects/global/data_segment/retail.toml";
+        let reformatted = format!("# a comment\n{SEGMENT}");
+        let diff = run(vec![
+            (path, Some(SEGMENT), Some(&reformatted)),
+            // Broken at the new side: not reported as deleted.
+            (
+                "objects/global/data_segment/x.toml",
+                Some(&SEGMENT.replace("1a01", "1a09")),
+                Some("kind = "),
+            ),
+            ("objects/global/data_segment/.gitkeep", None, Some("")),
+        ]);
+        assert!(diff.changes.is_empty());
+        assert_eq!(diff.summary(), "no changes");
+        assert_eq!(diff.warnings.len(), 1);
+        assert_eq!(diff.warnings[0].side, Side::To);
+        assert!(diff.warning_lines()[0].starts_with(
+            "warning: objects/global/data_segment/x.toml:1:8 (at working tree): TOML syntax"
+        ));
+    }
+
+    #[test]
+    fn fields_diff_by_pointer_with_text_as_a_unified_diff() {
+        let old = serde_json::json!({"spec": {"a": 1, "t": {"x": "same", "y": [1, 2]}, "sql": "select 1\nfrom a\n"}});
+        let new = serde_json::json!({"spec": {"a": 1, "t": {"x": "same", "y": [1, 3], "z": true}, "sql": "select 2\nfrom a\n"}});
+        let fields = field_changes(&old, &new, &[]);
+        let pointers: Vec<_> = fields.iter().map(|f| f.pointer.as_str()).collect();
+        assert_eq!(pointers, vec!["/spec/sql", "/spec/t/y", "/spec/t/z"]);
+        assert_eq!(
+            fields[0].unified_diff.as_deref(),
+            Some("@@ -1,2 +1,2 @@\n-select 1\n+select 2\n from a\n")
+        );
+        assert_eq!(fields[2].old, None);
+        assert_eq!(fields[1].unified_diff, None);
+    }
+
+    #[test]
+    fn secret_fields_show_only_the_placeholder() {
+        let registry = Registry::builtin().unwrap();
+        let kind = registry.get("data_source").unwrap();
+        let old = serde_json::json!({"spec": {"connection": {"password": "(sensitive)", "host": "a"}, "config_files": [{"name": "k", "content": "(sensitive)"}]}});
+        let new = serde_json::json!({"spec": {"connection": {"password": "hunter2\nsecond line", "host": "b"}, "config_files": [{"name": "k", "content": "canary-secret"}, {"name": "j", "content": "x"}]}});
+        let fields = field_changes(&old, &new, &[kind]);
+        let text = format!("{fields:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("canary-secret"),
+            "{text}"
+        );
+        let password = fields
+            .iter()
+            .find(|f| f.pointer == "/spec/connection/password")
+            .unwrap();
+        assert!(password.sensitive && password.unified_diff.is_none());
+        assert_eq!(password.new, Some(Value::String(PLACEHOLDER.into())));
+        assert_eq!(
+            show(password.new.as_ref(), password.sensitive),
+            "(sensitive)"
+        );
+    }
+}

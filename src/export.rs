@@ -1,0 +1,464 @@
+//! `ferry export`: a tenant's objects written into the repository as canonical files.
+//!
+//! Export streams the tenant's objects once, turns each into its canonical file (references as
+//! current addresses, secret fields as the `(sensitive)` placeholder) and compares it with the
+//! file already there, found by GUID: only new or different files are written, a renamed object's
+//! file is moved, and the files of objects that no longer exist are removed — within the
+//! selection only, so a filtered export never touches other files. Objects the platform cannot
+//! move are not written; they are reported with the reason their kind gives.
+//!
+//! Existing files are matched by the `guid = "…"` line that canonical files carry on their third
+//! line, so an unchanged re-export reads each file once and parses none.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::{Config, SourceFacts, CONFIG_FILE};
+use crate::edit;
+use crate::kinds::{Category, Registry};
+use crate::model::{canonical, path};
+use crate::repo::{self, RepoError};
+use crate::store::{Filter, StoreError, StoredObject, Tenant};
+
+/// Which objects an export covers. Empty lists mean "all"; the lists combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Only these kinds.
+    pub kinds: Vec<String>,
+    /// Only kinds of these categories.
+    pub categories: Vec<Category>,
+    /// Only objects of these projects (tenant-scoped objects are then left out).
+    pub projects: Vec<String>,
+}
+
+impl Selection {
+    /// Whether an object of `kind` in `project` is selected.
+    pub fn matches(&self, registry: &Registry, kind: &str, project: Option<&str>) -> bool {
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind))
+            && (self.categories.is_empty()
+                || registry
+                    .get(kind)
+                    .is_some_and(|k| self.categories.contains(&k.category)))
+            && (self.projects.is_empty()
+                || project.is_some_and(|p| self.projects.iter().any(|s| s == p)))
+    }
+
+    /// The kinds to ask the store for (empty: all).
+    fn store_kinds(&self, registry: &Registry) -> Vec<String> {
+        if self.categories.is_empty() {
+            return self.kinds.clone();
+        }
+        registry
+            .iter()
+            .filter(|k| self.categories.contains(&k.category))
+            .filter(|k| self.kinds.is_empty() || self.kinds.contains(&k.name))
+            .map(|k| k.name.clone())
+            .collect()
+    }
+}
+
+/// What to export.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The selection.
+    pub selection: Selection,
+    /// Only objects changed at or after this time (RFC 3339, UTC).
+    pub changed_since: Option<String>,
+    /// Only objects changed before this time (RFC 3339, UTC).
+    pub changed_until: Option<String>,
+}
+
+/// One object export wrote, moved or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exported {
+    /// Its kind.
+    pub kind: String,
+    /// Its address.
+    pub address: String,
+    /// Its address before a rename.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_address: Option<String>,
+    /// Its file.
+    pub path: String,
+}
+
+/// An object that was not exported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Its address.
+    pub address: String,
+    /// Its kind.
+    pub kind: String,
+    /// Why it cannot be moved.
+    pub reason: String,
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// New objects.
+    pub added: Vec<Exported>,
+    /// Objects whose file changed.
+    pub changed: Vec<Exported>,
+    /// Objects whose address changed (the file moved).
+    pub renamed: Vec<Exported>,
+    /// Objects whose file was removed.
+    pub deleted: Vec<Exported>,
+    /// Objects not exported.
+    pub not_exportable: Vec<Skipped>,
+    /// Files under objects/ that could not be matched to an object (no readable guid); left alone.
+    pub unmatched_files: Vec<String>,
+    /// Every file written, relative to the repository root.
+    #[serde(skip)]
+    pub written: Vec<String>,
+    /// Every file removed, relative to the repository root.
+    #[serde(skip)]
+    pub removed: Vec<String>,
+    /// How many objects were read from the tenant.
+    pub objects_read: usize,
+}
+
+impl Report {
+    /// Whether the export changed any object file.
+    pub fn has_changes(&self) -> bool {
+        !(self.added.is_empty()
+            && self.changed.is_empty()
+            && self.renamed.is_empty()
+            && self.deleted.is_empty())
+    }
+
+    /// A commit message: a subject with the counts, and the counts per kind.
+    pub fn commit_message(&self, tenant: &str, subject: Option<&str>) -> String {
+        let counts = format!(
+            "{} added, {} changed, {} renamed, {} deleted",
+            self.added.len(),
+            self.changed.len(),
+            self.renamed.len(),
+            self.deleted.len()
+        );
+        let mut message = match subject {
+            Some(s) => format!("{s}\n\nExported from {tenant}: {counts}.\n"),
+            None => format!("Export {tenant}: {counts}\n"),
+        };
+        let mut body = String::new();
+        for (label, list) in [
+            ("added", &self.added),
+            ("changed", &self.changed),
+            ("renamed", &self.renamed),
+            ("deleted", &self.deleted),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+            for e in list {
+                *per_kind.entry(&e.kind).or_default() += 1;
+            }
+            let kinds: Vec<String> = per_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            body.push_str(&format!("{label:<8} {}\n", kinds.join(", ")));
+        }
+        if !body.is_empty() {
+            message.push('\n');
+            message.push_str(&body);
+        }
+        message
+    }
+}
+
+/// An export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Reading the tenant failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading or writing the repository failed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// A file could not be written or removed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `ferry.toml` is not valid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// An object cannot be written as TOML.
+    #[error(transparent)]
+    Write(#[from] canonical::WriteError),
+}
+
+/// The GUID a canonical object file carries on its `guid = "…"` line.
+fn guid_of(bytes: &[u8]) -> Option<Uuid> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    text.lines()
+        .take(8)
+        .find_map(|l| l.strip_prefix("guid = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|g| Uuid::parse_str(g).ok())
+}
+
+/// The kind and project a file's path gives.
+fn kind_and_project(rel: &str) -> Option<(String, Option<String>)> {
+    let rest = rel.strip_prefix("objects/")?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [_, kind, _] => Some((kind.to_string(), None)),
+        [_, kind, project, _] => Some((kind.to_string(), path::unescape(project).ok())),
+        _ => None,
+    }
+}
+
+fn write(root: &Path, rel: &str, text: &str) -> Result<(), ExportError> {
+    let full = root.join(rel);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| ExportError::Io {
+            action: "create folder for",
+            path: rel.to_string(),
+            source,
+        })?;
+    }
+    std::fs::write(&full, text).map_err(|source| ExportError::Io {
+        action: "write",
+        path: rel.to_string(),
+        source,
+    })
+}
+
+fn remove(root: &Path, rel: &str) -> Result<(), ExportError> {
+    let full = root.join(rel);
+    std::fs::remove_file(&full).map_err(|source| ExportError::Io {
+        action: "remove",
+        path: rel.to_string(),
+        source,
+    })?;
+    // Remove folders the removal left empty, up to objects/.
+    let mut dir = full.parent();
+    while let Some(d) = dir {
+        if d == root.join(path::OBJECTS_DIR) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+/// Exports `tenant` into the repository at `root`. `progress` is called with (done, total)
+/// as objects are processed.
+pub fn export(
+    tenant: &dyn Tenant,
+    root: &Path,
+    registry: &Registry,
+    options: &Options,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Report, ExportError> {
+    let mut report = Report::default();
+    // The source tenant's facts in ferry.toml.
+    let config_path = root.join(CONFIG_FILE);
+    let config_text = std::fs::read_to_string(&config_path).map_err(|source| ExportError::Io {
+        action: "read",
+        path: CONFIG_FILE.into(),
+        source,
+    })?;
+    let mut config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
+    let facts = tenant.facts()?;
+    let source = SourceFacts {
+        name: facts.name,
+        platform_version: facts.platform_version,
+        engine: facts.engine,
+        engine_mode: facts.engine_mode,
+        cluster: facts.cluster,
+    };
+    if config.source.as_ref() != Some(&source) {
+        config.source = Some(source);
+        write(root, CONFIG_FILE, &config.to_text())?;
+        report.written.push(CONFIG_FILE.into());
+    }
+    report.written.extend(repo::refresh_schemas(root)?);
+
+    // The files there now, by GUID.
+    let snapshot = repo::snapshot(root, &repo::Source::WorkTree)?;
+    let mut files: HashMap<Uuid, (String, Vec<u8>)> =
+        HashMap::with_capacity(snapshot.objects.len());
+    for f in snapshot.objects {
+        let name = f.path.rsplit('/').next().unwrap_or_default();
+        if name.starts_with('.') || !name.ends_with(".toml") || f.symlink {
+            continue;
+        }
+        match guid_of(&f.bytes) {
+            Some(guid) if !files.contains_key(&guid) => {
+                files.insert(guid, (f.path, f.bytes));
+            }
+            _ => report.unmatched_files.push(f.path),
+        }
+    }
+
+    let addresses = tenant.address_index()?;
+    let filter = Filter {
+        kinds: options.selection.store_kinds(registry),
+        changed_since: options.changed_since.clone(),
+        changed_until: options.changed_until.clone(),
+    };
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut failure: Option<ExportError> = None;
+    tenant
+        .for_each_object(&filter, &mut |stored: StoredObject| {
+            report.objects_read += 1;
+            progress(report.objects_read);
+            if !options
+                .selection
+                .matches(registry, &stored.kind, stored.project.as_deref())
+            {
+                return Ok(());
+            }
+            seen.insert(stored.guid);
+            let address = stored.address();
+            let Some(kind) = registry.get(&stored.kind) else {
+                report.not_exportable.push(Skipped {
+                    address,
+                    kind: stored.kind.clone(),
+                    reason: "no schema for this kind in ferry or the repository".into(),
+                });
+                return Ok(());
+            };
+            let object = edit::to_object(&stored, Some(kind), &addresses);
+            let existing = files.remove(&stored.guid);
+            if let Some(reason) = kind.exportable.refuses(&object.to_document()) {
+                report.not_exportable.push(Skipped {
+                    address: address.clone(),
+                    kind: kind.name.clone(),
+                    reason: reason.to_string(),
+                });
+                if let Some((old, _)) = existing {
+                    // It was exported while it could be; it cannot be any more.
+                    if let Err(e) = remove(root, &old) {
+                        failure = Some(e);
+                        return Err(StoreError::NoSuchObject { guid: stored.guid });
+                    }
+                    report.removed.push(old.clone());
+                    report.deleted.push(Exported {
+                        kind: kind.name.clone(),
+                        address,
+                        old_address: None,
+                        path: old,
+                    });
+                }
+                return Ok(());
+            }
+            let text = match canonical::to_canonical(&object, Some(kind)) {
+                Ok(text) => text,
+                Err(e) => {
+                    failure = Some(e.into());
+                    return Err(StoreError::NoSuchObject { guid: stored.guid });
+                }
+            };
+            let rel = path::object_path(
+                kind.category,
+                &kind.name,
+                object.project.as_deref(),
+                &object.name,
+            );
+            let entry = Exported {
+                kind: kind.name.clone(),
+                address: address.clone(),
+                old_address: None,
+                path: rel.clone(),
+            };
+            let result = match existing {
+                None => write(root, &rel, &text).map(|_| report.added.push(entry)),
+                Some((old, _)) if old != rel => {
+                    let old_address = path::address_from_path(&old).map(|a| a.to_string());
+                    remove(root, &old)
+                        .and_then(|_| write(root, &rel, &text))
+                        .map(|_| {
+                            report.removed.push(old);
+                            report.renamed.push(Exported {
+                                old_address,
+                                ..entry
+                            });
+                        })
+                }
+                Some((_, bytes)) if bytes != text.as_bytes() => {
+                    write(root, &rel, &text).map(|_| report.changed.push(entry))
+                }
+                Some(_) => return Ok(()),
+            };
+            match result {
+                Ok(()) => {
+                    report.written.push(rel);
+                    Ok(())
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    Err(StoreError::NoSuchObject { guid: stored.guid })
+                }
+            }
+        })
+        .map_err(|e| failure.take().unwrap_or(ExportError::Store(e)))?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+
+    // Files of objects that are gone, within the selection.
+    let gone: Vec<(Uuid, String)> = if filter.by_time() {
+        let deleted: HashSet<Uuid> = tenant
+            .deleted(&filter)?
+            .into_iter()
+            .map(|d| d.guid)
+            .collect();
+        files
+            .iter()
+            .filter(|(guid, _)| deleted.contains(guid))
+            .map(|(guid, (p, _))| (*guid, p.clone()))
+            .collect()
+    } else {
+        files
+            .iter()
+            .filter(|(guid, _)| !seen.contains(guid) && !addresses.contains_key(guid))
+            .filter(|(_, (p, _))| {
+                kind_and_project(p).is_some_and(|(kind, project)| {
+                    options
+                        .selection
+                        .matches(registry, &kind, project.as_deref())
+                })
+            })
+            .map(|(guid, (p, _))| (*guid, p.clone()))
+            .collect()
+    };
+    let mut gone = gone;
+    gone.sort_by(|a, b| a.1.cmp(&b.1));
+    for (_, rel) in gone {
+        remove(root, &rel)?;
+        let (kind, _) = kind_and_project(&rel).unwrap_or_default();
+        let address = path::address_from_path(&rel)
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| rel.clone());
+        report.removed.push(rel.clone());
+        report.deleted.push(Exported {
+            kind,
+            address,
+            old_address: None,
+            path: rel,
+        });
+    }
+    for list in [
+        &mut report.added,
+        &mut report.changed,
+        &mut report.renamed,
+        &mut report.deleted,
+    ] {
+        list.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+    report
+        .not_exportable
+        .sort_by(|a, b| a.address.cmp(&b.address));
+    report.unmatched_files.sort();
+    Ok(report)
+}
