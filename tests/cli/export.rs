@@ -210,6 +210,17 @@ fn renames_move_files_and_deletes_remove_them() {
     assert!(!repo
         .join("objects/security/key/member_pii_aes.toml")
         .exists());
+    let out = env
+        .ferry()
+        .args(["diff", "HEAD~1..HEAD", "--repo", "repo"])
+        .assert()
+        .success();
+    let diff = stdout(&out);
+    assert!(
+        diff.contains("renamed  word_root/amt → word_root/amount"),
+        "{diff}"
+    );
+    assert!(diff.contains("deleted  key/member_pii_aes"), "{diff}");
 }
 
 #[test]
