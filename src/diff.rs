@@ -56,7 +56,7 @@ impl Action {
 }
 
 /// One changed field of an object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// JSON pointer of the field (`/spec/schedule/cron`).
     pub pointer: String,

@@ -14,6 +14,8 @@
 //! - [`config`]: reading and writing `ferry.toml`.
 //! - [`store`]: tenant stores behind the `Tenant` trait; `store::sqlite` is the embedded one
 //!   (the only module that uses rusqlite).
+//! - [`apply`]: a plan executed as one deployment.
+//! - [`plan`]: the ordered changes that turn a destination into a commit's objects.
 //! - [`export`]: a tenant's objects written into the repository (`ferry export`).
 //! - [`diff`]: the objects that changed between two commits, matched by GUID (`ferry diff`).
 //! - [`edit`]: direct edits of a tenant's objects (`ferry object put|get|list|rm`).
@@ -30,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod config;
 pub mod diff;
 pub mod edit;
@@ -38,6 +41,7 @@ pub mod fmt;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod repo;
 pub mod secret;

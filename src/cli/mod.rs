@@ -1,6 +1,7 @@
 //! Command-line parsing, printing and exit codes. Commands are thin: each parses its arguments,
 //! calls the library and prints the result. Errors are rendered once, here.
 
+mod apply;
 mod diff;
 mod export;
 mod fmt;
@@ -8,6 +9,7 @@ mod graph;
 mod init;
 mod kinds;
 mod object;
+mod plan;
 mod synth;
 mod tenant;
 mod validate;
@@ -48,6 +50,8 @@ enum Command {
     Validate(validate::Args),
     Graph(graph::Args),
     Export(export::Args),
+    Plan(plan::Args),
+    Apply(apply::Args),
     Diff(diff::Args),
     Kinds(kinds::Args),
     #[command(subcommand)]
@@ -156,6 +160,14 @@ impl From<ferry::store::StoreError> for CliError {
 }
 
 pub type Result<T = ()> = std::result::Result<T, CliError>;
+
+/// The exit code of a successful run (plan's --detailed-exitcode sets 2 or 3).
+static EXIT_CODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the exit code a successful run ends with.
+pub fn set_exit_code(code: u8) {
+    EXIT_CODE.store(code, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Who is acting: FERRY_ACTOR, or `user@host`. Also the lock holder identity.
 pub fn actor_name() -> String {
@@ -325,6 +337,8 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, repo),
         Command::Graph(args) => graph::run(args, repo),
         Command::Export(args) => export::run(args, repo),
+        Command::Plan(args) => plan::run(args, repo),
+        Command::Apply(args) => apply::run(args, repo),
         Command::Diff(args) => diff::run(args, repo),
         Command::Kinds(args) => kinds::run(args, repo),
         Command::Tenant(cmd) => tenant::run(cmd),
@@ -332,7 +346,7 @@ pub fn main() -> ExitCode {
         Command::Synth(args) => synth::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(EXIT_CODE.load(std::sync::atomic::Ordering::Relaxed)),
         Err(e) => {
             eprintln!("error: {}", e.message);
             if let Some(hint) = e.hint {

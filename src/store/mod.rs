@@ -169,6 +169,27 @@ pub enum Change {
     Put(Box<NewObject>),
     /// Delete by GUID.
     Delete(Uuid),
+    /// Give the object `from` the GUID `to` (adoption): its references, secrets and the bodies
+    /// of the objects that refer to it follow.
+    Adopt {
+        /// The GUID it has.
+        from: Uuid,
+        /// The GUID it takes.
+        to: Uuid,
+    },
+}
+
+/// What ferry applied to one object: what drift detection and fast plans compare against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedRecord {
+    /// The object.
+    pub guid: Uuid,
+    /// Its content hash as applied.
+    pub hash: String,
+    /// Its spec as applied (GUID references, canonical JSON, no secrets).
+    pub body: String,
+    /// The git blob the object came from, when it came from a repository.
+    pub blob_id: Option<String>,
 }
 
 /// What a batch did to one object.
@@ -375,6 +396,17 @@ pub trait Tenant {
     /// has the maintenance lock, when an address is taken by another object, or when a deleted
     /// object is still referenced.
     fn write(&mut self, batch: &[Change], actor: &Actor) -> Result<Vec<Written>, StoreError>;
+    /// What ferry last applied, by GUID, in one query.
+    fn applied(&self) -> Result<std::collections::HashMap<Uuid, AppliedRecord>, StoreError>;
+    /// Applies a deployment in one transaction: the batch (as [`Tenant::write`]), the applied
+    /// records, and the deployment record. All or nothing.
+    fn apply(
+        &mut self,
+        batch: &[Change],
+        applied: &[AppliedRecord],
+        deployment: &Deployment,
+        actor: &Actor,
+    ) -> Result<Vec<Written>, StoreError>;
     /// The lock, if one is held and has not expired at `now`.
     fn lock(&self, now: &str) -> Result<Option<Lock>, StoreError>;
     /// Takes or renews the lock for `holder` until `expires_at`; an expired lock is taken over.

@@ -118,6 +118,10 @@ pub const MIGRATIONS: &[&str] = &[
         applied_at TEXT NOT NULL
     );
     "#,
+    // 2: what ferry applied keeps the body too, to show which fields drifted.
+    r#"
+    ALTER TABLE applied ADD COLUMN body TEXT;
+    "#,
 ];
 
 /// The store schema version this ferry writes.
@@ -291,6 +295,313 @@ fn check_lock(
         }
         Ok(())
     }
+}
+
+/// Writes a batch inside an open transaction: see [`Tenant::write`].
+fn write_in(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    url: &TenantUrl,
+    batch: &[Change],
+    actor: &Actor,
+) -> Result<Vec<Written>, StoreError> {
+    let delay = fault_delay();
+    check_lock(tx, path, url, &actor.name, &actor.now)?;
+    let path_ref = path;
+    let err = |action| move |e| db(path_ref, action, e);
+    let mut written = Vec::with_capacity(batch.len());
+    let mut deleted: HashMap<String, String> = HashMap::new();
+    for (i, change) in batch.iter().enumerate() {
+        if let Some(delay) = delay {
+            if i == 1 {
+                eprintln!("fault injection: batch write in progress");
+            }
+            std::thread::sleep(delay);
+        }
+        match change {
+            Change::Put(o) => {
+                let guid = o.guid.to_string();
+                let address = crate::model::Address {
+                    kind: o.kind.clone(),
+                    project: o.project.clone(),
+                    name: o.name.clone(),
+                }
+                .to_string();
+                let holder: Option<String> = tx
+                    .prepare_cached("SELECT guid FROM objects WHERE address = ?1")
+                    .and_then(|mut s| s.query_row([&address], |r| r.get(0)).optional())
+                    .map_err(err("read object"))?;
+                if let Some(other) = holder.filter(|g| *g != guid) {
+                    return Err(StoreError::AddressTaken {
+                        address,
+                        guid: parse_guid(path, &other)?,
+                    });
+                }
+                let existing: Option<(String, String, i64)> = tx
+                    .prepare_cached("SELECT address, hash, version FROM objects WHERE guid = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([&guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()
+                    })
+                    .map_err(err("read object"))?;
+                let mut secrets_changed = false;
+                for (pointer, value) in &o.secrets {
+                    let old: Option<String> = tx
+                        .prepare_cached(
+                            "SELECT value FROM secrets WHERE guid = ?1 AND pointer = ?2",
+                        )
+                        .and_then(|mut s| {
+                            s.query_row(params![guid, pointer], |r| r.get(0)).optional()
+                        })
+                        .map_err(err("read secrets"))?;
+                    if old.as_deref() != Some(value.expose()) {
+                        secrets_changed = true;
+                    }
+                }
+                let (outcome, version, old_address) = match &existing {
+                    None => (Outcome::Created, 1, None),
+                    Some((old, hash, v))
+                        if *old == address && *hash == o.hash && !secrets_changed =>
+                    {
+                        (Outcome::Unchanged, *v, None)
+                    }
+                    Some((old, _, v)) if *old != address => {
+                        (Outcome::Renamed, v + 1, Some(old.clone()))
+                    }
+                    Some((_, _, v)) => (Outcome::Updated, v + 1, None),
+                };
+                if outcome != Outcome::Unchanged {
+                    let body = canonical_json(&Value::Object(o.spec.clone()));
+                    tx.prepare_cached(
+                            "INSERT INTO objects (guid, kind, address, project, name, body, hash, version, updated_at, updated_by)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                             ON CONFLICT (guid) DO UPDATE SET kind = excluded.kind, address = excluded.address,
+                                 project = excluded.project, name = excluded.name, body = excluded.body,
+                                 hash = excluded.hash, version = excluded.version,
+                                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![
+                                guid, o.kind, address, o.project, o.name, body, o.hash, version, actor.now, actor.name
+                            ])
+                        })
+                        .map_err(err("write object"))?;
+                    tx.prepare_cached("DELETE FROM object_refs WHERE from_guid = ?1")
+                        .and_then(|mut s| s.execute([&guid]))
+                        .map_err(err("write references"))?;
+                    let mut insert = tx
+                            .prepare_cached("INSERT OR REPLACE INTO object_refs (from_guid, pointer, to_guid) VALUES (?1, ?2, ?3)")
+                            .map_err(err("write references"))?;
+                    for (pointer, target) in &o.references {
+                        insert
+                            .execute(params![guid, pointer, target.to_string()])
+                            .map_err(err("write references"))?;
+                    }
+                    for (pointer, value) in &o.secrets {
+                        tx.prepare_cached("INSERT OR REPLACE INTO secrets (guid, pointer, value) VALUES (?1, ?2, ?3)")
+                                .and_then(|mut s| s.execute(params![guid, pointer, value.expose()]))
+                                .map_err(err("write secrets"))?;
+                    }
+                    let action = match outcome {
+                        Outcome::Created => "created",
+                        Outcome::Renamed => "renamed",
+                        _ => "updated",
+                    };
+                    tx.prepare_cached(
+                            "INSERT INTO object_changes (guid, version, address, action, changed_at, changed_by)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        )
+                        .and_then(|mut s| s.execute(params![guid, version, address, action, actor.now, actor.name]))
+                        .map_err(err("write history"))?;
+                }
+                written.push(Written {
+                    guid: o.guid,
+                    address,
+                    old_address,
+                    outcome,
+                    version,
+                });
+            }
+            Change::Adopt { from, to } => {
+                let (from_s, to_s) = (from.to_string(), to.to_string());
+                let existing: Option<(String, i64)> = tx
+                    .prepare_cached("SELECT address, version FROM objects WHERE guid = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([&from_s], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(err("read object"))?;
+                let Some((address, version)) = existing else {
+                    return Err(StoreError::NoSuchObject { guid: *from });
+                };
+                // Foreign keys are checked at commit, once every row has the new GUID.
+                tx.execute_batch("PRAGMA defer_foreign_keys = ON")
+                    .map_err(err("adopt"))?;
+                for sql in [
+                    "UPDATE objects SET guid = ?2 WHERE guid = ?1",
+                    "UPDATE object_refs SET from_guid = ?2 WHERE from_guid = ?1",
+                    "UPDATE object_refs SET to_guid = ?2 WHERE to_guid = ?1",
+                    "UPDATE secrets SET guid = ?2 WHERE guid = ?1",
+                    "DELETE FROM applied WHERE guid = ?1",
+                ] {
+                    tx.prepare_cached(sql)
+                        .and_then(|mut s| s.execute([&from_s, &to_s]))
+                        .map_err(err("adopt"))?;
+                }
+                // The bodies of the objects that refer to it hold its GUID: rewrite them.
+                let dependents: Vec<(String, String, String, Option<String>, String)> = {
+                    let mut stmt = tx
+                            .prepare_cached(
+                                "SELECT o.guid, o.kind, o.name, o.project, o.body FROM objects o
+                                 WHERE o.guid IN (SELECT from_guid FROM object_refs WHERE to_guid = ?1)",
+                            )
+                            .map_err(err("adopt"))?;
+                    let rows = stmt
+                        .query_map([&to_s], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        })
+                        .map_err(err("adopt"))?;
+                    rows.collect::<Result<_, _>>().map_err(err("adopt"))?
+                };
+                for (guid, kind, name, project, body) in dependents {
+                    let mut spec: Value =
+                        serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                            path: path.to_path_buf(),
+                            guid: guid.clone(),
+                            message: e.to_string(),
+                        })?;
+                    replace_string(&mut spec, &from_s, &to_s);
+                    let spec = match spec {
+                        Value::Object(m) => m,
+                        _ => Map::new(),
+                    };
+                    let hash =
+                        crate::model::hash::content_hash(&kind, &name, project.as_deref(), &spec);
+                    tx.prepare_cached("UPDATE objects SET body = ?2, hash = ?3 WHERE guid = ?1")
+                        .and_then(|mut s| {
+                            s.execute(params![guid, canonical_json(&Value::Object(spec)), hash])
+                        })
+                        .map_err(err("adopt"))?;
+                }
+                written.push(Written {
+                    guid: *to,
+                    address,
+                    old_address: None,
+                    outcome: Outcome::Updated,
+                    version,
+                });
+            }
+            Change::Delete(g) => {
+                let guid = g.to_string();
+                let existing: Option<(String, i64)> = tx
+                    .prepare_cached("SELECT address, version FROM objects WHERE guid = ?1")
+                    .and_then(|mut s| {
+                        s.query_row([&guid], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(err("read object"))?;
+                let Some((address, version)) = existing else {
+                    return Err(StoreError::NoSuchObject { guid: *g });
+                };
+                for sql in [
+                    "DELETE FROM objects WHERE guid = ?1",
+                    "DELETE FROM applied WHERE guid = ?1",
+                ] {
+                    tx.prepare_cached(sql)
+                        .and_then(|mut s| s.execute([&guid]))
+                        .map_err(err("delete object"))?;
+                }
+                tx.prepare_cached(
+                        "INSERT INTO object_changes (guid, version, address, action, changed_at, changed_by)
+                         VALUES (?1, ?2, ?3, 'deleted', ?4, ?5)",
+                    )
+                    .and_then(|mut s| s.execute(params![guid, version + 1, address, actor.now, actor.name]))
+                    .map_err(err("write history"))?;
+                deleted.insert(guid, address.clone());
+                written.push(Written {
+                    guid: *g,
+                    address,
+                    old_address: None,
+                    outcome: Outcome::Deleted,
+                    version: version + 1,
+                });
+            }
+        }
+    }
+    // Every reference must land on an object once the whole batch is in.
+    let dangling: Option<(String, String, String, Option<String>)> = tx
+        .query_row(
+            "SELECT r.to_guid, r.pointer, f.address, NULL
+                 FROM object_refs r JOIN objects f ON f.guid = r.from_guid
+                 LEFT JOIN objects t ON t.guid = r.to_guid
+                 WHERE t.guid IS NULL ORDER BY f.address, r.pointer LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(err("check references"))?;
+    if let Some((to, pointer, from, _)) = dangling {
+        return Err(match deleted.get(&to) {
+            Some(address) => StoreError::StillReferenced {
+                address: address.clone(),
+                dependent: from,
+            },
+            None => StoreError::DanglingReference {
+                address: from,
+                pointer,
+                guid: parse_guid(path, &to)?,
+            },
+        });
+    }
+    Ok(written)
+}
+
+/// Replaces every string equal to `from` with `to`, at any depth.
+fn replace_string(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::String(s) if s == from => *s = to.to_string(),
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_string(v, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|v| replace_string(v, from, to)),
+        _ => {}
+    }
+}
+
+/// Records a deployment and its results inside an open transaction.
+fn insert_deployment(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    d: &Deployment,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![d.id, d.source, d.plan_hash, d.actor, d.started_at, d.finished_at, d.status],
+    )
+    .map_err(|e| db(path, "record deployment", e))?;
+    tx.execute(
+        "DELETE FROM deployment_results WHERE deployment_id = ?1",
+        [&d.id],
+    )
+    .map_err(|e| db(path, "record deployment", e))?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO deployment_results (deployment_id, guid, address, action, status, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(|e| db(path, "record deployment", e))?;
+    for r in &d.results {
+        insert
+            .execute(params![
+                d.id,
+                r.guid.to_string(),
+                r.address,
+                r.action,
+                r.status,
+                r.message
+            ])
+            .map_err(|e| db(path, "record deployment", e))?;
+    }
+    Ok(())
 }
 
 fn db(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
@@ -699,191 +1010,79 @@ impl Tenant for SqliteTenant {
     fn write(&mut self, batch: &[Change], actor: &Actor) -> Result<Vec<Written>, StoreError> {
         let path = self.path.clone();
         let url = self.url.clone();
-        let delay = fault_delay();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| db(&path, "begin", e))?;
-        check_lock(&tx, &path, &url, &actor.name, &actor.now)?;
-        let path_ref = path.as_path();
-        let err = |action| move |e| db(path_ref, action, e);
-        let mut written = Vec::with_capacity(batch.len());
-        let mut deleted: HashMap<String, String> = HashMap::new();
-        for (i, change) in batch.iter().enumerate() {
-            if let Some(delay) = delay {
-                if i == 1 {
-                    eprintln!("fault injection: batch write in progress");
-                }
-                std::thread::sleep(delay);
-            }
-            match change {
-                Change::Put(o) => {
-                    let guid = o.guid.to_string();
-                    let address = crate::model::Address {
-                        kind: o.kind.clone(),
-                        project: o.project.clone(),
-                        name: o.name.clone(),
-                    }
-                    .to_string();
-                    let holder: Option<String> = tx
-                        .prepare_cached("SELECT guid FROM objects WHERE address = ?1")
-                        .and_then(|mut s| s.query_row([&address], |r| r.get(0)).optional())
-                        .map_err(err("read object"))?;
-                    if let Some(other) = holder.filter(|g| *g != guid) {
-                        return Err(StoreError::AddressTaken {
-                            address,
-                            guid: parse_guid(&path, &other)?,
-                        });
-                    }
-                    let existing: Option<(String, String, i64)> = tx
-                        .prepare_cached(
-                            "SELECT address, hash, version FROM objects WHERE guid = ?1",
-                        )
-                        .and_then(|mut s| {
-                            s.query_row([&guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                                .optional()
-                        })
-                        .map_err(err("read object"))?;
-                    let mut secrets_changed = false;
-                    for (pointer, value) in &o.secrets {
-                        let old: Option<String> = tx
-                            .prepare_cached(
-                                "SELECT value FROM secrets WHERE guid = ?1 AND pointer = ?2",
-                            )
-                            .and_then(|mut s| {
-                                s.query_row(params![guid, pointer], |r| r.get(0)).optional()
-                            })
-                            .map_err(err("read secrets"))?;
-                        if old.as_deref() != Some(value.expose()) {
-                            secrets_changed = true;
-                        }
-                    }
-                    let (outcome, version, old_address) = match &existing {
-                        None => (Outcome::Created, 1, None),
-                        Some((old, hash, v))
-                            if *old == address && *hash == o.hash && !secrets_changed =>
-                        {
-                            (Outcome::Unchanged, *v, None)
-                        }
-                        Some((old, _, v)) if *old != address => {
-                            (Outcome::Renamed, v + 1, Some(old.clone()))
-                        }
-                        Some((_, _, v)) => (Outcome::Updated, v + 1, None),
-                    };
-                    if outcome != Outcome::Unchanged {
-                        let body = canonical_json(&Value::Object(o.spec.clone()));
-                        tx.prepare_cached(
-                            "INSERT INTO objects (guid, kind, address, project, name, body, hash, version, updated_at, updated_by)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                             ON CONFLICT (guid) DO UPDATE SET kind = excluded.kind, address = excluded.address,
-                                 project = excluded.project, name = excluded.name, body = excluded.body,
-                                 hash = excluded.hash, version = excluded.version,
-                                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                        )
-                        .and_then(|mut s| {
-                            s.execute(params![
-                                guid, o.kind, address, o.project, o.name, body, o.hash, version, actor.now, actor.name
-                            ])
-                        })
-                        .map_err(err("write object"))?;
-                        tx.prepare_cached("DELETE FROM object_refs WHERE from_guid = ?1")
-                            .and_then(|mut s| s.execute([&guid]))
-                            .map_err(err("write references"))?;
-                        let mut insert = tx
-                            .prepare_cached("INSERT OR REPLACE INTO object_refs (from_guid, pointer, to_guid) VALUES (?1, ?2, ?3)")
-                            .map_err(err("write references"))?;
-                        for (pointer, target) in &o.references {
-                            insert
-                                .execute(params![guid, pointer, target.to_string()])
-                                .map_err(err("write references"))?;
-                        }
-                        for (pointer, value) in &o.secrets {
-                            tx.prepare_cached("INSERT OR REPLACE INTO secrets (guid, pointer, value) VALUES (?1, ?2, ?3)")
-                                .and_then(|mut s| s.execute(params![guid, pointer, value.expose()]))
-                                .map_err(err("write secrets"))?;
-                        }
-                        let action = match outcome {
-                            Outcome::Created => "created",
-                            Outcome::Renamed => "renamed",
-                            _ => "updated",
-                        };
-                        tx.prepare_cached(
-                            "INSERT INTO object_changes (guid, version, address, action, changed_at, changed_by)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        )
-                        .and_then(|mut s| s.execute(params![guid, version, address, action, actor.now, actor.name]))
-                        .map_err(err("write history"))?;
-                    }
-                    written.push(Written {
-                        guid: o.guid,
-                        address,
-                        old_address,
-                        outcome,
-                        version,
-                    });
-                }
-                Change::Delete(g) => {
-                    let guid = g.to_string();
-                    let existing: Option<(String, i64)> = tx
-                        .prepare_cached("SELECT address, version FROM objects WHERE guid = ?1")
-                        .and_then(|mut s| {
-                            s.query_row([&guid], |r| Ok((r.get(0)?, r.get(1)?)))
-                                .optional()
-                        })
-                        .map_err(err("read object"))?;
-                    let Some((address, version)) = existing else {
-                        return Err(StoreError::NoSuchObject { guid: *g });
-                    };
-                    for sql in [
-                        "DELETE FROM objects WHERE guid = ?1",
-                        "DELETE FROM applied WHERE guid = ?1",
-                    ] {
-                        tx.prepare_cached(sql)
-                            .and_then(|mut s| s.execute([&guid]))
-                            .map_err(err("delete object"))?;
-                    }
-                    tx.prepare_cached(
-                        "INSERT INTO object_changes (guid, version, address, action, changed_at, changed_by)
-                         VALUES (?1, ?2, ?3, 'deleted', ?4, ?5)",
-                    )
-                    .and_then(|mut s| s.execute(params![guid, version + 1, address, actor.now, actor.name]))
-                    .map_err(err("write history"))?;
-                    deleted.insert(guid, address.clone());
-                    written.push(Written {
-                        guid: *g,
-                        address,
-                        old_address: None,
-                        outcome: Outcome::Deleted,
-                        version: version + 1,
-                    });
-                }
+        let written = write_in(&tx, &path, &url, batch, actor)?;
+        tx.commit().map_err(|e| db(&path, "commit", e))?;
+        Ok(written)
+    }
+
+    fn applied(&self) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT guid, hash, body, blob_id FROM applied")
+            .map_err(|e| db(&self.path, "read applied", e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| db(&self.path, "read applied", e))?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next().map_err(|e| db(&self.path, "read applied", e))? {
+            let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, Option<String>, Option<String>)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            };
+            let (guid, hash, body, blob_id) =
+                read(r).map_err(|e| db(&self.path, "read applied", e))?;
+            let guid = parse_guid(&self.path, &guid)?;
+            out.insert(
+                guid,
+                super::AppliedRecord {
+                    guid,
+                    hash,
+                    body: body.unwrap_or_else(|| "{}".into()),
+                    blob_id,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn apply(
+        &mut self,
+        batch: &[Change],
+        applied: &[super::AppliedRecord],
+        deployment: &Deployment,
+        actor: &Actor,
+    ) -> Result<Vec<Written>, StoreError> {
+        let path = self.path.clone();
+        let url = self.url.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db(&path, "begin", e))?;
+        let written = write_in(&tx, &path, &url, batch, actor)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO applied (guid, hash, blob_id, deployment_id, applied_at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(|e| db(&path, "record applied", e))?;
+            for a in applied {
+                insert
+                    .execute(params![
+                        a.guid.to_string(),
+                        a.hash,
+                        a.blob_id,
+                        deployment.id,
+                        actor.now,
+                        a.body
+                    ])
+                    .map_err(|e| db(&path, "record applied", e))?;
             }
         }
-        // Every reference must land on an object once the whole batch is in.
-        let dangling: Option<(String, String, String, Option<String>)> = tx
-            .query_row(
-                "SELECT r.to_guid, r.pointer, f.address, NULL
-                 FROM object_refs r JOIN objects f ON f.guid = r.from_guid
-                 LEFT JOIN objects t ON t.guid = r.to_guid
-                 WHERE t.guid IS NULL ORDER BY f.address, r.pointer LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(err("check references"))?;
-        if let Some((to, pointer, from, _)) = dangling {
-            return Err(match deleted.get(&to) {
-                Some(address) => StoreError::StillReferenced {
-                    address: address.clone(),
-                    dependent: from,
-                },
-                None => StoreError::DanglingReference {
-                    address: from,
-                    pointer,
-                    guid: parse_guid(&path, &to)?,
-                },
-            });
-        }
+        insert_deployment(&tx, &path, deployment)?;
         tx.commit().map_err(|e| db(&path, "commit", e))?;
         Ok(written)
     }
@@ -973,20 +1172,7 @@ impl Tenant for SqliteTenant {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| db(&path, "begin", e))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![d.id, d.source, d.plan_hash, d.actor, d.started_at, d.finished_at, d.status],
-        )
-        .map_err(|e| db(&path, "record deployment", e))?;
-        for r in &d.results {
-            tx.execute(
-                "INSERT OR REPLACE INTO deployment_results (deployment_id, guid, address, action, status, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![d.id, r.guid.to_string(), r.address, r.action, r.status, r.message],
-            )
-            .map_err(|e| db(&path, "record deployment", e))?;
-        }
+        insert_deployment(&tx, &path, d)?;
         tx.commit().map_err(|e| db(&path, "commit", e))
     }
 

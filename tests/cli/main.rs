@@ -8,6 +8,7 @@ mod graph;
 mod init;
 mod kinds;
 mod object;
+mod plan;
 mod synth;
 mod tenant;
 mod validate;

@@ -1,0 +1,210 @@
+//! Apply: a plan executed against its destination, as one deployment.
+//!
+//! [`apply`] re-checks the destination (the caller holds its maintenance lock): every object the
+//! plan touches must still have the content hash the plan saw, and every desired object must
+//! still hash to what the plan recorded. It then writes the whole plan in one store transaction
+//! (creates keep the desired GUID; secrets go to the store's secret table, never into bodies),
+//! records what was applied to each object (content hash, body, git blob id) for drift detection
+//! and fast plans, and records the deployment with per-object results. On the embedded store a
+//! failure leaves the tenant exactly as before, and a failed deployment is recorded.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::edit;
+use crate::kinds::Registry;
+use crate::model::hash::canonical_json;
+use crate::model::Object;
+use crate::plan::{Action, Plan};
+use crate::store::{self, Actor, AppliedRecord, Deployment, DeploymentResult, StoreError, Tenant};
+
+/// Why an apply did not happen, or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The destination changed since the plan for objects it touches.
+    #[error("the destination changed since the plan was made: {}", .0.join("; "))]
+    Stale(Vec<String>),
+    /// The desired objects are not what the plan recorded.
+    #[error("the desired objects differ from the plan's: {}", .0.join("; "))]
+    DesiredChanged(Vec<String>),
+    /// The store refused the writes; nothing was applied.
+    #[error("the apply failed and nothing was changed: {source}")]
+    Failed {
+        /// The deployment recorded as failed.
+        deployment: String,
+        /// What failed.
+        source: StoreError,
+    },
+    /// Reading the destination failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an apply did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The deployment record.
+    pub deployment: Deployment,
+}
+
+/// The hash of a plan, recorded with its deployment: blake3 of its JSON.
+pub fn plan_hash(plan: &Plan) -> String {
+    blake3::hash(
+        serde_json::to_string(plan)
+            .expect("plans serialize")
+            .as_bytes(),
+    )
+    .to_hex()
+    .to_string()
+}
+
+/// Applies `plan` to `tenant`. `desired` are the objects of the plan's source, `blobs` their git
+/// blob ids. The caller holds the maintenance lock as `actor`.
+pub fn apply(
+    plan: &Plan,
+    desired: &[Object],
+    blobs: &HashMap<Uuid, String>,
+    registry: &Registry,
+    tenant: &mut dyn Tenant,
+    actor: &Actor,
+) -> Result<Applied, ApplyError> {
+    let started_at = actor.now.clone();
+    // The destination now, for the objects the plan touches.
+    let mut current: HashMap<Uuid, (String, String)> = HashMap::new();
+    let mut by_address: HashMap<String, Uuid> = HashMap::new();
+    tenant.for_each_object(&store::Filter::default(), &mut |o| {
+        by_address.insert(o.address(), o.guid);
+        current.insert(o.guid, (o.address(), o.hash));
+        Ok(())
+    })?;
+    let mut stale = Vec::new();
+    for c in &plan.changes {
+        let was = c.old_guid.unwrap_or(c.guid);
+        match (&c.actual_hash, current.get(&was)) {
+            (Some(planned), Some((_, now))) if planned != now => stale.push(format!(
+                "{} was changed (content hash {} → {})",
+                c.address,
+                &planned[..12],
+                &now[..12]
+            )),
+            (Some(_), None) => stale.push(format!(
+                "{} was deleted",
+                c.old_address.as_ref().unwrap_or(&c.address)
+            )),
+            (None, Some(_)) => stale.push(format!("{} now exists (GUID {})", c.address, c.guid)),
+            (None, None) if by_address.contains_key(&c.address) => {
+                stale.push(format!("{} now exists with another GUID", c.address))
+            }
+            _ => {}
+        }
+    }
+    if !stale.is_empty() {
+        return Err(ApplyError::Stale(stale));
+    }
+
+    // The desired objects, resolved as the plan resolved them.
+    let desired_guids: HashMap<String, Uuid> = desired
+        .iter()
+        .filter_map(|o| Some((o.address().to_string(), o.guid?)))
+        .collect();
+    let lookup = |a: &str| desired_guids.get(a).or_else(|| by_address.get(a)).copied();
+    let by_guid: HashMap<Uuid, &Object> =
+        desired.iter().filter_map(|o| Some((o.guid?, o))).collect();
+    let mut batch = Vec::new();
+    let mut applied = Vec::new();
+    let mut changed_desired = Vec::new();
+    for c in &plan.changes {
+        if c.action == Action::Delete {
+            batch.push(store::Change::Delete(c.guid));
+            continue;
+        }
+        let prepared = by_guid
+            .get(&c.guid)
+            .and_then(|o| registry.get(&o.kind).map(|k| (o, k)))
+            .and_then(|(o, k)| edit::prepare(k, &o.to_document(), c.guid, &lookup).ok());
+        let Some(new) = prepared else {
+            changed_desired.push(format!("{} is no longer in the source", c.address));
+            continue;
+        };
+        if Some(&new.hash) != c.desired_hash.as_ref() {
+            changed_desired.push(format!("{} has other content than when planned", c.address));
+            continue;
+        }
+        if let (Action::Adopt, Some(from)) = (c.action, c.old_guid) {
+            batch.push(store::Change::Adopt { from, to: c.guid });
+        }
+        applied.push(AppliedRecord {
+            guid: c.guid,
+            hash: new.hash.clone(),
+            body: canonical_json(&Value::Object(new.spec.clone())),
+            blob_id: blobs.get(&c.guid).cloned(),
+        });
+        batch.push(store::Change::Put(Box::new(new)));
+    }
+    if !changed_desired.is_empty() {
+        return Err(ApplyError::DesiredChanged(changed_desired));
+    }
+
+    let id = Uuid::now_v7().to_string();
+    let results = |status: &dyn Fn(&crate::plan::Change) -> (String, Option<String>)| -> Vec<DeploymentResult> {
+        plan.changes
+            .iter()
+            .map(|c| {
+                let (status, message) = status(c);
+                DeploymentResult {
+                    guid: c.guid,
+                    address: c.address.clone(),
+                    action: c.action.as_str().to_string(),
+                    status,
+                    message,
+                }
+            })
+            .collect()
+    };
+    let mut deployment = Deployment {
+        id: id.clone(),
+        source: plan.source.id.clone(),
+        plan_hash: plan_hash(plan),
+        actor: actor.name.clone(),
+        started_at: started_at.clone(),
+        finished_at: Some(actor.now.clone()),
+        status: "succeeded".into(),
+        results: results(&|c| {
+            if c.risks.is_empty() {
+                ("succeeded".into(), None)
+            } else {
+                ("succeeded_with_risks".into(), Some(c.risks.join("; ")))
+            }
+        }),
+    };
+    match tenant.apply(&batch, &applied, &deployment, actor) {
+        Ok(_) => Ok(Applied { deployment }),
+        Err(e) => {
+            // Nothing was written. Name the object that failed, when the error does.
+            let message = e.to_string();
+            let failed_address = plan
+                .changes
+                .iter()
+                .find(|c| message.contains(&c.address))
+                .map(|c| c.address.clone());
+            deployment.status = "failed".into();
+            deployment.results = results(&|c| {
+                if Some(&c.address) == failed_address.as_ref() || failed_address.is_none() {
+                    ("failed".into(), Some(message.clone()))
+                } else {
+                    (
+                        "skipped".into(),
+                        Some("the deployment failed: nothing was applied".into()),
+                    )
+                }
+            });
+            tenant.record_deployment(&deployment)?;
+            Err(ApplyError::Failed {
+                deployment: id,
+                source: e,
+            })
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! [`build`]: desired + actual → [`Plan`].
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Action, Change, Destination, Drift, Plan, PlanSource, PLAN_FORMAT};
+use crate::config::SourceFacts;
+use crate::diff::field_changes;
+use crate::edit;
+use crate::graph::Graph;
+use crate::kinds::Registry;
+use crate::model::{Address, Object};
+use crate::store::{Facts, NewObject, StoredObject};
+
+/// How many dependents a change lists before it only counts them.
+pub const BLAST_RADIUS_SHOWN: usize = 20;
+
+/// One desired object: as written (addresses) and as it would be stored (GUIDs, hash).
+#[derive(Debug, Clone)]
+pub struct DesiredObject {
+    /// The object with address references.
+    pub object: Object,
+    /// The object as a store keeps it.
+    pub stored: NewObject,
+}
+
+/// The desired state.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// The objects, any order.
+    pub objects: Vec<Object>,
+    /// The source tenant facts the repository records (`ferry.toml`).
+    pub facts: Option<SourceFacts>,
+    /// Where they came from.
+    pub source: PlanSource,
+}
+
+/// What ferry last applied to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Its content hash then.
+    pub hash: String,
+    /// Its spec then (GUID references, canonical JSON), for showing drifted fields.
+    pub body: Option<String>,
+}
+
+/// The destination as it is.
+#[derive(Debug, Clone)]
+pub struct Actual {
+    /// Its URL.
+    pub url: String,
+    /// Its facts.
+    pub facts: Facts,
+    /// Every object.
+    pub objects: Vec<StoredObject>,
+    /// What ferry last applied, by GUID.
+    pub applied: HashMap<Uuid, Applied>,
+}
+
+/// Plan options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Delete objects ferry applied earlier that are no longer desired.
+    pub prune: bool,
+    /// Make the destination's own object at a desired address ferry's, instead of a conflict.
+    pub adopt: bool,
+    /// A destination changed outside ferry is an error.
+    pub fail_on_drift: bool,
+    /// A different cluster is an error, not a warning.
+    pub require_same_cluster: bool,
+}
+
+/// Why no plan can be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The repository and the destination do not match.
+    #[error("the destination {tenant} does not match the repository's source tenant: {}", mismatches.join("; "))]
+    Prerequisite {
+        /// The destination.
+        tenant: String,
+        /// Each fact that differs.
+        mismatches: Vec<String>,
+    },
+    /// The repository records no source facts to check.
+    #[error("the repository's ferry.toml records no source tenant, so the destination cannot be checked")]
+    NoSourceFacts,
+    /// References that resolve nowhere.
+    #[error("{}", .0.join("\n"))]
+    Unresolved(Vec<String>),
+    /// Desired objects whose address another destination object holds.
+    #[error("{}", .0.join("\n"))]
+    Conflict(Vec<String>),
+    /// The plan would create a dependency cycle.
+    #[error("dependency cycle: {0}")]
+    Cycle(String),
+    /// Deletes that others still depend on.
+    #[error("{}", .0.join("\n"))]
+    BlockedDelete(Vec<String>),
+    /// Objects changed outside ferry, with fail_on_drift.
+    #[error("{} object(s) changed outside ferry: {}", .0.len(), .0.join(", "))]
+    Drift(Vec<String>),
+    /// A field the platform does not allow to change.
+    #[error("{}", .0.join("\n"))]
+    Immutable(Vec<String>),
+}
+
+fn address(kind: &str, project: Option<&str>, name: &str) -> String {
+    Address {
+        kind: kind.to_string(),
+        project: project.map(str::to_string),
+        name: name.to_string(),
+    }
+    .to_string()
+}
+
+/// Builds the plan.
+pub fn build(
+    desired: &Desired,
+    actual: &Actual,
+    registry: &Registry,
+    options: Options,
+) -> Result<Plan, PlanError> {
+    let mut warnings = Vec::new();
+    check_facts(desired, actual, options, &mut warnings)?;
+
+    let by_guid: HashMap<Uuid, &StoredObject> =
+        actual.objects.iter().map(|o| (o.guid, o)).collect();
+    let by_address: HashMap<String, &StoredObject> =
+        actual.objects.iter().map(|o| (o.address(), o)).collect();
+    let actual_addresses: HashMap<Uuid, String> = actual
+        .objects
+        .iter()
+        .map(|o| (o.guid, o.address()))
+        .collect();
+
+    // Desired GUIDs by address, for resolving references; then the destination's.
+    let mut desired_sorted: Vec<&Object> = desired.objects.iter().collect();
+    desired_sorted.sort_by_key(|o| o.address());
+    let desired_guids: HashMap<String, Uuid> = desired_sorted
+        .iter()
+        .filter_map(|o| Some((o.address().to_string(), o.guid?)))
+        .collect();
+    let lookup = |a: &str| {
+        desired_guids
+            .get(a)
+            .or_else(|| by_address.get(a).map(|o| &o.guid))
+            .copied()
+    };
+    let mut unresolved = Vec::new();
+    let mut prepared: Vec<DesiredObject> = Vec::with_capacity(desired_sorted.len());
+    for object in &desired_sorted {
+        let Some(kind) = registry.get(&object.kind) else {
+            continue;
+        };
+        let Some(guid) = object.guid else { continue };
+        match edit::prepare(kind, &object.to_document(), guid, &lookup) {
+            Ok(stored) => prepared.push(DesiredObject {
+                object: (*object).clone(),
+                stored,
+            }),
+            Err(problems) => {
+                for p in problems {
+                    unresolved.push(match p.target {
+                        Some(t) => format!(
+                            "{} refers to {t} at {}, which is neither desired nor in the destination",
+                            object.address(),
+                            p.pointer
+                        ),
+                        None => format!("{}: {}", object.address(), p.message),
+                    });
+                }
+            }
+        }
+    }
+    if !unresolved.is_empty() {
+        return Err(PlanError::Unresolved(unresolved));
+    }
+
+    // Match by GUID.
+    let mut changes: Vec<Change> = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut immutable = Vec::new();
+    let mut unchanged = 0;
+    let mut matched: HashSet<Uuid> = HashSet::new();
+    let desired_guid_set: HashSet<Uuid> = prepared.iter().map(|d| d.stored.guid).collect();
+    for d in &prepared {
+        let kind = registry
+            .get(&d.object.kind)
+            .expect("prepared objects have known kinds");
+        let new_address = d.object.address().to_string();
+        let desired_doc = d.object.to_document();
+        let holder = by_address
+            .get(&new_address)
+            .filter(|o| o.guid != d.stored.guid);
+        // Another destination object at this address: a conflict, unless it is being renamed
+        // away in this plan, or adopted.
+        let mut adopted_from = None;
+        if let Some(other) = holder {
+            let leaving = desired_guid_set.contains(&other.guid);
+            if !leaving && !by_guid.contains_key(&d.stored.guid) && options.adopt {
+                adopted_from = Some(*other);
+            } else if !leaving {
+                conflicts.push(format!(
+                    "{new_address}: the destination has another object at this address (GUID {}, desired {})",
+                    other.guid, d.stored.guid
+                ));
+                continue;
+            }
+        }
+        let current = by_guid.get(&d.stored.guid).copied().or(adopted_from);
+        let Some(current) = current else {
+            changes.push(new_change(
+                Action::Create,
+                d,
+                kind.category.as_str(),
+                None,
+                None,
+                Vec::new(),
+            ));
+            continue;
+        };
+        matched.insert(current.guid);
+        if adopted_from.is_none()
+            && current.hash == d.stored.hash
+            && current.address() == new_address
+        {
+            unchanged += 1;
+            continue;
+        }
+        if kind.name == "data_source_type" {
+            let old = current.spec.get("type_code");
+            let new = d.stored.spec.get("type_code");
+            if old != new {
+                immutable.push(format!(
+                    "{new_address}: type_code cannot change ({} → {}); create a new data source type instead",
+                    old.map(Value::to_string).unwrap_or_default(),
+                    new.map(Value::to_string).unwrap_or_default()
+                ));
+            }
+        }
+        let actual_doc = edit::to_object(current, Some(kind), &actual_addresses).to_document();
+        let fields = field_changes(&actual_doc, &desired_doc, &[kind]);
+        let action = if adopted_from.is_some() {
+            Action::Adopt
+        } else if current.address() != new_address {
+            Action::Rename
+        } else {
+            Action::Update
+        };
+        let mut change = new_change(
+            action,
+            d,
+            kind.category.as_str(),
+            Some(current),
+            Some(current.address()),
+            fields,
+        );
+        if adopted_from.is_some() {
+            change.old_guid = Some(current.guid);
+        }
+        if change.old_address.as_deref() == Some(change.address.as_str()) {
+            change.old_address = None;
+        }
+        changes.push(change);
+    }
+    if !conflicts.is_empty() {
+        return Err(PlanError::Conflict(conflicts));
+    }
+    if !immutable.is_empty() {
+        return Err(PlanError::Immutable(immutable));
+    }
+
+    // What is no longer desired.
+    let mut unmanaged = 0;
+    let mut not_pruned = Vec::new();
+    let mut deleting: Vec<&StoredObject> = Vec::new();
+    for o in &actual.objects {
+        if matched.contains(&o.guid) || desired_guid_set.contains(&o.guid) {
+            continue;
+        }
+        if !actual.applied.contains_key(&o.guid) {
+            unmanaged += 1;
+        } else if options.prune {
+            deleting.push(o);
+        } else {
+            not_pruned.push(o.address());
+        }
+    }
+    not_pruned.sort();
+    // Nothing that stays may refer to what is deleted.
+    let deleted: HashSet<Uuid> = deleting.iter().map(|o| o.guid).collect();
+    if !deleted.is_empty() {
+        let mut blocked = BTreeSet::new();
+        for d in &prepared {
+            for (pointer, target) in &d.stored.references {
+                if deleted.contains(target) {
+                    blocked.insert(format!(
+                        "{} cannot be deleted: {} (desired) refers to it at {pointer}",
+                        actual_addresses[target],
+                        d.object.address()
+                    ));
+                }
+            }
+        }
+        for o in &actual.objects {
+            if deleted.contains(&o.guid)
+                || desired_guid_set.contains(&o.guid)
+                || matched.contains(&o.guid)
+            {
+                continue;
+            }
+            let Some(kind) = registry.get(&o.kind) else {
+                continue;
+            };
+            for target in edit::referenced_guids(o, kind) {
+                if deleted.contains(&target) {
+                    blocked.insert(format!(
+                        "{} cannot be deleted: {} (not managed by ferry) refers to it",
+                        actual_addresses[&target],
+                        o.address()
+                    ));
+                }
+            }
+        }
+        if !blocked.is_empty() {
+            return Err(PlanError::BlockedDelete(blocked.into_iter().collect()));
+        }
+    }
+
+    // Drift: destination objects whose content is not what ferry last applied.
+    let mut drift = Vec::new();
+    for o in &actual.objects {
+        let Some(applied) = actual.applied.get(&o.guid) else {
+            continue;
+        };
+        if applied.hash == o.hash {
+            continue;
+        }
+        let kind = registry.get(&o.kind);
+        let fields = match (&applied.body, kind) {
+            (Some(body), Some(kind)) => {
+                let spec = serde_json::from_str(body).unwrap_or_default();
+                let then = StoredObject { spec, ..o.clone() };
+                field_changes(
+                    &edit::to_object(&then, Some(kind), &actual_addresses).to_document(),
+                    &edit::to_object(o, Some(kind), &actual_addresses).to_document(),
+                    &[kind],
+                )
+            }
+            _ => Vec::new(),
+        };
+        drift.push(Drift {
+            address: o.address(),
+            guid: o.guid,
+            fields,
+        });
+    }
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    if options.fail_on_drift && !drift.is_empty() {
+        return Err(PlanError::Drift(
+            drift.iter().map(|d| d.address.clone()).collect(),
+        ));
+    }
+    let drifted: HashSet<Uuid> = drift.iter().map(|d| d.guid).collect();
+    for c in &mut changes {
+        c.drifted = drifted.contains(&c.guid) || c.old_guid.is_some_and(|g| drifted.contains(&g));
+    }
+
+    // Waves: creates, adoptions, renames and updates over the graph of the changed objects.
+    let changed_objects: Vec<Object> = prepared
+        .iter()
+        .filter(|d| changes.iter().any(|c| c.guid == d.stored.guid))
+        .map(|d| d.object.clone())
+        .collect();
+    let graph = Graph::build(&changed_objects, registry);
+    if let Some(cycle) = graph.cycles().first() {
+        return Err(PlanError::Cycle(
+            cycle
+                .iter()
+                .map(Address::to_string)
+                .collect::<Vec<_>>()
+                .join(" → "),
+        ));
+    }
+    let waves = graph.waves().unwrap_or_default();
+    let mut edges: Vec<(String, String)> = graph
+        .edges()
+        .into_iter()
+        .map(|(a, b, _)| (a.to_string(), b.to_string()))
+        .collect();
+    let wave_of: HashMap<String, usize> =
+        waves.iter().map(|(a, w)| (a.to_string(), w + 1)).collect();
+    for c in &mut changes {
+        c.wave = wave_of.get(&c.address).copied().unwrap_or(1);
+    }
+    let last_wave = changes.iter().map(|c| c.wave).max().unwrap_or(0);
+
+    // Deletes after, dependents first.
+    let deleted_objects: Vec<Object> = deleting
+        .iter()
+        .map(|o| edit::to_object(o, registry.get(&o.kind), &actual_addresses))
+        .collect();
+    let delete_graph = Graph::build(&deleted_objects, registry);
+    let delete_waves = delete_graph.waves().unwrap_or_default();
+    edges.extend(
+        delete_graph
+            .edges()
+            .into_iter()
+            .map(|(a, b, _)| (a.to_string(), b.to_string())),
+    );
+    edges.sort();
+    edges.dedup();
+    let deepest = delete_waves.values().copied().max().unwrap_or(0);
+    for o in &deleting {
+        let depth = delete_waves
+            .iter()
+            .find(|(a, _)| a.to_string() == o.address())
+            .map(|(_, w)| *w)
+            .unwrap_or(0);
+        let category = registry
+            .get(&o.kind)
+            .map(|k| k.category.as_str())
+            .unwrap_or("global");
+        changes.push(Change {
+            action: Action::Delete,
+            guid: o.guid,
+            kind: o.kind.clone(),
+            category: category.to_string(),
+            address: o.address(),
+            old_address: None,
+            old_guid: None,
+            wave: last_wave + 1 + (deepest - depth),
+            fields: Vec::new(),
+            actual_hash: Some(o.hash.clone()),
+            desired_hash: None,
+            drifted: drifted.contains(&o.guid),
+            blast_radius: Vec::new(),
+            blast_radius_total: 0,
+            risks: Vec::new(),
+        });
+    }
+
+    // Blast radius: destination objects that depend on each changed one, transitively.
+    let mut dependents: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for o in &actual.objects {
+        if let Some(kind) = registry.get(&o.kind) {
+            for target in edit::referenced_guids(o, kind) {
+                dependents.entry(target).or_default().push(o.guid);
+            }
+            if let Some(project) = &o.project {
+                if let Some(p) = by_address.get(&format!("project/{project}")) {
+                    dependents.entry(p.guid).or_default().push(o.guid);
+                }
+            }
+        }
+    }
+    for c in &mut changes {
+        if c.action == Action::Create {
+            continue;
+        }
+        let start = c.old_guid.unwrap_or(c.guid);
+        let mut seen = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        let mut found = BTreeSet::new();
+        while let Some(g) = queue.pop_front() {
+            for d in dependents.get(&g).map(Vec::as_slice).unwrap_or_default() {
+                if seen.insert(*d) {
+                    found.insert(actual_addresses[d].clone());
+                    queue.push_back(*d);
+                }
+            }
+        }
+        c.blast_radius_total = found.len();
+        c.blast_radius = found.into_iter().take(BLAST_RADIUS_SHOWN).collect();
+    }
+
+    changes.sort_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
+    Ok(Plan {
+        format_version: PLAN_FORMAT,
+        ferry_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: desired.source.clone(),
+        destination: Destination {
+            url: actual.url.clone(),
+            name: actual.facts.name.clone(),
+            fingerprint: fingerprint(&actual.objects),
+        },
+        changes,
+        drift,
+        unchanged,
+        unmanaged,
+        not_pruned,
+        warnings,
+        edges,
+    })
+}
+
+fn new_change(
+    action: Action,
+    d: &DesiredObject,
+    category: &str,
+    current: Option<&StoredObject>,
+    old_address: Option<String>,
+    fields: Vec<crate::diff::FieldChange>,
+) -> Change {
+    Change {
+        action,
+        guid: d.stored.guid,
+        kind: d.stored.kind.clone(),
+        category: category.to_string(),
+        address: address(&d.stored.kind, d.stored.project.as_deref(), &d.stored.name),
+        old_address,
+        old_guid: None,
+        wave: 1,
+        fields,
+        actual_hash: current.map(|c| c.hash.clone()),
+        desired_hash: Some(d.stored.hash.clone()),
+        drifted: false,
+        blast_radius: Vec::new(),
+        blast_radius_total: 0,
+        risks: Vec::new(),
+    }
+}
+
+/// blake3 over every (GUID, content hash) of the destination, in GUID order.
+pub fn fingerprint(objects: &[StoredObject]) -> String {
+    let mut pairs: Vec<(Uuid, &str)> = objects.iter().map(|o| (o.guid, o.hash.as_str())).collect();
+    pairs.sort();
+    let mut hasher = blake3::Hasher::new();
+    for (guid, hash) in pairs {
+        hasher.update(guid.as_bytes());
+        hasher.update(hash.as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+fn check_facts(
+    desired: &Desired,
+    actual: &Actual,
+    options: Options,
+    warnings: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let Some(source) = &desired.facts else {
+        return Err(PlanError::NoSourceFacts);
+    };
+    let dest = &actual.facts;
+    let mut mismatches = Vec::new();
+    for (what, a, b) in [
+        (
+            "platform version",
+            &source.platform_version,
+            &dest.platform_version,
+        ),
+        ("engine type", &source.engine, &dest.engine),
+        ("engine mode", &source.engine_mode, &dest.engine_mode),
+    ] {
+        if a != b {
+            mismatches.push(format!(
+                "{what} is {a} in the repository but {b} in the destination"
+            ));
+        }
+    }
+    if source.cluster != dest.cluster {
+        let message = format!(
+            "cluster is {} in the repository but {} in the destination",
+            source.cluster, dest.cluster
+        );
+        if options.require_same_cluster {
+            mismatches.push(message);
+        } else {
+            warnings.push(format!(
+                "{message}: the engine's metadata and data must already be in the destination's cluster"
+            ));
+        }
+    }
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Prerequisite {
+            tenant: actual.url.clone(),
+            mismatches,
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! The plan: the ordered changes that turn a destination tenant's objects (actual) into a
+//! repository's objects at a commit (desired).
+//!
+//! [`build`] is pure over its inputs: the desired objects, the destination's objects and what
+//! ferry last applied to each, and the options. It matches objects by GUID; finds creates,
+//! updates (with field diffs), renames, deletes (only of objects ferry applied, and only with
+//! `prune`), adoptions and conflicts; marks drift; checks the domain's prerequisites; orders the
+//! changes in waves over the dependency graph, deletes last and dependents first; and counts the
+//! blast radius of every change. The same inputs give the same plan, byte for byte.
+
+pub mod build;
+pub mod render;
+pub mod source;
+
+pub use build::{build, Actual, Applied, Desired, DesiredObject, Options, PlanError};
+
+use serde::{Deserialize, Serialize};
+
+/// The plan file format this ferry writes and reads.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A new object.
+    Create,
+    /// The destination's object at the same address, made ferry's (takes the desired GUID), then
+    /// updated.
+    Adopt,
+    /// Same GUID, new address (may also change fields).
+    Rename,
+    /// Same GUID and address, other fields.
+    Update,
+    /// An object ferry applied earlier that is no longer desired.
+    Delete,
+}
+
+impl Action {
+    /// The word shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Adopt => "adopt",
+            Action::Rename => "rename",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+pub use crate::diff::FieldChange;
+
+/// One object the plan changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// What happens.
+    pub action: Action,
+    /// The object's GUID (the desired one for adoptions).
+    pub guid: uuid::Uuid,
+    /// Its kind.
+    pub kind: String,
+    /// Its category.
+    pub category: String,
+    /// Its address after the change (before, for deletes).
+    pub address: String,
+    /// Its address before a rename or adoption's GUID change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_address: Option<String>,
+    /// For adoptions: the GUID the destination's object had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_guid: Option<uuid::Uuid>,
+    /// The wave it runs in: 1 first; deletes come after every create and update.
+    pub wave: usize,
+    /// The fields that change (empty for creates and deletes).
+    pub fields: Vec<FieldChange>,
+    /// The destination's content hash when planned (absent for creates): apply refuses the plan
+    /// when it has changed since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual_hash: Option<String>,
+    /// The content hash it will have (absent for deletes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired_hash: Option<String>,
+    /// Whether the destination's object was changed outside ferry since ferry last applied it.
+    pub drifted: bool,
+    /// Destination objects that depend on this one, transitively (updates, renames, deletes):
+    /// the first [`build::BLAST_RADIUS_SHOWN`] by address.
+    pub blast_radius: Vec<String>,
+    /// How many destination objects depend on this one, transitively.
+    pub blast_radius_total: usize,
+    /// Warnings the apply will carry (`succeeded_with_risks`).
+    pub risks: Vec<String>,
+}
+
+/// A destination object changed outside ferry, whatever the plan does with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Its address.
+    pub address: String,
+    /// Its GUID.
+    pub guid: uuid::Uuid,
+    /// The fields that differ from what ferry last applied.
+    pub fields: Vec<FieldChange>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_FORMAT`].
+    pub format_version: u32,
+    /// The ferry version that made it.
+    pub ferry_version: String,
+    /// Where the desired objects came from.
+    pub source: PlanSource,
+    /// The destination.
+    pub destination: Destination,
+    /// The changes in order: waves ascending, then address; deletes last.
+    pub changes: Vec<Change>,
+    /// Objects changed outside ferry.
+    pub drift: Vec<Drift>,
+    /// Desired objects that need no change.
+    pub unchanged: usize,
+    /// Destination objects ferry never applied and does not desire: left alone.
+    pub unmanaged: usize,
+    /// Destination objects ferry applied that are no longer desired, kept because `prune` was
+    /// not given.
+    pub not_pruned: Vec<String>,
+    /// Warnings about the whole plan (e.g. a cluster mismatch accepted).
+    pub warnings: Vec<String>,
+    /// Dependencies among the changed objects: (dependent, dependency), sorted.
+    pub edges: Vec<(String, String)>,
+}
+
+/// Where the desired objects came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSource {
+    /// `git` or `package`.
+    pub kind: String,
+    /// The repository folder, for git.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The revision asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The commit id, or the package hash.
+    pub id: String,
+}
+
+/// The destination's identity when planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    /// Its URL.
+    pub url: String,
+    /// Its name.
+    pub name: String,
+    /// A fingerprint of its objects: blake3 over every (GUID, hash) pair in GUID order.
+    pub fingerprint: String,
+}
+
+impl Plan {
+    /// Whether the plan changes anything.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Whether the plan deletes anything.
+    pub fn has_deletes(&self) -> bool {
+        self.changes.iter().any(|c| c.action == Action::Delete)
+    }
+
+    /// Counts per action.
+    pub fn counts(&self) -> std::collections::BTreeMap<Action, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for c in &self.changes {
+            *counts.entry(c.action).or_default() += 1;
+        }
+        counts
+    }
+}
