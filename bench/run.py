@@ -7,6 +7,7 @@ figures are for people to read.
 """
 
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -77,6 +78,85 @@ def new_tenant(work, name):
     return path
 
 
+def git(repo, *args):
+    subprocess.run(["git", *args], cwd=repo, check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "bench",
+                        "GIT_AUTHOR_EMAIL": "bench@localhost", "GIT_COMMITTER_NAME": "bench",
+                        "GIT_COMMITTER_EMAIL": "bench@localhost"})
+
+
+def commit_repository(repo):
+    """Gives a synthetic repository the source facts plan needs, and commits it."""
+    with open(os.path.join(repo, "ferry.toml"), "a", encoding="utf-8") as fh:
+        fh.write('\n[source]\nname = "synth"\nplatform_version = "4.5.0"\nengine = "maxcompute"\n'
+                 'engine_mode = "single"\ncluster = "bench"\n')
+    if not os.path.isdir(os.path.join(repo, ".git")):
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "synthetic tenant")
+
+
+def bench_apply(n, work, repo, rows, insert_rows, reset_floor):
+    """Plan + apply of a commit into an empty tenant; at N = 10,000 also 1,000 updates."""
+    commit_repository(repo)
+    tenant = os.path.join(work, "a.db")
+    apply_cmd = [FERRY, "apply", "--to", "sqlite:" + tenant, "--auto-approve"]
+    seconds, peak = measured(apply_cmd, repo, prepare=lambda: new_tenant(work, "a"))
+    floor = timed(insert_rows, prepare=reset_floor)
+    row(n, "apply N creates (plan + apply)", seconds, floor, "sqlite insert, 1 tx", peak)
+    if n != 10000:
+        return
+
+    # 1,000 updates: change the description of 1,000 objects that have one, commit, apply. Each
+    # run starts from a copy of a tenant that has the first commit applied.
+    changed = 0
+    for d, _, fs in sorted(os.walk(os.path.join(repo, "objects"))):
+        for f in sorted(fs):
+            path = os.path.join(d, f)
+            if changed == 1000 or not f.endswith(".toml"):
+                continue
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+            text, found = re.subn(r'^description = .*$', 'description = "changed for the benchmark"',
+                                  text, count=1, flags=re.M)
+            if found:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                changed += 1
+    if changed < 1000:
+        sys.exit(f"only {changed} objects have a description to change")
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    git(repo, "commit", "-qam", "1,000 descriptions")
+    seed = os.path.join(work, "seed.db")
+    new_tenant(work, "seed")
+    subprocess.run(apply_cmd[:2] + ["--to", "sqlite:" + seed, "--ref", base, "--auto-approve"],
+                   cwd=repo, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def from_seed():
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(tenant + suffix):
+                os.remove(tenant + suffix)
+        shutil.copy(seed, tenant)
+
+    seconds, peak = measured(apply_cmd, repo, prepare=from_seed)
+    updated = rows[:1000]
+
+    def update_rows():
+        conn = sqlite3.connect(floor_db_path(work))
+        with conn:
+            conn.executemany("UPDATE objects SET body = ? WHERE guid = ?",
+                             [(body + " ", guid) for guid, body in updated])
+        conn.close()
+
+    floor = timed(update_rows, prepare=lambda: (reset_floor(), insert_rows()))
+    row(n, "apply 1,000 updates (plan + apply)", seconds, floor, "sqlite update, 1 tx", peak)
+
+
+def floor_db_path(work):
+    return os.path.join(work, "floor.db")
+
+
 def bench_size(n, work):
     repo = os.path.join(work, f"repo{n}")
     subprocess.run([FERRY, "synth", "--objects", str(n), "--seed", "42", "--out", repo], check=True,
@@ -94,7 +174,7 @@ def bench_size(n, work):
             if f.endswith(".toml"):
                 with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
                     rows.append((f, fh.read()))
-    floor_db = os.path.join(work, "floor.db")
+    floor_db = floor_db_path(work)
 
     def reset_floor():
         if os.path.exists(floor_db):
@@ -126,6 +206,8 @@ def bench_size(n, work):
     # Validate the whole repository (parse, schema, references, cycles).
     seconds, peak = measured([FERRY, "validate", "--repo", repo], work)
     row(n, "validate", seconds, None, "", peak)
+
+    bench_apply(n, work, repo, rows, insert_rows, reset_floor)
 
 
 def write_markdown():

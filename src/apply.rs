@@ -7,9 +7,13 @@
 //! records what was applied to each object (content hash, body, git blob id) for drift detection
 //! and fast plans, and records the deployment with per-object results. On the embedded store a
 //! failure leaves the tenant exactly as before, and a failed deployment is recorded.
+//!
+//! [`status`], [`history`] and [`rollback_target`] read the deployment records back: what
+//! `ferry status`, `ferry history` and `ferry rollback` show and use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -36,6 +40,22 @@ pub enum ApplyError {
         deployment: String,
         /// What failed.
         source: StoreError,
+    },
+    /// No deployment has the id.
+    #[error("tenant {tenant} has no deployment {id}")]
+    NoDeployment {
+        /// The tenant URL.
+        tenant: String,
+        /// The id asked for.
+        id: String,
+    },
+    /// A deployment that applied nothing cannot be rolled back to.
+    #[error("deployment {id} {status}: it applied nothing to go back to")]
+    NotRestorable {
+        /// The deployment.
+        id: String,
+        /// Its status.
+        status: String,
     },
     /// Reading the destination failed.
     #[error(transparent)]
@@ -184,14 +204,11 @@ pub fn apply(
         Err(e) => {
             // Nothing was written. Name the object that failed, when the error does.
             let message = e.to_string();
-            let failed_address = plan
-                .changes
-                .iter()
-                .find(|c| message.contains(&c.address))
-                .map(|c| c.address.clone());
+            let failed = failed_change(plan, &e);
             deployment.status = "failed".into();
+            deployment.finished_at = Some(actor.now.clone());
             deployment.results = results(&|c| {
-                if Some(&c.address) == failed_address.as_ref() || failed_address.is_none() {
+                if failed.is_none_or(|f| std::ptr::eq(f, c)) {
                     ("failed".into(), Some(message.clone()))
                 } else {
                     (
@@ -207,4 +224,111 @@ pub fn apply(
             })
         }
     }
+}
+
+/// The change of `plan` a store error names, if it names one.
+fn failed_change<'p>(plan: &'p Plan, e: &StoreError) -> Option<&'p crate::plan::Change> {
+    let by_address = |a: &str| plan.changes.iter().find(|c| c.address == a);
+    match e {
+        StoreError::WriteFailed { guid, .. } => plan.changes.iter().find(|c| c.guid == *guid),
+        StoreError::AddressTaken { address, .. }
+        | StoreError::StillReferenced { address, .. }
+        | StoreError::DanglingReference { address, .. } => by_address(address),
+        StoreError::NoSuchObject { guid } => plan.changes.iter().find(|c| c.guid == *guid),
+        _ => None,
+    }
+}
+
+/// A deployment in brief: what `ferry history` lists and `ferry status` shows last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Id (UUID v7).
+    pub id: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// What was deployed: a commit id or a package hash.
+    pub source: String,
+    /// Hash of the plan that was applied.
+    pub plan_hash: String,
+    /// Who applied it.
+    pub actor: String,
+    /// Start (RFC 3339, UTC).
+    pub started_at: String,
+    /// End (RFC 3339, UTC).
+    pub finished_at: Option<String>,
+    /// Objects per result status (`succeeded`, `failed`, `skipped`, `succeeded_with_risks`).
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl From<&Deployment> for Summary {
+    fn from(d: &Deployment) -> Summary {
+        let mut counts = BTreeMap::new();
+        for r in &d.results {
+            *counts.entry(r.status.clone()).or_insert(0) += 1;
+        }
+        Summary {
+            id: d.id.clone(),
+            status: d.status.clone(),
+            source: d.source.clone(),
+            plan_hash: d.plan_hash.clone(),
+            actor: d.actor.clone(),
+            started_at: d.started_at.clone(),
+            finished_at: d.finished_at.clone(),
+            counts,
+        }
+    }
+}
+
+/// A tenant's deployment state: what `ferry status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// The tenant URL.
+    pub tenant: String,
+    /// The maintenance lock, when held.
+    pub lock: Option<store::Lock>,
+    /// The latest deployment.
+    pub last_deployment: Option<Summary>,
+    /// How many objects ferry manages (applied, and still there).
+    pub managed: u64,
+    /// Managed objects changed or deleted outside ferry since it applied them.
+    pub drifted: Vec<store::Drifted>,
+}
+
+/// The lock, the last deployment, the managed objects and the drifted ones, at `now`.
+pub fn status(tenant: &dyn Tenant, now: &str) -> Result<Status, StoreError> {
+    let managed = tenant.managed()?;
+    Ok(Status {
+        tenant: tenant.url().to_string(),
+        lock: tenant.lock(now)?,
+        last_deployment: tenant.deployments(1)?.first().map(Summary::from),
+        managed: managed.count,
+        drifted: managed.drifted,
+    })
+}
+
+/// The latest `limit` deployments, newest first.
+pub fn history(tenant: &dyn Tenant, limit: usize) -> Result<Vec<Summary>, StoreError> {
+    Ok(tenant
+        .deployments(limit)?
+        .iter()
+        .map(Summary::from)
+        .collect())
+}
+
+/// The deployment to roll back to: it must exist and have succeeded. Its `source` is the commit
+/// to plan from.
+pub fn rollback_target(tenant: &dyn Tenant, id: &str) -> Result<Deployment, ApplyError> {
+    let Some(d) = tenant.deployment(id)? else {
+        return Err(ApplyError::NoDeployment {
+            tenant: tenant.url().to_string(),
+            id: id.to_string(),
+        });
+    };
+    if d.status != "succeeded" {
+        return Err(ApplyError::NotRestorable {
+            id: d.id,
+            status: d.status,
+        });
+    }
+    Ok(d)
 }

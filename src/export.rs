@@ -32,6 +32,9 @@ pub struct Selection {
     pub categories: Vec<Category>,
     /// Only objects of these projects (tenant-scoped objects are then left out).
     pub projects: Vec<String>,
+    /// Only these addresses (what `--select`/`--exclude` chose over the tenant's graph). Such an
+    /// export removes no files: objects that are gone are not in the graph to select from.
+    pub addresses: Option<HashSet<String>>,
 }
 
 impl Selection {
@@ -250,6 +253,20 @@ fn remove(root: &Path, rel: &str) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// Every object of a tenant with addresses for references, for building its dependency graph.
+pub fn tenant_objects(
+    tenant: &dyn Tenant,
+    registry: &Registry,
+) -> Result<Vec<crate::model::Object>, StoreError> {
+    let addresses = tenant.address_index()?;
+    let mut objects = Vec::new();
+    tenant.for_each_object(&Filter::default(), &mut |o| {
+        objects.push(edit::to_object(&o, registry.get(&o.kind), &addresses));
+        Ok(())
+    })?;
+    Ok(objects)
+}
+
 /// Exports `tenant` into the repository at `root`. `progress` is called with (done, total)
 /// as objects are processed.
 pub fn export(
@@ -315,6 +332,11 @@ pub fn export(
             if !options
                 .selection
                 .matches(registry, &stored.kind, stored.project.as_deref())
+                || options
+                    .selection
+                    .addresses
+                    .as_ref()
+                    .is_some_and(|chosen| !chosen.contains(&stored.address()))
             {
                 return Ok(());
             }
@@ -418,6 +440,8 @@ pub fn export(
             .filter(|(guid, _)| deleted.contains(guid))
             .map(|(guid, (p, _))| (*guid, p.clone()))
             .collect()
+    } else if options.selection.addresses.is_some() {
+        Vec::new()
     } else {
         files
             .iter()

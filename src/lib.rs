@@ -9,6 +9,7 @@
 //! - [`repo`]: the tenant repository on disk and in git (the only module that uses git2).
 //! - [`validate`]: every check a set of object files must pass, reported all at once.
 //! - [`graph`]: the dependency graph of objects (petgraph), cycles and waves.
+//! - [`select`]: selectors over the dependency graph (`--select`, `--exclude`).
 //! - [`render`]: graph output as DOT, Mermaid and JSON.
 //! - [`fmt`]: rewriting object files in canonical form.
 //! - [`config`]: reading and writing `ferry.toml`.
@@ -45,6 +46,7 @@ pub mod plan;
 pub mod render;
 pub mod repo;
 pub mod secret;
+pub mod select;
 pub mod store;
 pub mod synth;
 pub mod validate;

@@ -50,6 +50,12 @@ struct PlanFlags {
     /// A destination on another compute cluster is an error.
     #[arg(long)]
     require_same_cluster: bool,
+    /// Apply only the objects this selector chooses.
+    #[arg(long, value_name = "EXPR", long_help = super::select::HELP)]
+    select: Option<String>,
+    /// Leave out the objects this selector chooses.
+    #[arg(long, value_name = "EXPR")]
+    exclude: Option<String>,
 }
 
 /// How long the lock lasts unless renewed.
@@ -135,6 +141,8 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
                 out: None,
                 format: Format::Text,
                 detailed_exitcode: false,
+                select: args.plan.select.clone(),
+                exclude: args.plan.exclude.clone(),
             };
             let made = make(&plan_args, repo)?;
             show(&made.plan, Format::Text);
@@ -152,12 +160,52 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
         eprintln!("nothing to apply");
         return Ok(());
     }
+    execute(
+        &plan,
+        &desired.objects,
+        &blobs,
+        &registry,
+        &url,
+        args.lock_wait,
+    )
+}
 
-    let mut tenant = super::open_tenant(&url)?;
+/// Stops a write in progress on Ctrl-C or SIGTERM: the store rolls it back, and the lock is
+/// released on the way out. A second signal ends the process at once (the transaction still
+/// rolls back; the lock then lapses at its expiry).
+fn stop_on_signals() {
+    let installed = ctrlc::set_handler(|| {
+        if ferry::store::cancelled() {
+            std::process::exit(130);
+        }
+        eprintln!("interrupted: stopping, rolling back and releasing the lock");
+        ferry::store::cancel();
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: cannot catch Ctrl-C: {e}");
+    }
+}
+
+/// Takes the destination's lock (waiting up to `lock_wait`), applies the plan as one deployment,
+/// releases the lock (also on failure and on Ctrl-C) and reports the result.
+pub fn execute(
+    plan: &Plan,
+    desired: &[ferry::model::Object],
+    blobs: &std::collections::HashMap<uuid::Uuid, String>,
+    registry: &ferry::kinds::Registry,
+    url: &str,
+    lock_wait: Option<Duration>,
+) -> super::Result {
+    let mut tenant = super::open_tenant(url)?;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let holder = format!("{} (apply {})", super::actor_name(), &run_id[..8]);
-    let deadline = Instant::now() + args.lock_wait.unwrap_or_default();
+    let deadline = Instant::now() + lock_wait.unwrap_or_default();
+    stop_on_signals();
+    let mut waiting = false;
     loop {
+        if ferry::store::cancelled() {
+            return Err(ferry::store::StoreError::Cancelled.into());
+        }
         let now = super::now()?;
         match tenant.acquire_lock(
             &holder,
@@ -166,8 +214,12 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             &super::timestamp(now + LOCK_TTL),
         ) {
             Ok(_) => break,
-            Err(ferry::store::StoreError::Locked { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(250));
+            Err(ferry::store::StoreError::Locked { holder, .. }) if Instant::now() < deadline => {
+                if !waiting {
+                    eprintln!("waiting for the lock held by {holder}");
+                    waiting = true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
             Err(e) => return Err(e.into()),
         }
@@ -176,14 +228,7 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
         name: holder.clone(),
         now: super::timestamp(super::now()?),
     };
-    let result = apply::apply(
-        &plan,
-        &desired.objects,
-        &blobs,
-        &registry,
-        tenant.as_mut(),
-        &actor,
-    );
+    let result = apply::apply(plan, desired, blobs, registry, tenant.as_mut(), &actor);
     let released = tenant.release_lock(&holder, false, &actor.now);
     match result {
         Ok(done) => {
@@ -207,6 +252,9 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             Ok(())
         }
         Err(e) => {
+            if let Err(r) = released {
+                eprintln!("warning: the lock was not released: {r}");
+            }
             let hint = match &e {
                 apply::ApplyError::Stale(_) => "make a new plan: the destination changed since this one",
                 apply::ApplyError::DesiredChanged(_) => "make a new plan from the repository as it is",

@@ -29,6 +29,13 @@ pub struct Args {
     /// Only objects of these projects (repeatable).
     #[arg(long = "project", value_name = "PROJECT")]
     projects: Vec<String>,
+    /// Only the objects this selector chooses over the tenant's dependency graph; such an
+    /// export removes no files.
+    #[arg(long, value_name = "EXPR", long_help = super::select::HELP)]
+    select: Option<String>,
+    /// Leave out the objects this selector chooses.
+    #[arg(long, value_name = "EXPR")]
+    exclude: Option<String>,
     /// Only objects changed at or after this time (2026-01-31 or 2026-01-31T12:00:00Z). An
     /// object changed several times is included when any change falls in the window.
     #[arg(long, value_name = "DATE")]
@@ -100,6 +107,7 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             kinds: args.kinds.clone(),
             categories,
             projects: args.projects.clone(),
+            addresses: None,
         },
         changed_since: args
             .changed_since
@@ -113,6 +121,14 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             .transpose()?,
     };
     let tenant = super::open_tenant(&args.from)?;
+    let mut options = options;
+    if args.select.is_some() || args.exclude.is_some() {
+        let objects = export::tenant_objects(tenant.as_ref(), &registry)?;
+        let graph = ferry::graph::Graph::build(&objects, &registry);
+        let chosen =
+            super::select::choose(&graph, args.select.as_deref(), args.exclude.as_deref())?;
+        options.selection.addresses = Some(chosen.iter().map(|a| a.to_string()).collect());
+    }
     let total: u64 = tenant.counts()?.values().sum();
     let started = Instant::now();
     let bar = indicatif::ProgressBar::with_draw_target(

@@ -14,6 +14,13 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "dot")]
     format: Format,
+    /// Only the objects this selector chooses (e.g. `data_source/orders_mysql+` shows what a
+    /// change to that data source would touch).
+    #[arg(long, value_name = "EXPR", long_help = super::select::HELP)]
+    select: Option<String>,
+    /// Leave out the objects this selector chooses.
+    #[arg(long, value_name = "EXPR")]
+    exclude: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -34,7 +41,16 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
         );
     }
     let objects: Vec<_> = report.objects.into_iter().map(|l| l.object).collect();
-    let graph = Graph::build(&objects, &registry);
+    let mut graph = Graph::build(&objects, &registry);
+    if args.select.is_some() || args.exclude.is_some() {
+        let chosen =
+            super::select::choose(&graph, args.select.as_deref(), args.exclude.as_deref())?;
+        let objects: Vec<_> = objects
+            .into_iter()
+            .filter(|o| chosen.contains(&o.address()))
+            .collect();
+        graph = Graph::build(&objects, &registry);
+    }
     let text = match args.format {
         Format::Dot => ferry::render::graph_dot(&graph),
         Format::Mermaid => ferry::render::graph_mermaid(&graph),

@@ -6,10 +6,14 @@ mod diff;
 mod export;
 mod fmt;
 mod graph;
+mod history;
 mod init;
 mod kinds;
 mod object;
 mod plan;
+mod rollback;
+mod select;
+mod status;
 mod synth;
 mod tenant;
 mod validate;
@@ -52,6 +56,9 @@ enum Command {
     Export(export::Args),
     Plan(plan::Args),
     Apply(apply::Args),
+    Status(status::Args),
+    History(history::Args),
+    Rollback(rollback::Args),
     Diff(diff::Args),
     Kinds(kinds::Args),
     #[command(subcommand)]
@@ -153,7 +160,8 @@ impl From<ferry::store::StoreError> for CliError {
             E::StillReferenced { .. } => Some("remove or change the objects that refer to it first".to_string()),
             E::DanglingReference { .. } => Some("put the referenced object first".to_string()),
             E::NoSuchObject { .. } => Some("`ferry object list --tenant URL` shows what exists".to_string()),
-            E::Database { .. } | E::Corrupt { .. } => None,
+            E::Cancelled => Some("nothing was changed; run the command again when you are ready".to_string()),
+            E::WriteFailed { .. } | E::Database { .. } | E::Corrupt { .. } => None,
         };
         CliError::new(e, hint)
     }
@@ -339,6 +347,9 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(args, repo),
         Command::Plan(args) => plan::run(args, repo),
         Command::Apply(args) => apply::run(args, repo),
+        Command::Status(args) => status::run(args),
+        Command::History(args) => history::run(args),
+        Command::Rollback(args) => rollback::run(args, repo),
         Command::Diff(args) => diff::run(args, repo),
         Command::Kinds(args) => kinds::run(args, repo),
         Command::Tenant(cmd) => tenant::run(cmd),

@@ -44,6 +44,13 @@ pub struct Args {
     /// Exit 2 when the plan has changes without deletes, 3 with deletes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan only the objects this selector chooses over the commit's dependency graph; objects
+    /// left out are neither changed nor deleted.
+    #[arg(long, value_name = "EXPR", long_help = super::select::HELP)]
+    pub select: Option<String>,
+    /// Leave out the objects this selector chooses.
+    #[arg(long, value_name = "EXPR")]
+    pub exclude: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,13 +98,22 @@ pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
         Err(e) => return Err(CliError::new(e, None)),
     };
     let tenant = super::open_tenant(&args.to)?;
-    let actual = source::actual_from_tenant(tenant.as_ref())?;
+    let mut actual = source::actual_from_tenant(tenant.as_ref())?;
+    // A saved plan names its destination wherever it is applied from.
+    actual.url = absolute_url(&actual.url);
     let options = Options {
         prune: args.prune,
         adopt: args.adopt,
         fail_on_drift: args.on_drift == OnDrift::Fail,
         require_same_cluster: args.require_same_cluster,
     };
+    let mut desired = desired;
+    if args.select.is_some() || args.exclude.is_some() {
+        let graph = ferry::graph::Graph::build(&desired.objects, &registry);
+        let chosen =
+            super::select::choose(&graph, args.select.as_deref(), args.exclude.as_deref())?;
+        desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
+    }
     let plan = plan::build(&desired, &actual, &registry, options).map_err(plan_error)?;
     Ok(Made {
         plan,
@@ -105,6 +121,20 @@ pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
         registry,
         blobs,
     })
+}
+
+/// `sqlite:PATH` with PATH made absolute; other URLs as they are.
+fn absolute_url(url: &str) -> String {
+    match url.strip_prefix("sqlite:").map(Path::new) {
+        // The tenant file exists (it was just opened): canonicalize resolves `..` and links.
+        Some(path) if path.is_relative() => {
+            match path.canonicalize().or_else(|_| std::path::absolute(path)) {
+                Ok(path) => format!("sqlite:{}", path.display()),
+                Err(_) => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 pub fn plan_error(e: plan::PlanError) -> CliError {
@@ -115,6 +145,7 @@ pub fn plan_error(e: plan::PlanError) -> CliError {
         E::Unresolved(_) => "add the referenced objects to the repository, or create them in the destination first",
         E::Conflict(_) => "pass --adopt to make the destination's objects ferry's, or rename one side",
         E::Cycle(_) => "remove one of the references in the cycle",
+        E::OutsideSelection(_) => "widen the selection to what the objects need (`+X` selects X and its dependencies)",
         E::BlockedDelete(_) => "change or delete the objects that still refer to them first",
         E::Drift(_) => "look at the drift with --on-drift warn, then export the destination or re-apply",
         E::Immutable(_) => "the platform does not allow this change: create a new object instead",

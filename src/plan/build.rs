@@ -14,6 +14,10 @@ use crate::kinds::Registry;
 use crate::model::{Address, Object};
 use crate::store::{Facts, NewObject, StoredObject};
 
+/// The kinds whose objects are bound to the engine's cluster: their changes carry a risk when
+/// the destination is on another cluster.
+pub const CLUSTER_BOUND_KINDS: &[&str] = &["compute_source", "project"];
+
 /// How many dependents a change lists before it only counts them.
 pub const BLAST_RADIUS_SHOWN: usize = 20;
 
@@ -35,6 +39,10 @@ pub struct Desired {
     pub facts: Option<SourceFacts>,
     /// Where they came from.
     pub source: PlanSource,
+    /// The addresses `--select`/`--exclude` chose; `None` plans everything. Objects outside it
+    /// are neither changed nor deleted, and a chosen object may refer to one outside it only if
+    /// the destination has it.
+    pub selected: Option<HashSet<String>>,
 }
 
 /// What ferry last applied to one object.
@@ -92,6 +100,9 @@ pub enum PlanError {
     /// Desired objects whose address another destination object holds.
     #[error("{}", .0.join("\n"))]
     Conflict(Vec<String>),
+    /// Chosen objects refer to objects left out of the selection that the destination lacks.
+    #[error("{}", .0.join("\n"))]
+    OutsideSelection(Vec<String>),
     /// The plan would create a dependency cycle.
     #[error("dependency cycle: {0}")]
     Cycle(String),
@@ -123,7 +134,7 @@ pub fn build(
     options: Options,
 ) -> Result<Plan, PlanError> {
     let mut warnings = Vec::new();
-    check_facts(desired, actual, options, &mut warnings)?;
+    let cluster_risk = check_facts(desired, actual, options, &mut warnings)?;
 
     let by_guid: HashMap<Uuid, &StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
@@ -177,6 +188,46 @@ pub fn build(
     if !unresolved.is_empty() {
         return Err(PlanError::Unresolved(unresolved));
     }
+
+    // A selection: leave the rest out, and refuse references to what is left out and missing.
+    let mut skipped = Vec::new();
+    if let Some(chosen) = &desired.selected {
+        let mut outside = BTreeSet::new();
+        let left_out: HashMap<Uuid, String> = prepared
+            .iter()
+            .filter(|d| !chosen.contains(&d.object.address().to_string()))
+            .map(|d| (d.stored.guid, d.object.address().to_string()))
+            .collect();
+        for d in prepared
+            .iter()
+            .filter(|d| chosen.contains(&d.object.address().to_string()))
+        {
+            for (pointer, target) in &d.stored.references {
+                if let Some(address) = left_out.get(target) {
+                    if !by_guid.contains_key(target) {
+                        outside.insert(format!(
+                            "{} refers to {address} at {pointer}, which is not selected and not in the destination",
+                            d.object.address()
+                        ));
+                    }
+                }
+            }
+        }
+        if !outside.is_empty() {
+            return Err(PlanError::OutsideSelection(outside.into_iter().collect()));
+        }
+        for d in &prepared {
+            let current = by_guid.get(&d.stored.guid);
+            let same = current.is_some_and(|c| {
+                c.hash == d.stored.hash && c.address() == d.object.address().to_string()
+            });
+            if !same && left_out.contains_key(&d.stored.guid) {
+                skipped.push(d.object.address().to_string());
+            }
+        }
+        prepared.retain(|d| !left_out.contains_key(&d.stored.guid));
+    }
+    let selecting = desired.selected.is_some();
 
     // Match by GUID.
     let mut changes: Vec<Change> = Vec::new();
@@ -282,6 +333,8 @@ pub fn build(
         }
         if !actual.applied.contains_key(&o.guid) {
             unmanaged += 1;
+        } else if selecting {
+            // A selection is over the desired objects: it deletes nothing.
         } else if options.prune {
             deleting.push(o);
         } else {
@@ -476,6 +529,15 @@ pub fn build(
         c.blast_radius = found.into_iter().take(BLAST_RADIUS_SHOWN).collect();
     }
 
+    // A different cluster accepted: what runs on the cluster carries the risk.
+    if let Some(risk) = &cluster_risk {
+        for c in &mut changes {
+            if c.action != Action::Delete && CLUSTER_BOUND_KINDS.contains(&c.kind.as_str()) {
+                c.risks.push(risk.clone());
+            }
+        }
+    }
+
     changes.sort_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
     Ok(Plan {
         format_version: PLAN_FORMAT,
@@ -493,6 +555,7 @@ pub fn build(
         not_pruned,
         warnings,
         edges,
+        skipped,
     })
 }
 
@@ -535,12 +598,14 @@ pub fn fingerprint(objects: &[StoredObject]) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
+/// Checks the prerequisites; returns the risk a cluster mismatch (accepted) puts on changes of
+/// [`CLUSTER_BOUND_KINDS`].
 fn check_facts(
     desired: &Desired,
     actual: &Actual,
     options: Options,
     warnings: &mut Vec<String>,
-) -> Result<(), PlanError> {
+) -> Result<Option<String>, PlanError> {
     let Some(source) = &desired.facts else {
         return Err(PlanError::NoSourceFacts);
     };
@@ -561,6 +626,7 @@ fn check_facts(
             ));
         }
     }
+    let mut risk = None;
     if source.cluster != dest.cluster {
         let message = format!(
             "cluster is {} in the repository but {} in the destination",
@@ -572,14 +638,236 @@ fn check_facts(
             warnings.push(format!(
                 "{message}: the engine's metadata and data must already be in the destination's cluster"
             ));
+            risk = Some(format!(
+                "cluster differs: {} in the repository, {} in the destination; check the engine's projects and connections there",
+                source.cluster, dest.cluster
+            ));
         }
     }
     if mismatches.is_empty() {
-        Ok(())
+        Ok(risk)
     } else {
         Err(PlanError::Prerequisite {
             tenant: actual.url.clone(),
             mismatches,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::hash::canonical_json;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// What happens to one object of a random change set.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Fate {
+        Keep,
+        Update,
+        Delete,
+        Create,
+    }
+
+    fn fate() -> impl Strategy<Value = Fate> {
+        prop_oneof![
+            Just(Fate::Keep),
+            Just(Fate::Update),
+            Just(Fate::Delete),
+            Just(Fate::Create)
+        ]
+    }
+
+    fn guid(i: usize) -> Uuid {
+        Uuid::from_u128(0x1000 + i as u128)
+    }
+
+    fn directory(i: usize, parent: Option<usize>, description: &str) -> Object {
+        let mut spec = json!({ "description": description });
+        if let Some(p) = parent {
+            spec["parent"] = json!(format!("standard_set_directory/d{p:02}"));
+        }
+        Object {
+            kind: "standard_set_directory".into(),
+            guid: Some(guid(i)),
+            name: format!("d{i:02}"),
+            project: None,
+            spec: spec.as_object().unwrap().clone(),
+        }
+    }
+
+    fn facts() -> SourceFacts {
+        SourceFacts {
+            name: "dev".into(),
+            platform_version: "4.5.0".into(),
+            engine: "maxcompute".into(),
+            engine_mode: "single".into(),
+            cluster: "c1".into(),
+        }
+    }
+
+    /// A random forest of directories (each may have a parent among the earlier ones), the
+    /// fate of each, and for updates a new parent pick.
+    fn case() -> impl Strategy<Value = Vec<(Option<usize>, Fate, Option<usize>)>> {
+        (2usize..14).prop_flat_map(|n| {
+            (0..n)
+                .map(|i| {
+                    let parent = if i == 0 {
+                        Just(None).boxed()
+                    } else {
+                        proptest::option::of(0..i).boxed()
+                    };
+                    let reparent = if i == 0 {
+                        Just(None).boxed()
+                    } else {
+                        proptest::option::of(0..i).boxed()
+                    };
+                    (parent, fate(), reparent)
+                })
+                .collect::<Vec<_>>()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn waves_respect_every_reference(case in case()) {
+            let registry = Registry::builtin().unwrap();
+            let kind = registry.get("standard_set_directory").unwrap();
+            // Make the fates consistent: the children of a deleted directory are deleted; the
+            // children of a new one are new.
+            let mut fates: Vec<Fate> = Vec::new();
+            for (parent, fate, _) in &case {
+                let fate = match parent.map(|p| fates[p]) {
+                    Some(Fate::Delete) => Fate::Delete,
+                    Some(Fate::Create) => Fate::Create,
+                    _ => *fate,
+                };
+                fates.push(fate);
+            }
+            // The destination: every directory that is not new, applied by ferry.
+            let mut actual_objects: Vec<StoredObject> = Vec::new();
+            let mut applied = HashMap::new();
+            let lookup = |a: &str| {
+                a.strip_prefix("standard_set_directory/d")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .map(guid)
+            };
+            for (i, (parent, _, _)) in case.iter().enumerate() {
+                if fates[i] == Fate::Create {
+                    continue;
+                }
+                let o = directory(i, *parent, "v0");
+                let new = edit::prepare(kind, &o.to_document(), guid(i), &lookup).unwrap();
+                applied.insert(
+                    new.guid,
+                    Applied {
+                        hash: new.hash.clone(),
+                        body: Some(canonical_json(&Value::Object(new.spec.clone()))),
+                    },
+                );
+                actual_objects.push(StoredObject {
+                    guid: new.guid,
+                    kind: new.kind,
+                    name: new.name,
+                    project: None,
+                    spec: new.spec,
+                    hash: new.hash,
+                    version: 1,
+                    updated_at: String::new(),
+                    updated_by: String::new(),
+                    secret_fields: Vec::new(),
+                });
+            }
+            // The repository: the survivors, updated ones with a new description and maybe a
+            // new parent (one that is kept).
+            let mut desired_objects = Vec::new();
+            let mut desired_parent: HashMap<usize, usize> = HashMap::new();
+            for (i, (parent, _, reparent)) in case.iter().enumerate() {
+                let (parent, description) = match fates[i] {
+                    Fate::Delete => continue,
+                    Fate::Keep => (*parent, "v0"),
+                    Fate::Create => (*parent, "new"),
+                    Fate::Update => (
+                        reparent.filter(|p| fates[*p] != Fate::Delete).or(*parent),
+                        "v1",
+                    ),
+                };
+                if let Some(p) = parent {
+                    desired_parent.insert(i, p);
+                }
+                desired_objects.push(directory(i, parent, description));
+            }
+            let desired = Desired {
+                objects: desired_objects,
+                facts: Some(facts()),
+                source: PlanSource {
+                    kind: "git".into(),
+                    repository: None,
+                    revision: None,
+                    id: "0".repeat(40),
+                },
+                selected: None,
+            };
+            let actual = Actual {
+                url: "sqlite:test.db".into(),
+                facts: Facts {
+                    name: "prod".into(),
+                    platform_version: "4.5.0".into(),
+                    engine: "maxcompute".into(),
+                    engine_mode: "single".into(),
+                    cluster: "c1".into(),
+                },
+                objects: actual_objects,
+                applied,
+            };
+            let options = Options { prune: true, ..Options::default() };
+            let plan = build(&desired, &actual, &registry, options).unwrap();
+
+            let index = |address: &str| -> usize {
+                address.strip_prefix("standard_set_directory/d").unwrap().parse().unwrap()
+            };
+            let wave: HashMap<usize, (Action, usize)> = plan
+                .changes
+                .iter()
+                .map(|c| (index(&c.address), (c.action, c.wave)))
+                .collect();
+            for (i, f) in fates.iter().enumerate() {
+                let expected = match f {
+                    Fate::Keep => None,
+                    Fate::Update => Some(Action::Update),
+                    Fate::Delete => Some(Action::Delete),
+                    Fate::Create => Some(Action::Create),
+                };
+                prop_assert_eq!(wave.get(&i).map(|w| w.0), expected, "d{:02}", i);
+            }
+            let last_put = plan
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::Delete)
+                .map(|c| c.wave)
+                .max()
+                .unwrap_or(0);
+            for c in &plan.changes {
+                let i = index(&c.address);
+                if c.action == Action::Delete {
+                    prop_assert!(c.wave > last_put, "{} runs before a create or update", c.address);
+                    // Before what it referred to, when that is deleted too.
+                    if let Some(p) = case[i].0 {
+                        if let Some((Action::Delete, w)) = wave.get(&p) {
+                            prop_assert!(c.wave < *w, "{} (wave {}) before d{:02} (wave {})", c.address, c.wave, p, w);
+                        }
+                    }
+                } else if let Some(p) = desired_parent.get(&i) {
+                    // After what it refers to, when that changes too.
+                    if let Some((action, w)) = wave.get(p) {
+                        prop_assert!(*action != Action::Delete);
+                        prop_assert!(c.wave > *w, "{} (wave {}) after d{:02} (wave {})", c.address, c.wave, p, w);
+                    }
+                }
+            }
+            // Same inputs, same plan.
+            prop_assert_eq!(build(&desired, &actual, &registry, options).unwrap(), plan);
+        }
     }
 }

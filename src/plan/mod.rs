@@ -129,6 +129,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Dependencies among the changed objects: (dependent, dependency), sorted.
     pub edges: Vec<(String, String)>,
+    /// Desired objects with changes that `--select`/`--exclude` left out of this plan.
+    #[serde(default)]
+    pub skipped: Vec<String>,
 }
 
 /// Where the desired objects came from.

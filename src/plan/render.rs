@@ -152,6 +152,21 @@ pub fn text(plan: &Plan, colour_on: bool) -> String {
     for w in &plan.warnings {
         let _ = writeln!(out, "\nwarning: {w}");
     }
+    if !plan.skipped.is_empty() {
+        let shown: Vec<&str> = plan.skipped.iter().take(20).map(String::as_str).collect();
+        let more = plan.skipped.len() - shown.len();
+        let _ = writeln!(
+            out,
+            "\n{} object(s) with changes are left out by the selection: {}{}",
+            plan.skipped.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     if !plan.not_pruned.is_empty() {
         let _ = writeln!(
             out,
@@ -302,6 +317,9 @@ pub fn markdown(plan: &Plan) -> String {
             }
             if let Some(line) = blast_line(c) {
                 let _ = writeln!(body, "  - {line}");
+            }
+            for r in &c.risks {
+                let _ = writeln!(body, "  - **risk:** {r}");
             }
         }
         body.push_str("\n</details>\n\n");

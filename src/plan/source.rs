@@ -84,6 +84,7 @@ pub fn desired_from_repository(
                 revision: Some(revision.to_string()),
                 id: commit,
             },
+            selected: None,
         },
         registry,
         blobs,

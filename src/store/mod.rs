@@ -65,6 +65,20 @@ impl fmt::Debug for TenantUrl {
     }
 }
 
+/// Set when the process is asked to stop (Ctrl-C, SIGTERM). Process-wide, as signals are.
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks every write in progress to stop: it stops before its next change (or before its commit)
+/// with [`StoreError::Cancelled`] and rolls back. Safe to call from a signal handler's thread.
+pub fn cancel() {
+    CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`cancel`] was called.
+pub fn cancelled() -> bool {
+    CANCELLED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Opens an existing tenant.
 pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
@@ -281,6 +295,28 @@ pub struct DeploymentResult {
     pub message: Option<String>,
 }
 
+/// The objects ferry manages in a tenant (those it applied), and those of them changed outside
+/// ferry since.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Managed {
+    /// Objects ferry applied that still exist.
+    pub count: u64,
+    /// Managed objects whose content hash differs from what ferry applied, or that were deleted
+    /// outside ferry; sorted by address.
+    pub drifted: Vec<Drifted>,
+}
+
+/// One managed object changed outside ferry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drifted {
+    /// Its GUID.
+    pub guid: Uuid,
+    /// Its address (its last one, when deleted).
+    pub address: String,
+    /// `changed` or `deleted`.
+    pub state: &'static str,
+}
+
 /// A package kept in the tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPackage {
@@ -428,6 +464,10 @@ pub trait Tenant {
     fn record_deployment(&mut self, deployment: &Deployment) -> Result<(), StoreError>;
     /// The latest deployments, newest first.
     fn deployments(&self, limit: usize) -> Result<Vec<Deployment>, StoreError>;
+    /// One deployment with its results.
+    fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError>;
+    /// The objects ferry manages, and the drifted ones (one query).
+    fn managed(&self) -> Result<Managed, StoreError>;
     /// Keeps a package.
     fn store_package(&mut self, package: &StoredPackage) -> Result<(), StoreError>;
     /// Hashes and names of the packages kept, newest first.
@@ -547,6 +587,19 @@ pub enum StoreError {
         /// The GUID.
         guid: Uuid,
     },
+    /// A database failure while writing one object of a batch; nothing was written.
+    #[error("writing {address}: {message}")]
+    WriteFailed {
+        /// The object's GUID.
+        guid: Uuid,
+        /// Its address (its GUID for deletes and adoptions).
+        address: String,
+        /// What the database said.
+        message: String,
+    },
+    /// The write was stopped by [`cancel`] and rolled back.
+    #[error("interrupted: the write was stopped and nothing was written")]
+    Cancelled,
     /// Any other database failure.
     #[error("tenant {path}: {action}: {message}")]
     Database {

@@ -304,6 +304,7 @@ fn write_in(
     url: &TenantUrl,
     batch: &[Change],
     actor: &Actor,
+    at: &mut usize,
 ) -> Result<Vec<Written>, StoreError> {
     let delay = fault_delay();
     check_lock(tx, path, url, &actor.name, &actor.now)?;
@@ -312,6 +313,10 @@ fn write_in(
     let mut written = Vec::with_capacity(batch.len());
     let mut deleted: HashMap<String, String> = HashMap::new();
     for (i, change) in batch.iter().enumerate() {
+        *at = i;
+        if super::cancelled() {
+            return Err(StoreError::Cancelled);
+        }
         if let Some(delay) = delay {
             if i == 1 {
                 eprintln!("fault injection: batch write in progress");
@@ -442,12 +447,14 @@ fn write_in(
                     "UPDATE object_refs SET from_guid = ?2 WHERE from_guid = ?1",
                     "UPDATE object_refs SET to_guid = ?2 WHERE to_guid = ?1",
                     "UPDATE secrets SET guid = ?2 WHERE guid = ?1",
-                    "DELETE FROM applied WHERE guid = ?1",
                 ] {
                     tx.prepare_cached(sql)
                         .and_then(|mut s| s.execute([&from_s, &to_s]))
                         .map_err(err("adopt"))?;
                 }
+                tx.prepare_cached("DELETE FROM applied WHERE guid = ?1")
+                    .and_then(|mut s| s.execute([&from_s]))
+                    .map_err(err("adopt"))?;
                 // The bodies of the objects that refer to it hold its GUID: rewrite them.
                 let dependents: Vec<(String, String, String, Option<String>, String)> = {
                     let mut stmt = tx
@@ -528,6 +535,7 @@ fn write_in(
             }
         }
     }
+    *at = batch.len();
     // Every reference must land on an object once the whole batch is in.
     let dangling: Option<(String, String, String, Option<String>)> = tx
         .query_row(
@@ -554,6 +562,33 @@ fn write_in(
         });
     }
     Ok(written)
+}
+
+/// Names the change of a batch a database failure happened in (`at`, from [`write_in`]), so
+/// that the caller can say which object failed.
+fn in_change(e: StoreError, batch: &[Change], at: usize) -> StoreError {
+    let StoreError::Database { message, .. } = &e else {
+        return e;
+    };
+    let (guid, address) = match batch.get(at) {
+        Some(Change::Put(o)) => (
+            o.guid,
+            crate::model::Address {
+                kind: o.kind.clone(),
+                project: o.project.clone(),
+                name: o.name.clone(),
+            }
+            .to_string(),
+        ),
+        Some(Change::Delete(g)) => (*g, g.to_string()),
+        Some(Change::Adopt { to, .. }) => (*to, to.to_string()),
+        None => return e,
+    };
+    StoreError::WriteFailed {
+        guid,
+        address,
+        message: message.clone(),
+    }
 }
 
 /// Replaces every string equal to `from` with `to`, at any depth.
@@ -707,6 +742,65 @@ impl SqliteTenant {
             .map_err(|e| db(&self.path, "read secrets", e))?;
         rows.collect::<Result<_, _>>()
             .map_err(|e| db(&self.path, "read secrets", e))
+    }
+}
+
+impl SqliteTenant {
+    /// Deployments chosen by `clause` (with one parameter), with their results.
+    fn read_deployments(&self, clause: &str, param: &str) -> Result<Vec<Deployment>, StoreError> {
+        let err = |e| db(&self.path, "read deployments", e);
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT id, source, plan_hash, actor, started_at, finished_at, status FROM deployments {clause}"
+            ))
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([param], |r| {
+                Ok(Deployment {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    plan_hash: r.get(2)?,
+                    actor: r.get(3)?,
+                    started_at: r.get(4)?,
+                    finished_at: r.get(5)?,
+                    status: r.get(6)?,
+                    results: Vec::new(),
+                })
+            })
+            .map_err(err)?;
+        let mut deployments: Vec<Deployment> = rows.collect::<Result<_, _>>().map_err(err)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT guid, address, action, status, message FROM deployment_results
+                 WHERE deployment_id = ?1 ORDER BY address",
+            )
+            .map_err(err)?;
+        for d in &mut deployments {
+            let rows = stmt
+                .query_map([&d.id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                })
+                .map_err(err)?;
+            for row in rows {
+                let (guid, address, action, status, message) = row.map_err(err)?;
+                d.results.push(DeploymentResult {
+                    guid: parse_guid(&self.path, &guid)?,
+                    address,
+                    action,
+                    status,
+                    message,
+                });
+            }
+        }
+        Ok(deployments)
     }
 }
 
@@ -1014,7 +1108,9 @@ impl Tenant for SqliteTenant {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| db(&path, "begin", e))?;
-        let written = write_in(&tx, &path, &url, batch, actor)?;
+        let mut at = 0;
+        let written = write_in(&tx, &path, &url, batch, actor, &mut at)
+            .map_err(|e| in_change(e, batch, at))?;
         tx.commit().map_err(|e| db(&path, "commit", e))?;
         Ok(written)
     }
@@ -1061,7 +1157,9 @@ impl Tenant for SqliteTenant {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| db(&path, "begin", e))?;
-        let written = write_in(&tx, &path, &url, batch, actor)?;
+        let mut at = 0;
+        let written = write_in(&tx, &path, &url, batch, actor, &mut at)
+            .map_err(|e| in_change(e, batch, at))?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -1083,6 +1181,9 @@ impl Tenant for SqliteTenant {
             }
         }
         insert_deployment(&tx, &path, deployment)?;
+        if super::cancelled() {
+            return Err(StoreError::Cancelled);
+        }
         tx.commit().map_err(|e| db(&path, "commit", e))?;
         Ok(written)
     }
@@ -1177,62 +1278,58 @@ impl Tenant for SqliteTenant {
     }
 
     fn deployments(&self, limit: usize) -> Result<Vec<Deployment>, StoreError> {
+        self.read_deployments(
+            "ORDER BY started_at DESC, id DESC LIMIT CAST(?1 AS INTEGER)",
+            &limit.to_string(),
+        )
+    }
+
+    fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError> {
+        Ok(self.read_deployments("WHERE id = ?1", id)?.pop())
+    }
+
+    fn managed(&self) -> Result<super::Managed, StoreError> {
+        let err = |e| db(&self.path, "read applied", e);
+        let count: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM applied a JOIN objects o ON o.guid = a.guid",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, source, plan_hash, actor, started_at, finished_at, status FROM deployments
-                 ORDER BY started_at DESC, id DESC LIMIT ?1",
+                "SELECT a.guid, COALESCE(o.address, (SELECT c.address FROM object_changes c
+                     WHERE c.guid = a.guid ORDER BY c.version DESC LIMIT 1), a.guid), o.guid IS NULL
+                 FROM applied a LEFT JOIN objects o ON o.guid = a.guid
+                 WHERE o.guid IS NULL OR o.hash <> a.hash
+                 ORDER BY 2",
             )
-            .map_err(|e| db(&self.path, "read deployments", e))?;
+            .map_err(err)?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(Deployment {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    plan_hash: r.get(2)?,
-                    actor: r.get(3)?,
-                    started_at: r.get(4)?,
-                    finished_at: r.get(5)?,
-                    status: r.get(6)?,
-                    results: Vec::new(),
-                })
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
             })
-            .map_err(|e| db(&self.path, "read deployments", e))?;
-        let mut deployments: Vec<Deployment> = rows
-            .collect::<Result<_, _>>()
-            .map_err(|e| db(&self.path, "read deployments", e))?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT guid, address, action, status, message FROM deployment_results
-                 WHERE deployment_id = ?1 ORDER BY address",
-            )
-            .map_err(|e| db(&self.path, "read deployments", e))?;
-        for d in &mut deployments {
-            let rows = stmt
-                .query_map([&d.id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                    ))
-                })
-                .map_err(|e| db(&self.path, "read deployments", e))?;
-            for row in rows {
-                let (guid, address, action, status, message) =
-                    row.map_err(|e| db(&self.path, "read deployments", e))?;
-                d.results.push(DeploymentResult {
-                    guid: parse_guid(&self.path, &guid)?,
-                    address,
-                    action,
-                    status,
-                    message,
-                });
-            }
+            .map_err(err)?;
+        let mut drifted = Vec::new();
+        for row in rows {
+            let (guid, address, deleted) = row.map_err(err)?;
+            drifted.push(super::Drifted {
+                guid: parse_guid(&self.path, &guid)?,
+                address,
+                state: if deleted { "deleted" } else { "changed" },
+            });
         }
-        Ok(deployments)
+        Ok(super::Managed {
+            count: count as u64,
+            drifted,
+        })
     }
 
     fn store_package(&mut self, p: &StoredPackage) -> Result<(), StoreError> {

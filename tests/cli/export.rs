@@ -14,25 +14,7 @@ fn retail_tenant(env: &TestEnv) -> String {
     url
 }
 
-fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                out.push((
-                    path.strip_prefix(base).unwrap().display().to_string(),
-                    std::fs::read(&path).unwrap(),
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+use crate::common::files_under;
 
 fn commits(repo: &Path) -> usize {
     let out = std::process::Command::new("git")

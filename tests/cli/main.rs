@@ -1,5 +1,6 @@
 //! Integration tests: the real `ferry` binary on temporary repositories, one module per command.
 
+mod apply;
 mod common;
 mod diff;
 mod export;
@@ -9,6 +10,8 @@ mod init;
 mod kinds;
 mod object;
 mod plan;
+mod quickstart;
+mod select;
 mod synth;
 mod tenant;
 mod validate;

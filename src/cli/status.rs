@@ -1,0 +1,49 @@
+use ferry::apply;
+
+use super::TextOrJson;
+
+/// Show a tenant's deployment state: the maintenance lock, the last deployment, how many
+/// objects ferry manages there, and which of them were changed or deleted outside ferry since
+/// it applied them (drift).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The tenant (sqlite:PATH).
+    #[arg(long, value_name = "URL")]
+    tenant: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: TextOrJson,
+}
+
+pub fn run(args: Args) -> super::Result {
+    let tenant = super::open_tenant(&args.tenant)?;
+    let now = super::timestamp(super::now()?);
+    let status = apply::status(tenant.as_ref(), &now)?;
+    match args.format {
+        TextOrJson::Json => super::out_json(&serde_json::to_value(&status).expect("serializes")),
+        TextOrJson::Text => {
+            let mut text = format!("tenant           {}\n", status.tenant);
+            text.push_str(&match &status.lock {
+                Some(l) => format!(
+                    "lock             held by {} for `{}` until {}\n",
+                    l.holder, l.purpose, l.expires_at
+                ),
+                None => "lock             free\n".to_string(),
+            });
+            text.push_str(&match &status.last_deployment {
+                Some(d) => format!("last deployment  {}\n", super::history::line(d)),
+                None => "last deployment  none\n".to_string(),
+            });
+            text.push_str(&format!("managed          {} object(s)\n", status.managed));
+            text.push_str(&format!(
+                "drifted          {} object(s)\n",
+                status.drifted.len()
+            ));
+            for d in &status.drifted {
+                text.push_str(&format!("  {:<8} {}\n", d.state, d.address));
+            }
+            super::out(&text);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,665 @@
+//! `ferry apply`, `status`, `history` and `rollback`: stale plans, the lock, failures, crashes,
+//! interrupts, idempotence and rollback. (The end-to-end promotion and the missing-terminal
+//! refusal are in `plan.rs`.)
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::common::{git, stderr, stdout, tenant, TestEnv};
+use crate::plan::promoted_setup;
+
+const VAT: &str = "objects/global/global_variable/vat_rate_default.toml";
+
+/// `ferry object list` of a tenant: GUID, address and version of every object.
+fn object_list(env: &TestEnv, url: &str) -> String {
+    stdout(
+        &env.ferry()
+            .args(["object", "list", "--tenant", url])
+            .assert()
+            .success(),
+    )
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn history(env: &TestEnv, url: &str) -> serde_json::Value {
+    json(&stdout(
+        &env.ferry()
+            .args(["history", "--tenant", url, "--format", "json"])
+            .assert()
+            .success(),
+    ))
+}
+
+fn status(env: &TestEnv, url: &str) -> serde_json::Value {
+    json(&stdout(
+        &env.ferry()
+            .args(["status", "--tenant", url, "--format", "json"])
+            .assert()
+            .success(),
+    ))
+}
+
+/// Applies the repository's HEAD to `url`.
+fn apply(env: &TestEnv, url: &str) -> assert_cmd::assert::Assert {
+    env.ferry()
+        .args(["apply", "--to", url, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+}
+
+/// A plan of the repository's HEAD for `url` has no changes.
+fn converged(env: &TestEnv, url: &str) {
+    env.ferry()
+        .args(["plan", "--to", url, "--detailed-exitcode"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .code(0);
+}
+
+/// A real `ferry apply` process, not waited for.
+fn spawn_apply(env: &TestEnv, url: &str, extra: &[(&str, &str)]) -> Child {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+    cmd.args(["apply", "--to", url, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("ferry starts")
+}
+
+/// Rewrites the description of the object file at `rel` (below `dir`).
+fn redescribe(dir: &Path, rel: &str, description: &str) {
+    let path = dir.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("description = ").expect("a description");
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!(
+        "{}description = \"{description}\"{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+}
+
+#[test]
+fn a_stale_saved_plan_is_refused_naming_the_object() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    apply(&env, &prod).success();
+    let repo = env.path().join("repo");
+    redescribe(&repo, VAT, "VAT rate, from git.");
+    git(&repo, &["commit", "-qam", "describe the VAT rate"]);
+    env.ferry()
+        .args(["plan", "--to", &prod, "--out", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    // Someone changes the same object in the destination, outside git.
+    std::fs::create_dir_all(env.path().join("outside")).unwrap();
+    std::fs::copy(repo.join(VAT), env.path().join("outside/vat.toml")).unwrap();
+    redescribe(
+        &env.path().join("outside"),
+        "vat.toml",
+        "VAT rate, by hand.",
+    );
+    env.ferry()
+        .args(["object", "put", "--tenant", &prod, "outside/vat.toml"])
+        .assert()
+        .success();
+    let before = object_list(&env, &prod);
+    let out = env
+        .ferry()
+        .args(["apply", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: the destination changed since the plan was made: global_variable/vat_rate_default was changed (content hash"),
+        "{err}"
+    );
+    assert!(err.contains("hint: make a new plan"), "{err}");
+    assert_eq!(object_list(&env, &prod), before);
+    // Nothing was recorded, and the lock was released.
+    assert_eq!(
+        history(&env, &prod)["deployments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(status(&env, &prod)["lock"].is_null());
+    // Status names the object changed outside ferry.
+    let s = status(&env, &prod);
+    assert_eq!(s["managed"], 167);
+    assert_eq!(
+        s["drifted"][0]["address"],
+        "global_variable/vat_rate_default"
+    );
+    assert_eq!(s["drifted"][0]["state"], "changed");
+    let text = stdout(
+        &env.ferry()
+            .args(["status", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(
+        text.contains(
+            "drifted          1 object(s)\n  changed  global_variable/vat_rate_default\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_second_apply_finds_nothing_to_do() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    apply(&env, &prod).success();
+    let out = apply(&env, &prod).success();
+    assert!(
+        stderr(&out).contains("nothing to apply"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        history(&env, &prod)["deployments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let s = status(&env, &prod);
+    assert_eq!(s["managed"], 167);
+    assert_eq!(s["drifted"].as_array().unwrap().len(), 0);
+    assert_eq!(s["last_deployment"]["status"], "succeeded");
+    assert_eq!(s["last_deployment"]["counts"]["succeeded"], 167);
+}
+
+#[test]
+fn a_held_lock_fails_at_once_and_lock_wait_waits_for_it() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    env.ferry()
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "lock", &prod, "--purpose", "maintenance"])
+        .assert()
+        .success();
+    let out = apply(&env, &prod).code(1);
+    assert!(
+        stderr(&out).contains("is locked by alice@ops for `maintenance` until"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(object_list(&env, &prod), "");
+    let s = status(&env, &prod);
+    assert_eq!(s["lock"]["holder"], "alice@ops");
+
+    // alice releases the lock while apply waits for it.
+    let mut unlock = env.ferry();
+    unlock
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "unlock", &prod]);
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        unlock.assert().success();
+    });
+    let out = env
+        .ferry()
+        .args([
+            "apply",
+            "--to",
+            &prod,
+            "--auto-approve",
+            "--lock-wait",
+            "2s",
+        ])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    releaser.join().unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.contains("waiting for the lock held by alice@ops"),
+        "{err}"
+    );
+    assert!(err.contains("applied 167 change(s)"), "{err}");
+    assert!(status(&env, &prod)["lock"].is_null());
+}
+
+#[test]
+fn lock_wait_gives_up_naming_the_holder() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    env.ferry()
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "lock", &prod, "--purpose", "maintenance"])
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args([
+            "apply",
+            "--to",
+            &prod,
+            "--auto-approve",
+            "--lock-wait",
+            "300ms",
+        ])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("locked by alice@ops"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_expired_lock_is_taken_over() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    env.ferry()
+        .env("FERRY_ACTOR", "crashed@ci")
+        .env("FERRY_NOW", "2026-01-01T10:00:00Z")
+        .args([
+            "tenant",
+            "lock",
+            &prod,
+            "--purpose",
+            "deploy",
+            "--ttl",
+            "30m",
+        ])
+        .assert()
+        .success();
+    // Within the expiry: refused.
+    env.ferry()
+        .env("FERRY_NOW", "2026-01-01T10:20:00Z")
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .code(1);
+    // After it: taken over, applied, released.
+    let out = env
+        .ferry()
+        .env("FERRY_NOW", "2026-01-01T10:31:00Z")
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("applied 167 change(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let s = json(&stdout(
+        &env.ferry()
+            .env("FERRY_NOW", "2026-01-01T10:00:00Z")
+            .args(["status", "--tenant", &prod, "--format", "json"])
+            .assert()
+            .success(),
+    ));
+    assert!(s["lock"].is_null(), "{s}");
+    assert_eq!(s["last_deployment"]["started_at"], "2026-01-01T10:31:00Z");
+}
+
+#[test]
+fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    // A change in the middle of the plan fails in the destination.
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod, "--format", "json"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    let plan = json(&stdout(&out));
+    let changes = plan["changes"].as_array().unwrap();
+    let victim = changes[changes.len() / 2]["address"].as_str().unwrap();
+    let name = victim.rsplit('/').next().unwrap();
+    let conn = rusqlite::Connection::open(env.path().join("prod.db")).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER fail BEFORE INSERT ON objects WHEN NEW.name = '{name}'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    ))
+    .unwrap();
+    drop(conn);
+
+    let before = object_list(&env, &prod);
+    let out = apply(&env, &prod).code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: the apply failed and nothing was changed: writing ")
+            && err.contains(victim)
+            && err.contains("injected failure"),
+        "{err}"
+    );
+    assert!(err.contains("hint: `ferry history --tenant URL`"), "{err}");
+    assert_eq!(object_list(&env, &prod), before);
+
+    let h = history(&env, &prod);
+    let d = &h["deployments"][0];
+    assert_eq!(d["status"], "failed");
+    assert_eq!(d["counts"]["failed"], 1, "{d}");
+    assert_eq!(d["counts"]["skipped"], 166, "{d}");
+    let text = stdout(
+        &env.ferry()
+            .args(["history", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(text.contains("  failed     "), "{text}");
+    assert!(text.contains("1 failed, 166 skipped"), "{text}");
+    let s = status(&env, &prod);
+    assert!(s["lock"].is_null(), "{s}");
+    assert_eq!(s["managed"], 0);
+    assert_eq!(s["last_deployment"]["status"], "failed");
+
+    // With the cause gone, the same apply goes through.
+    let conn = rusqlite::Connection::open(env.path().join("prod.db")).unwrap();
+    conn.execute_batch("DROP TRIGGER fail").unwrap();
+    drop(conn);
+    apply(&env, &prod).success();
+    converged(&env, &prod);
+    assert_eq!(
+        history(&env, &prod)["deployments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn sigkill_at_random_moments_leaves_all_or_nothing() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let before = object_list(&env, &prod);
+    // What "after" looks like: the same apply on a twin tenant.
+    tenant(&env, "twin");
+    apply(
+        &env,
+        &format!("sqlite:{}", env.path().join("twin.db").display()),
+    )
+    .success();
+    let after = object_list(&env, "sqlite:twin.db");
+    assert_ne!(before, after);
+
+    let mut seen_before = 0;
+    for i in 0..20 {
+        // Each run an hour later: the killed run's lock has expired and is taken over.
+        let now = format!("2026-01-01T{i:02}:00:00Z");
+        let mut child = spawn_apply(
+            &env,
+            &prod,
+            &[("FERRY_FAULT_WRITE_DELAY_MS", "5"), ("FERRY_NOW", &now)],
+        );
+        std::thread::sleep(Duration::from_millis(fastrand::u64(0..=400)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let now_list = object_list(&env, &prod);
+        assert!(
+            now_list == before || now_list == after,
+            "run {i}: the tenant is half applied:\n{now_list}"
+        );
+        if now_list == before {
+            seen_before += 1;
+        }
+    }
+    assert!(seen_before > 0, "no kill landed before the commit");
+    let out = env
+        .ferry()
+        .env("FERRY_NOW", "2026-01-01T21:00:00Z")
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    let err = stderr(&out);
+    assert!(
+        err.contains("applied 167 change(s)") || err.contains("nothing to apply"),
+        "{err}"
+    );
+    assert_eq!(object_list(&env, &prod), after);
+    converged(&env, &prod);
+}
+
+/// Reads the child's stderr on a thread; returns once it says its batch write is under way,
+/// with a handle that yields the whole stderr when the child has ended.
+fn wait_for_write(child: &mut Child) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("fault injection: batch write in progress") {
+                let _ = tx.send(());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        panic!(
+            "the apply ended before writing:\n{}",
+            reader.join().unwrap()
+        );
+    }
+    reader
+}
+
+#[test]
+fn ctrl_c_or_sigterm_during_apply_rolls_back_and_releases_the_lock() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    for signal in ["-INT", "-TERM"] {
+        let mut child = spawn_apply(&env, &prod, &[("FERRY_FAULT_WRITE_DELAY_MS", "20")]);
+        let reader = wait_for_write(&mut child);
+        std::thread::sleep(Duration::from_millis(100));
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let exit = child.wait().unwrap();
+        let err = reader.join().unwrap();
+        assert_eq!(exit.code(), Some(1), "{signal}: {err}");
+        assert!(
+            err.contains("interrupted: stopping, rolling back and releasing the lock"),
+            "{signal}: {err}"
+        );
+        assert!(
+            err.contains("error: the apply failed and nothing was changed: interrupted"),
+            "{signal}: {err}"
+        );
+        assert_eq!(object_list(&env, &prod), "", "{signal}");
+        let s = status(&env, &prod);
+        assert!(s["lock"].is_null(), "{signal}: the lock was kept: {s}");
+        assert_eq!(s["last_deployment"]["status"], "failed");
+    }
+    // Nothing stands in the way of the next apply.
+    apply(&env, &prod).success();
+    converged(&env, &prod);
+}
+
+#[test]
+fn rollback_returns_to_what_a_deployment_applied() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    apply(&env, &prod).success();
+    crate::common::copy_dir(&repo.join("objects"), &env.path().join("commit1"));
+
+    // Commit 2: one object changed, one added.
+    redescribe(&repo, VAT, "VAT rate, second edition.");
+    let added = "objects/global/global_variable/vat_rate_reduced.toml";
+    let text = std::fs::read_to_string(repo.join(VAT)).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("guid = "))
+        .map(|l| l.replace("vat_rate_default", "vat_rate_reduced") + "\n")
+        .collect();
+    std::fs::write(repo.join(added), text).unwrap();
+    env.ferry()
+        .args(["fmt"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "second"]);
+    let out = apply(&env, &prod).success();
+    assert!(
+        stderr(&out).contains("applied 2 change(s)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let h = history(&env, &prod);
+    let deployments = h["deployments"].as_array().unwrap();
+    assert_eq!(deployments.len(), 2);
+    assert_eq!(deployments[0]["counts"]["succeeded"], 2);
+    let first = deployments[1]["id"].as_str().unwrap().to_string();
+    let text = stdout(
+        &env.ferry()
+            .args(["history", "--tenant", &prod, "--limit", "1"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("  succeeded  ") && text.ends_with("  2 succeeded\n"),
+        "{text}"
+    );
+
+    // Without --auto-approve: the plan, nothing changed.
+    let before = object_list(&env, &prod);
+    let out = env
+        .ferry()
+        .args(["rollback", "--to", &prod, "--deployment", &first])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let plan = stdout(&out);
+    assert!(plan.contains("global_variable/vat_rate_default"), "{plan}");
+    assert!(plan.contains("global_variable/vat_rate_reduced"), "{plan}");
+    assert!(
+        stderr(&out).contains("pass --auto-approve to apply it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(object_list(&env, &prod), before);
+
+    env.ferry()
+        .args([
+            "rollback",
+            "--to",
+            &prod,
+            "--deployment",
+            &first,
+            "--auto-approve",
+        ])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    env.ferry().args(["init", "prod-export"]).assert().success();
+    env.ferry()
+        .args(["export", "--from", &prod, "--repo", "prod-export"])
+        .assert()
+        .success();
+    assert_eq!(
+        objects_of(&env.path().join("prod-export/objects")),
+        objects_of(&env.path().join("commit1"))
+    );
+    // The rollback is a deployment of commit 1; rolling back again finds nothing to do.
+    let h = history(&env, &prod);
+    assert_eq!(h["deployments"][0]["source"], h["deployments"][2]["source"]);
+    let out = env
+        .ferry()
+        .args([
+            "rollback",
+            "--to",
+            &prod,
+            "--deployment",
+            &first,
+            "--auto-approve",
+        ])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("nothing to roll back"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rollback_to_an_unknown_or_failed_deployment_is_refused() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let out = env
+        .ferry()
+        .args(["rollback", "--to", &prod, "--deployment", "0000"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(err.contains("has no deployment 0000"), "{err}");
+    assert!(
+        err.contains("hint: `ferry history --tenant URL` lists"),
+        "{err}"
+    );
+
+    env.ferry()
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "lock", &prod, "--purpose", "maintenance"])
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(env.path().join("prod.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER fail BEFORE INSERT ON objects BEGIN SELECT RAISE(ABORT, 'no'); END",
+    )
+    .unwrap();
+    drop(conn);
+    env.ferry()
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "unlock", &prod])
+        .assert()
+        .success();
+    apply(&env, &prod).code(1);
+    let failed = history(&env, &prod)["deployments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .ferry()
+        .args(["rollback", "--to", &prod, "--deployment", &failed])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains(&format!(
+            "deployment {failed} failed: it applied nothing to go back to"
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+use crate::common::files_under as objects_of;
