@@ -153,6 +153,71 @@ def bench_apply(n, work, repo, rows, insert_rows, reset_floor):
     row(n, "apply 1,000 updates (plan + apply)", seconds, floor, "sqlite update, 1 tx", peak)
 
 
+def shell(cmd, cwd):
+    """Runs a shell pipeline (for floors made of plain tools)."""
+    subprocess.run(cmd, shell=True, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "bench",
+                        "GIT_AUTHOR_EMAIL": "bench@localhost", "GIT_COMMITTER_NAME": "bench",
+                        "GIT_COMMITTER_EMAIL": "bench@localhost"})
+
+
+def bench_export(n, work, tenant, objects):
+    """Full export into an empty repository with a commit, and an unchanged re-export, against
+    `git add -A && git commit` of the same files."""
+    out = os.path.join(work, "export")
+
+    def fresh_repo():
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([FERRY, "init", out], check=True, stderr=subprocess.DEVNULL)
+
+    export = [FERRY, "export", "--from", "sqlite:" + tenant, "--repo", out, "--commit", "--quiet"]
+    seconds, peak = measured(export, work, prepare=fresh_repo)
+    floor_dir = os.path.join(work, "floor-git")
+
+    def fresh_copy():
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        shutil.copytree(objects, os.path.join(floor_dir, "objects"))
+        shell("git init -q", floor_dir)
+
+    floor = timed(lambda: shell("git add -A && git commit -qm floor", floor_dir), prepare=fresh_copy)
+    row(n, "export, full, with commit", seconds, floor, "git add -A && git commit", peak)
+    seconds, peak = measured(export, work)
+    row(n, "export, unchanged", seconds, floor, "git add -A && git commit", peak)
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(floor_dir, ignore_errors=True)
+
+
+def bench_plan(n, work, repo):
+    """Plans against a destination that has HEAD applied (left so by bench_apply): no change,
+    then 10 changed objects; the first plan into an empty tenant; and ferry diff of the change."""
+    applied = os.path.join(work, "a.db")
+    empty = new_tenant(work, "empty")
+    seconds, peak = measured([FERRY, "plan", "--to", "sqlite:" + empty], repo)
+    floor = timed(lambda: shell("git ls-tree -r --object-only HEAD | git cat-file --batch", repo))
+    row(n, "plan, first (all creates)", seconds, floor, "git cat-file --batch, all blobs", peak)
+
+    no_change, peak = measured([FERRY, "plan", "--to", "sqlite:" + applied], repo)
+
+    def ls_tree_and_hashes():
+        shell("git ls-tree -r HEAD", repo)
+        conn = sqlite3.connect(applied)
+        for _ in conn.execute("SELECT guid, hash FROM objects"):
+            pass
+        conn.close()
+
+    floor = timed(ls_tree_and_hashes)
+    row(n, "plan, no change", no_change, floor, "git ls-tree -r + sqlite hashes", peak)
+
+    subprocess.run([FERRY, "synth", "--mutate", "10", "--seed", "7", "--out", repo], check=True,
+                   stderr=subprocess.DEVNULL)
+    seconds, peak = measured([FERRY, "plan", "--to", "sqlite:" + applied], repo)
+    row(n, "plan, 10 changed objects", seconds, no_change, "the no-change plan", peak)
+
+    seconds, peak = measured([FERRY, "diff", "HEAD~1..HEAD"], repo)
+    floor = timed(lambda: shell("git diff --name-status HEAD~1 HEAD", repo))
+    row(n, "diff of 10 changes", seconds, floor, "git diff --name-status", peak)
+
+
 def floor_db_path(work):
     return os.path.join(work, "floor.db")
 
@@ -207,7 +272,9 @@ def bench_size(n, work):
     seconds, peak = measured([FERRY, "validate", "--repo", repo], work)
     row(n, "validate", seconds, None, "", peak)
 
+    bench_export(n, work, tenant, objects)
     bench_apply(n, work, repo, rows, insert_rows, reset_floor)
+    bench_plan(n, work, repo)
 
 
 def write_markdown():

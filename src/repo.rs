@@ -361,6 +361,11 @@ pub fn commit_files(
     Ok(Some(id.to_string()))
 }
 
+/// Whether the repository holding `root` has a commit at HEAD.
+pub fn has_head(root: &Path) -> bool {
+    open(root).is_ok_and(|r| r.head().is_ok_and(|h| h.peel_to_commit().is_ok()))
+}
+
 /// The git blob id of some bytes, as git computes it (SHA-1 over `blob <len>\0` and the bytes).
 pub fn blob_id(bytes: &[u8]) -> String {
     git2::Oid::hash_object(git2::ObjectType::Blob, bytes)

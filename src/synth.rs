@@ -91,6 +91,9 @@ pub enum SynthError {
         /// Why.
         source: std::io::Error,
     },
+    /// `mutate` needs a committed repository to change.
+    #[error("{0} has no commit to change: commit the synthetic repository first (git add -A && git commit)")]
+    NoCommit(String),
     /// A kind's sample is missing or broken (a bug in ferry's sources).
     #[error("sample of kind `{0}` is unusable: {1}")]
     Sample(String, String),
@@ -296,4 +299,128 @@ pub fn write_repository(
         .and_then(|w| w.values().max().copied())
         .unwrap_or(0);
     Ok(summary)
+}
+
+/// What [`mutate`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mutation {
+    /// Objects whose description changed.
+    pub edited: Vec<String>,
+    /// Objects renamed: (old address, new address).
+    pub renamed: Vec<(String, String)>,
+    /// Objects deleted.
+    pub deleted: Vec<String>,
+    /// The commit made.
+    pub commit: Option<String>,
+}
+
+/// Changes about `k` objects of the synthetic repository at `dir` and commits the result: a third
+/// edited (their description), a third renamed and a third deleted, the last two among objects
+/// nothing refers to, so the repository stays valid. Same seed, same changes.
+pub fn mutate(
+    dir: &Path,
+    k: usize,
+    seed: u64,
+    registry: &Registry,
+) -> Result<Mutation, SynthError> {
+    if !crate::repo::has_head(dir) {
+        return Err(SynthError::NoCommit(dir.display().to_string()));
+    }
+    let snapshot = crate::repo::snapshot(dir, &crate::repo::Source::WorkTree)?;
+    let report = crate::validate::check(&snapshot.objects, registry);
+    let objects: Vec<Object> = report.objects.iter().map(|l| l.object.clone()).collect();
+    let graph = crate::graph::Graph::build(&objects, registry);
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x6d75_7461_7465);
+    let mut order: Vec<usize> = (0..report.objects.len()).collect();
+    rng.shuffle(&mut order);
+    let mut mutation = Mutation::default();
+    let (mut written, mut removed) = (Vec::new(), Vec::new());
+    let mut touched = std::collections::HashSet::new();
+    for i in order {
+        let done = mutation.edited.len() + mutation.renamed.len() + mutation.deleted.len();
+        if done >= k {
+            break;
+        }
+        let loaded = &report.objects[i];
+        let address = loaded.object.address();
+        let kind = registry
+            .get(&loaded.object.kind)
+            .expect("validated kinds are known");
+        let leaf = graph.dependents(&address).is_empty();
+        let wanted = done % 3;
+        // Renames and deletes only where nothing refers to the object (and nothing it refers to
+        // was touched, so references stay valid).
+        if wanted != 0 && (!leaf || touched.contains(&address)) {
+            continue;
+        }
+        match wanted {
+            0 => {
+                let mut object = loaded.object.clone();
+                object.spec.insert(
+                    "description".into(),
+                    Value::String(format!("mutated by ferry synth ({done})")),
+                );
+                let text = canonical::to_canonical(&object, Some(kind))
+                    .map_err(|e| SynthError::Sample(object.kind.clone(), e.to_string()))?;
+                write_file(dir, &loaded.path, &text)?;
+                written.push(loaded.path.clone());
+                mutation.edited.push(address.to_string());
+            }
+            1 => {
+                let mut object = loaded.object.clone();
+                object.name = format!("{}_renamed", object.name);
+                let rel = path::object_path(
+                    kind.category,
+                    &kind.name,
+                    object.project.as_deref(),
+                    &object.name,
+                );
+                let text = canonical::to_canonical(&object, Some(kind))
+                    .map_err(|e| SynthError::Sample(object.kind.clone(), e.to_string()))?;
+                remove_file(dir, &loaded.path)?;
+                write_file(dir, &rel, &text)?;
+                removed.push(loaded.path.clone());
+                written.push(rel);
+                mutation
+                    .renamed
+                    .push((address.to_string(), object.address().to_string()));
+            }
+            _ => {
+                remove_file(dir, &loaded.path)?;
+                removed.push(loaded.path.clone());
+                mutation.deleted.push(address.to_string());
+            }
+        }
+        touched.insert(address.clone());
+        touched.extend(graph.dependencies(&address).into_iter().cloned());
+    }
+    let message = format!(
+        "synth: {} edited, {} renamed, {} deleted",
+        mutation.edited.len(),
+        mutation.renamed.len(),
+        mutation.deleted.len()
+    );
+    mutation.commit = crate::repo::commit_files(dir, &written, &removed, &message)?;
+    Ok(mutation)
+}
+
+fn write_file(dir: &Path, rel: &str, text: &str) -> Result<(), SynthError> {
+    let full = dir.join(rel);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| SynthError::Write {
+            path: rel.into(),
+            source,
+        })?;
+    }
+    std::fs::write(&full, text).map_err(|source| SynthError::Write {
+        path: rel.into(),
+        source,
+    })
+}
+
+fn remove_file(dir: &Path, rel: &str) -> Result<(), SynthError> {
+    std::fs::remove_file(dir.join(rel)).map_err(|source| SynthError::Write {
+        path: rel.into(),
+        source,
+    })
 }

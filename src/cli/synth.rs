@@ -4,20 +4,41 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// About how many objects.
-    #[arg(long)]
-    objects: usize,
+    #[arg(long, required_unless_present = "mutate")]
+    objects: Option<usize>,
     /// Random seed: the same seed gives the same repository, byte for byte.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The folder to write (made with `ferry init`).
     #[arg(long)]
     out: PathBuf,
+    /// Instead of writing a new repository, change about this many objects of the one in --out
+    /// (edit, rename, delete) and commit the result.
+    #[arg(long, value_name = "K")]
+    mutate: Option<usize>,
 }
 
 pub fn run(args: Args) -> super::Result {
     let registry = ferry::kinds::Registry::builtin()?;
-    let summary = ferry::synth::write_repository(&args.out, args.objects, args.seed, &registry)
-        .map_err(|e| super::CliError::new(e, None))?;
+    if let Some(k) = args.mutate {
+        let m = ferry::synth::mutate(&args.out, k, args.seed, &registry)
+            .map_err(|e| super::CliError::new(e, None))?;
+        eprintln!(
+            "{} edited, {} renamed, {} deleted; commit {}",
+            m.edited.len(),
+            m.renamed.len(),
+            m.deleted.len(),
+            m.commit.as_deref().unwrap_or("(none)")
+        );
+        return Ok(());
+    }
+    let summary = ferry::synth::write_repository(
+        &args.out,
+        args.objects.unwrap_or_default(),
+        args.seed,
+        &registry,
+    )
+    .map_err(|e| super::CliError::new(e, None))?;
     let total: usize = summary.per_kind.values().sum();
     eprintln!(
         "wrote {total} objects of {} kinds to {}, {} levels deep",

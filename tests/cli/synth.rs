@@ -76,3 +76,49 @@ fn synthetic_tenants_are_valid_deterministic_and_loadable() {
         stderr(&out)
     );
 }
+
+#[test]
+fn mutations_keep_the_repository_valid() {
+    let env = TestEnv::new();
+    env.ferry()
+        .args(["synth", "--objects", "600", "--seed", "3", "--out", "r"])
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["synth", "--mutate", "9", "--out", "r"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("has no commit to change"),
+        "{}",
+        stderr(&out)
+    );
+    let repo = env.path().join("r");
+    crate::common::git(&repo, &["add", "-A"]);
+    crate::common::git(&repo, &["commit", "-qm", "synthetic"]);
+    let out = env
+        .ferry()
+        .args(["synth", "--mutate", "9", "--seed", "3", "--out", "r"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).starts_with("3 edited, 3 renamed, 3 deleted; commit "),
+        "{}",
+        stderr(&out)
+    );
+    env.ferry()
+        .args(["validate", "--repo", "r"])
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["diff", "HEAD~1..HEAD", "--repo", "r"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("9 objects changed: 0 added, 3 modified, 3 renamed, 3 deleted"),
+        "{}",
+        stderr(&out)
+    );
+}
