@@ -100,21 +100,34 @@ pub fn apply(
         Ok(())
     })?;
     let mut stale = Vec::new();
+    let short = |h: &str| h.get(..12).unwrap_or(h).to_string();
+    // Addresses the plan itself frees, by renaming or deleting what holds them.
+    let freed: std::collections::HashSet<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c.action {
+            Action::Rename => c.old_address.as_deref(),
+            Action::Delete => Some(c.address.as_str()),
+            _ => None,
+        })
+        .collect();
     for c in &plan.changes {
         let was = c.old_guid.unwrap_or(c.guid);
         match (&c.actual_hash, current.get(&was)) {
             (Some(planned), Some((_, now))) if planned != now => stale.push(format!(
                 "{} was changed (content hash {} → {})",
                 c.address,
-                &planned[..12],
-                &now[..12]
+                short(planned),
+                short(now)
             )),
             (Some(_), None) => stale.push(format!(
                 "{} was deleted",
                 c.old_address.as_ref().unwrap_or(&c.address)
             )),
             (None, Some(_)) => stale.push(format!("{} now exists (GUID {})", c.address, c.guid)),
-            (None, None) if by_address.contains_key(&c.address) => {
+            (None, None)
+                if by_address.contains_key(&c.address) && !freed.contains(c.address.as_str()) =>
+            {
                 stale.push(format!("{} now exists with another GUID", c.address))
             }
             _ => {}

@@ -109,6 +109,9 @@ pub fn resolve(
                 guid
             }
             (Some(guid), _) => guid,
+            // The object at this address is renamed away by another file of this batch: this
+            // file is a new object.
+            (None, Some(existing)) if seen_guid.contains_key(existing) => Uuid::new_v4(),
             (None, Some(existing)) => *existing,
             (None, None) => Uuid::new_v4(),
         };

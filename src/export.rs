@@ -324,6 +324,7 @@ pub fn export(
         changed_until: options.changed_until.clone(),
     };
     let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut written_now: HashSet<String> = HashSet::new();
     let mut failure: Option<ExportError> = None;
     tenant
         .for_each_object(&filter, &mut |stored: StoredObject| {
@@ -397,15 +398,20 @@ pub fn export(
                 None => write(root, &rel, &text).map(|_| report.added.push(entry)),
                 Some((old, _)) if old != rel => {
                     let old_address = path::address_from_path(&old).map(|a| a.to_string());
-                    remove(root, &old)
-                        .and_then(|_| write(root, &rel, &text))
-                        .map(|_| {
-                            report.removed.push(old);
-                            report.renamed.push(Exported {
-                                old_address,
-                                ..entry
-                            });
-                        })
+                    // Another object may already have been written at the old path (a swap of
+                    // names): then it is that object's file now, and stays.
+                    let removal = if written_now.contains(&old) {
+                        Ok(())
+                    } else {
+                        remove(root, &old)
+                    };
+                    removal.and_then(|_| write(root, &rel, &text)).map(|_| {
+                        report.removed.push(old);
+                        report.renamed.push(Exported {
+                            old_address,
+                            ..entry
+                        });
+                    })
                 }
                 Some((_, bytes)) if bytes != text.as_bytes() => {
                     write(root, &rel, &text).map(|_| report.changed.push(entry))
@@ -414,6 +420,7 @@ pub fn export(
             };
             match result {
                 Ok(()) => {
+                    written_now.insert(rel.clone());
                     report.written.push(rel);
                     Ok(())
                 }
@@ -438,6 +445,14 @@ pub fn export(
         files
             .iter()
             .filter(|(guid, _)| deleted.contains(guid))
+            .filter(|(_, (p, _))| {
+                options.selection.addresses.is_none()
+                    && kind_and_project(p).is_some_and(|(kind, project)| {
+                        options
+                            .selection
+                            .matches(registry, &kind, project.as_deref())
+                    })
+            })
             .map(|(guid, (p, _))| (*guid, p.clone()))
             .collect()
     } else if options.selection.addresses.is_some() {
@@ -457,6 +472,7 @@ pub fn export(
             .collect()
     };
     let mut gone = gone;
+    gone.retain(|(_, p)| !written_now.contains(p));
     gone.sort_by(|a, b| a.1.cmp(&b.1));
     for (_, rel) in gone {
         remove(root, &rel)?;
@@ -472,6 +488,8 @@ pub fn export(
             path: rel,
         });
     }
+    // A path removed and then written again (names swapped) is a written file.
+    report.removed.retain(|p| !written_now.contains(p));
     for list in [
         &mut report.added,
         &mut report.changed,

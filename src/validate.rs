@@ -267,7 +267,14 @@ fn parse_inner(
                 Code::Schema,
                 file::position_of(text, &at),
                 address_hint.clone(),
-                format!("{shown}: {e}"),
+                if kind.is_secret(&at) || kind.secrets.iter().any(|p| at.starts_with(p.as_str())) {
+                    // The value of a secret field is never shown, not even in an error.
+                    format!(
+                        "{shown}: this secret field's value is not valid here (value not shown)"
+                    )
+                } else {
+                    format!("{shown}: {e}")
+                },
                 Some(&format!(
                     "see {} for the fields of `{}`",
                     schema_origin(kind),

@@ -198,38 +198,32 @@ pub fn execute(
 ) -> super::Result {
     let mut tenant = super::open_tenant(url)?;
     let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let holder = format!("{} (apply {})", super::actor_name(), &run_id[..8]);
+    let me = super::actor_name();
+    // Under a maintenance lock the same user took by hand (`ferry tenant lock`), apply works
+    // inside it and leaves it in place.
+    let own_lock = tenant
+        .lock(&super::timestamp(super::now()?))?
+        .is_some_and(|l| l.holder == me);
+    let holder = if own_lock {
+        me
+    } else {
+        format!("{me} (apply {})", &run_id[..8])
+    };
     let deadline = Instant::now() + lock_wait.unwrap_or_default();
     stop_on_signals();
-    let mut waiting = false;
-    loop {
-        if ferry::store::cancelled() {
-            return Err(ferry::store::StoreError::Cancelled.into());
-        }
-        let now = super::now()?;
-        match tenant.acquire_lock(
-            &holder,
-            "deploy",
-            &super::timestamp(now),
-            &super::timestamp(now + LOCK_TTL),
-        ) {
-            Ok(_) => break,
-            Err(ferry::store::StoreError::Locked { holder, .. }) if Instant::now() < deadline => {
-                if !waiting {
-                    eprintln!("waiting for the lock held by {holder}");
-                    waiting = true;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => return Err(e.into()),
-        }
+    if !own_lock {
+        take_lock(tenant.as_mut(), &holder, deadline)?;
     }
     let actor = ferry::store::Actor {
         name: holder.clone(),
         now: super::timestamp(super::now()?),
     };
     let result = apply::apply(plan, desired, blobs, registry, tenant.as_mut(), &actor);
-    let released = tenant.release_lock(&holder, false, &actor.now);
+    let released = if own_lock {
+        Ok(None)
+    } else {
+        tenant.release_lock(&holder, false, &actor.now)
+    };
     match result {
         Ok(done) => {
             released?;
@@ -261,6 +255,37 @@ pub fn execute(
                 _ => "`ferry history --tenant URL` shows the failed deployment; fix the cause and apply again",
             };
             Err(CliError::new(e, Some(hint.to_string())))
+        }
+    }
+}
+
+/// Takes the maintenance lock for `holder`, waiting until `deadline` for another holder's.
+fn take_lock(
+    tenant: &mut dyn ferry::store::Tenant,
+    holder: &str,
+    deadline: Instant,
+) -> super::Result {
+    let mut waiting = false;
+    loop {
+        if ferry::store::cancelled() {
+            return Err(ferry::store::StoreError::Cancelled.into());
+        }
+        let now = super::now()?;
+        match tenant.acquire_lock(
+            holder,
+            "deploy",
+            &super::timestamp(now),
+            &super::timestamp(now + LOCK_TTL),
+        ) {
+            Ok(_) => return Ok(()),
+            Err(ferry::store::StoreError::Locked { holder, .. }) if Instant::now() < deadline => {
+                if !waiting {
+                    eprintln!("waiting for the lock held by {holder}");
+                    waiting = true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }

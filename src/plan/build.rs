@@ -367,7 +367,12 @@ pub fn build(
             let Some(kind) = registry.get(&o.kind) else {
                 continue;
             };
-            for target in edit::referenced_guids(o, kind) {
+            let project = o
+                .project
+                .as_ref()
+                .and_then(|p| by_address.get(&format!("project/{p}")))
+                .map(|p| p.guid);
+            for target in edit::referenced_guids(o, kind).into_iter().chain(project) {
                 if deleted.contains(&target) {
                     blocked.insert(format!(
                         "{} cannot be deleted: {} (not managed by ferry) refers to it",
@@ -422,9 +427,10 @@ pub fn build(
     }
 
     // Waves: creates, adoptions, renames and updates over the graph of the changed objects.
+    let changed_guids: HashSet<Uuid> = changes.iter().map(|c| c.guid).collect();
     let changed_objects: Vec<Object> = prepared
         .iter()
-        .filter(|d| changes.iter().any(|c| c.guid == d.stored.guid))
+        .filter(|d| changed_guids.contains(&d.stored.guid))
         .map(|d| d.object.clone())
         .collect();
     let graph = Graph::build(&changed_objects, registry);
@@ -466,12 +472,12 @@ pub fn build(
     edges.sort();
     edges.dedup();
     let deepest = delete_waves.values().copied().max().unwrap_or(0);
+    let delete_wave_of: HashMap<String, usize> = delete_waves
+        .iter()
+        .map(|(a, w)| (a.to_string(), *w))
+        .collect();
     for o in &deleting {
-        let depth = delete_waves
-            .iter()
-            .find(|(a, _)| a.to_string() == o.address())
-            .map(|(_, w)| *w)
-            .unwrap_or(0);
+        let depth = delete_wave_of.get(&o.address()).copied().unwrap_or(0);
         let category = registry
             .get(&o.kind)
             .map(|k| k.category.as_str())

@@ -312,6 +312,29 @@ fn write_in(
     let err = |action| move |e| db(path_ref, action, e);
     let mut written = Vec::with_capacity(batch.len());
     let mut deleted: HashMap<String, String> = HashMap::new();
+    // Renames first move their objects to a temporary address, so that an address a rename frees
+    // can be taken by another change of the same batch (a swap of two names included).
+    let mut moved_from: HashMap<String, String> = HashMap::new();
+    for change in batch {
+        let Change::Put(o) = change else { continue };
+        let guid = o.guid.to_string();
+        let address = crate::model::Address {
+            kind: o.kind.clone(),
+            project: o.project.clone(),
+            name: o.name.clone(),
+        }
+        .to_string();
+        let current: Option<String> = tx
+            .prepare_cached("SELECT address FROM objects WHERE guid = ?1")
+            .and_then(|mut s| s.query_row([&guid], |r| r.get(0)).optional())
+            .map_err(err("read object"))?;
+        if let Some(old) = current.filter(|old| *old != address) {
+            tx.prepare_cached("UPDATE objects SET address = ?2 WHERE guid = ?1")
+                .and_then(|mut s| s.execute([&guid, &format!("\u{1}renaming/{guid}")]))
+                .map_err(err("rename"))?;
+            moved_from.insert(guid, old);
+        }
+    }
     for (i, change) in batch.iter().enumerate() {
         *at = i;
         if super::cancelled() {
@@ -348,7 +371,14 @@ fn write_in(
                         s.query_row([&guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                             .optional()
                     })
-                    .map_err(err("read object"))?;
+                    .map_err(err("read object"))?
+                    .map(|(address, hash, version)| {
+                        (
+                            moved_from.get(&guid).cloned().unwrap_or(address),
+                            hash,
+                            version,
+                        )
+                    });
                 let mut secrets_changed = false;
                 for (pointer, value) in &o.secrets {
                     let old: Option<String> = tx
@@ -456,21 +486,29 @@ fn write_in(
                     .and_then(|mut s| s.execute([&from_s]))
                     .map_err(err("adopt"))?;
                 // The bodies of the objects that refer to it hold its GUID: rewrite them.
-                let dependents: Vec<(String, String, String, Option<String>, String)> = {
+                type Dependent = (String, String, String, Option<String>, String, String);
+                let dependents: Vec<Dependent> = {
                     let mut stmt = tx
                             .prepare_cached(
-                                "SELECT o.guid, o.kind, o.name, o.project, o.body FROM objects o
+                                "SELECT o.guid, o.kind, o.name, o.project, o.body, o.hash FROM objects o
                                  WHERE o.guid IN (SELECT from_guid FROM object_refs WHERE to_guid = ?1)",
                             )
                             .map_err(err("adopt"))?;
                     let rows = stmt
                         .query_map([&to_s], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                            Ok((
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                                r.get(5)?,
+                            ))
                         })
                         .map_err(err("adopt"))?;
                     rows.collect::<Result<_, _>>().map_err(err("adopt"))?
                 };
-                for (guid, kind, name, project, body) in dependents {
+                for (guid, kind, name, project, body, old_hash) in dependents {
                     let mut spec: Value =
                         serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
                             path: path.to_path_buf(),
@@ -489,6 +527,14 @@ fn write_in(
                             s.execute(params![guid, canonical_json(&Value::Object(spec)), hash])
                         })
                         .map_err(err("adopt"))?;
+                    // What ferry applied to it named the old GUID too; unless it had drifted,
+                    // it still matches, so re-key it rather than show false drift.
+                    tx.prepare_cached(
+                        "UPDATE applied SET hash = ?2, body = replace(body, ?4, ?5)
+                         WHERE guid = ?1 AND hash = ?3",
+                    )
+                    .and_then(|mut s| s.execute(params![guid, hash, old_hash, from_s, to_s]))
+                    .map_err(err("adopt"))?;
                 }
                 written.push(Written {
                     guid: *to,
@@ -1203,6 +1249,18 @@ impl Tenant for SqliteTenant {
     ) -> Result<Lock, StoreError> {
         let path = self.path.clone();
         let url = self.url.clone();
+        // A plain read first (WAL lets it run beside another process's write): a lock held by
+        // someone else fails at once, without waiting for that process's transaction.
+        if let Some(l) = read_lock(&self.conn).map_err(|e| db(&path, "read lock", e))? {
+            if l.expires_at.as_str() > now && l.holder != holder {
+                return Err(StoreError::Locked {
+                    tenant: url.to_string(),
+                    holder: l.holder,
+                    purpose: l.purpose,
+                    expires_at: l.expires_at,
+                });
+            }
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

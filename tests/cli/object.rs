@@ -340,3 +340,26 @@ fn a_killed_writer_leaves_the_tenant_unchanged() {
     );
     assert_eq!(list_json(&env, &url), before);
 }
+
+#[test]
+fn a_bad_secret_value_is_not_echoed() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    let source =
+        std::fs::read_to_string(source_dir().join("tests/fixtures/kinds/data_source.toml"))
+            .unwrap();
+    let bad = source.replacen(
+        "[spec.connection]\n",
+        "[spec.connection]\npassword = 918273645\n",
+        1,
+    );
+    env.write("ds.toml", &bad);
+    let out = env
+        .ferry()
+        .args(["object", "put", "--tenant", &url, "ds.toml"])
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(err.contains("/spec/connection/password: this secret field's value is not valid here (value not shown)"), "{err}");
+    assert!(!err.contains("918273645"), "{err}");
+}

@@ -1000,3 +1000,122 @@ fn json_output_matches_the_plan_schema() {
     broken["format_version"] = 2.into();
     assert!(!jsonschema::is_valid(&schema, &broken));
 }
+
+/// Names swapped between two objects, and a new object at an address a rename frees, go
+/// through the store, export, plan and apply.
+#[test]
+fn swapped_names_and_reused_addresses() {
+    let env = TestEnv::new();
+    let (dev, prod, repo) = deployed_setup(&env);
+    let get = |address: &str| {
+        let out = env
+            .ferry()
+            .args(["object", "get", "--tenant", &dev, address])
+            .assert()
+            .success();
+        stdout(&out)
+    };
+    let (amt, pay) = (get("word_root/amt"), get("word_root/pay"));
+    env.write(
+        "swap/amt.toml",
+        &amt.replace("name = \"amt\"", "name = \"pay\""),
+    );
+    env.write(
+        "swap/pay.toml",
+        &pay.replace("name = \"pay\"", "name = \"amt\""),
+    );
+    let out = env
+        .ferry()
+        .args(["object", "put", "--tenant", &dev, "swap"])
+        .assert()
+        .success();
+    assert!(stderr(&out).contains("2 renamed"), "{}", stderr(&out));
+    let chnl = get("word_root/chnl");
+    env.write(
+        "reuse/old.toml",
+        &chnl.replace("name = \"chnl\"", "name = \"chnl_old\""),
+    );
+    let fresh = chnl
+        .lines()
+        .filter(|l| !l.starts_with("guid = "))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    env.write("reuse/new.toml", &fresh);
+    env.ferry()
+        .args(["object", "put", "--tenant", &dev, "reuse"])
+        .assert()
+        .success();
+
+    env.ferry()
+        .args(["export", "--from", &dev, "--repo", "repo", "--commit"])
+        .assert()
+        .success();
+    env.ferry()
+        .args(["validate"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let amt_file =
+        std::fs::read_to_string(repo.join("objects/standard/word_root/amt.toml")).unwrap();
+    assert_eq!(
+        amt_file.lines().nth(2),
+        pay.lines().nth(2),
+        "amt.toml holds the object that was pay"
+    );
+
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    env.ferry()
+        .args(["plan", "--to", &prod, "--detailed-exitcode"])
+        .current_dir(&repo)
+        .assert()
+        .code(0);
+    let out = env
+        .ferry()
+        .args(["object", "get", "--tenant", &prod, "word_root/amt"])
+        .assert()
+        .success();
+    assert_eq!(stdout(&out).lines().nth(2), pay.lines().nth(2));
+}
+
+#[test]
+fn apply_works_inside_the_appliers_own_maintenance_lock() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["tenant", "lock", &prod, "--purpose", "release window"])
+        .env("FERRY_ACTOR", "alice@ops")
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .env("FERRY_ACTOR", "bob@ci")
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("is locked by alice@ops for `release window`"),
+        "{}",
+        stderr(&out)
+    );
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .env("FERRY_ACTOR", "alice@ops")
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["tenant", "info", &prod])
+        .assert()
+        .success();
+    assert!(
+        stdout(&out).contains("lock             held by alice@ops for `release window`"),
+        "the window stays open"
+    );
+}
