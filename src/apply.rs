@@ -100,6 +100,20 @@ pub fn apply(
         Ok(())
     })?;
     let mut stale = Vec::new();
+    let facts = tenant.facts()?;
+    if facts != plan.destination.facts {
+        stale.push(format!(
+            "the destination's facts changed (platform {} / engine {} / {} / cluster {} when planned; now {} / {} / {} / {})",
+            plan.destination.facts.platform_version,
+            plan.destination.facts.engine,
+            plan.destination.facts.engine_mode,
+            plan.destination.facts.cluster,
+            facts.platform_version,
+            facts.engine,
+            facts.engine_mode,
+            facts.cluster
+        ));
+    }
     let short = |h: &str| h.get(..12).unwrap_or(h).to_string();
     // Addresses the plan itself frees, by renaming or deleting what holds them.
     let freed: std::collections::HashSet<&str> = plan

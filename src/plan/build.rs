@@ -553,6 +553,7 @@ pub fn build(
             url: actual.url.clone(),
             name: actual.facts.name.clone(),
             fingerprint: fingerprint(&actual.objects),
+            facts: actual.facts.clone(),
         },
         changes,
         drift,

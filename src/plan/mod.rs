@@ -158,6 +158,9 @@ pub struct Destination {
     pub name: String,
     /// A fingerprint of its objects: blake3 over every (GUID, hash) pair in GUID order.
     pub fingerprint: String,
+    /// Its platform version, engine, engine mode and cluster when planned: apply refuses the
+    /// plan if they changed since.
+    pub facts: crate::store::Facts,
 }
 
 impl Plan {

@@ -94,7 +94,7 @@ pub fn create(url: &TenantUrl, facts: &Facts, now: &str) -> Result<Box<dyn Tenan
 }
 
 /// What a tenant is: the facts a deployment must match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Facts {
     /// Tenant name.
     pub name: String,

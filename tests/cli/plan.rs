@@ -1119,3 +1119,31 @@ fn apply_works_inside_the_appliers_own_maintenance_lock() {
         "the window stays open"
     );
 }
+
+#[test]
+fn a_saved_plan_is_refused_when_the_destination_facts_changed() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["plan", "--to", &prod, "--out", "p.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(env.path().join("prod.db")).unwrap();
+    conn.execute("UPDATE tenant SET platform_version = '4.6.0'", [])
+        .unwrap();
+    drop(conn);
+    let out = env
+        .ferry()
+        .args(["apply", "p.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the destination's facts changed (platform 4.5.0"),
+        "{err}"
+    );
+    assert!(err.contains("now 4.6.0"), "{err}");
+}

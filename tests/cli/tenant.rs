@@ -313,3 +313,29 @@ fn two_processes_race_for_the_lock() {
             .success();
     }
 }
+
+/// A store made by an older ferry (schema version 1) is migrated when opened.
+#[test]
+fn older_stores_are_migrated() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "old");
+    let path = env.path().join("old.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("ALTER TABLE applied DROP COLUMN body; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(conn);
+    env.ferry()
+        .args(["tenant", "info", &url])
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    conn.execute(
+        "INSERT INTO applied (guid, hash, applied_at, body) VALUES ('g', 'h', 't', '{}')",
+        [],
+    )
+    .unwrap();
+}
