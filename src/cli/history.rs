@@ -39,7 +39,10 @@ pub fn run(args: Args) -> super::Result {
     let tenant = super::open_tenant(&args.tenant)?;
     let deployments = apply::history(tenant.as_ref(), args.limit)?;
     match args.format {
-        TextOrJson::Json => super::out_json(&serde_json::json!({ "deployments": deployments })),
+        TextOrJson::Json => super::out_json(&serde_json::json!({
+            "format_version": ferry::render::OUTPUT_VERSION,
+            "deployments": deployments,
+        })),
         TextOrJson::Text => {
             if deployments.is_empty() {
                 eprintln!("no deployments yet");

@@ -69,10 +69,10 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
                     })
                 })
                 .collect();
-            super::out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&list).expect("JSON values serialize")
-            ));
+            super::out_json(&serde_json::json!({
+                "format_version": ferry::render::OUTPUT_VERSION,
+                "kinds": list,
+            }));
         }
     }
     Ok(())

@@ -20,7 +20,19 @@ pub fn run(args: Args) -> super::Result {
     let now = super::timestamp(super::now()?);
     let status = apply::status(tenant.as_ref(), &now)?;
     match args.format {
-        TextOrJson::Json => super::out_json(&serde_json::to_value(&status).expect("serializes")),
+        TextOrJson::Json => {
+            let mut doc = serde_json::Map::new();
+            doc.insert(
+                "format_version".into(),
+                ferry::render::OUTPUT_VERSION.into(),
+            );
+            if let serde_json::Value::Object(fields) =
+                serde_json::to_value(&status).expect("serializes")
+            {
+                doc.extend(fields);
+            }
+            super::out_json(&doc.into())
+        }
         TextOrJson::Text => {
             let mut text = format!("tenant           {}\n", status.tenant);
             text.push_str(&match &status.lock {

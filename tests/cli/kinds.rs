@@ -115,9 +115,10 @@ fn kinds_command_lists_every_kind() {
         .args(["kinds", "--format", "json"])
         .assert()
         .success();
-    let list: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(doc["format_version"], 1);
     let count = Registry::builtin().unwrap().iter().count();
-    assert_eq!(list.as_array().unwrap().len(), count);
+    assert_eq!(doc["kinds"].as_array().unwrap().len(), count);
     let out = env.ferry().arg("kinds").assert().success();
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(text.contains("compute_source"));

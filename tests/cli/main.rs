@@ -9,6 +9,7 @@ mod graph;
 mod init;
 mod kinds;
 mod object;
+mod output;
 mod plan;
 mod quickstart;
 mod select;
