@@ -44,6 +44,10 @@ pub struct Snapshot {
     pub kind_files: Vec<SourceFile>,
     /// The commit read, for [`Source::Revision`].
     pub commit: Option<String>,
+    /// Object files not read (see [`snapshot_at`]): (path, git blob id), sorted.
+    pub skipped: Vec<(String, String)>,
+    /// The git blob id of every object file read from a revision, by path.
+    pub blobs: std::collections::HashMap<String, String>,
 }
 
 /// A repository operation failed.
@@ -131,6 +135,8 @@ fn snapshot_worktree(root: &Path) -> Result<Snapshot, RepoError> {
         objects,
         kind_files,
         commit: None,
+        skipped: Vec::new(),
+        blobs: Default::default(),
     })
 }
 
@@ -195,6 +201,17 @@ fn open(root: &Path) -> Result<git2::Repository, RepoError> {
 }
 
 fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError> {
+    snapshot_at(root, revision, &|_, _| false)
+}
+
+/// The repository at a revision, reading only the object files `skip` (given each file's path
+/// and git blob id) does not skip; skipped files are listed in [`Snapshot::skipped`]. Every
+/// object file read has its blob id in [`Snapshot::blobs`].
+pub fn snapshot_at(
+    root: &Path,
+    revision: &str,
+    skip: &dyn Fn(&str, &str) -> bool,
+) -> Result<Snapshot, RepoError> {
     let repo = open(root)?;
     let git = |action| {
         move |source| RepoError::Git {
@@ -204,7 +221,6 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         }
     };
     let (tree, commit_id) = revision_tree(&repo, root, revision)?;
-    // The ferry repository may be a sub-folder of the git work tree.
     // The ferry repository may be a sub-folder of the git work tree.
     let prefix = prefix_in(&repo, root)?;
     let join = |rel: &str| join_prefix(&prefix, rel);
@@ -220,7 +236,9 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         }),
         Err(_) => None,
     };
-    let read_dir = |rel: &str| -> Result<Vec<SourceFile>, RepoError> {
+    let skipped = std::cell::RefCell::new(Vec::new());
+    let blobs = std::cell::RefCell::new(std::collections::HashMap::new());
+    let read_dir = |rel: &str, may_skip: bool| -> Result<Vec<SourceFile>, RepoError> {
         let mut out = Vec::new();
         let Ok(entry) = tree.get_path(Path::new(&join(rel))) else {
             return Ok(out);
@@ -239,6 +257,14 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
                         symlink: true,
                     });
                     return git2::TreeWalkResult::Ok;
+                }
+                let id = entry.id().to_string();
+                if may_skip && skip(&path, &id) {
+                    skipped.borrow_mut().push((path, id));
+                    return git2::TreeWalkResult::Ok;
+                }
+                if may_skip {
+                    blobs.borrow_mut().insert(path.clone(), id);
                 }
                 match read_blob(entry) {
                     Ok(bytes) => out.push(SourceFile {
@@ -262,13 +288,17 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     };
-    let objects = read_dir(OBJECTS_DIR)?;
-    let kind_files = read_dir(KINDS_DIR)?;
+    let objects = read_dir(OBJECTS_DIR, true)?;
+    let kind_files = read_dir(KINDS_DIR, false)?;
+    let mut skipped = skipped.into_inner();
+    skipped.sort();
     Ok(Snapshot {
         config,
         objects,
         kind_files,
         commit: Some(commit_id),
+        skipped,
+        blobs: blobs.into_inner(),
     })
 }
 

@@ -323,6 +323,21 @@ fn schema_origin(kind: &crate::kinds::Kind) -> String {
 
 /// Checks every file and the set as a whole.
 pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
+    check_with(files, registry, &Known::default())
+}
+
+/// Objects known to be in the repository without their files being read (a fast plan skips the
+/// files ferry applied unchanged): references may land on them, and their GUIDs are taken.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Their addresses.
+    pub addresses: HashSet<Address>,
+    /// Their GUIDs, with their paths.
+    pub guids: HashMap<uuid::Uuid, String>,
+}
+
+/// [`check`] of some of a repository's files, the others being `known`.
+pub fn check_with(files: &[SourceFile], registry: &Registry, known: &Known) -> Report {
     let mut report = Report::default();
     // Objects whose own file cannot be read: references to them are not reported again.
     let mut broken = HashSet::new();
@@ -366,7 +381,7 @@ pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
         report.problems.extend(problems);
     }
     report.objects.sort_by(|a, b| a.path.cmp(&b.path));
-    let set_problems = check_set(&report.objects, &broken, registry);
+    let set_problems = check_set(&report.objects, &broken, known, registry);
     report.problems.extend(set_problems);
     report.problems.sort_by(|a, b| {
         (&a.path, a.position, a.code, &a.message).cmp(&(&b.path, b.position, b.code, &b.message))
@@ -379,6 +394,7 @@ pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
 pub fn check_set(
     objects: &[Loaded],
     broken: &HashSet<Address>,
+    known: &Known,
     registry: &Registry,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -406,6 +422,16 @@ pub fn check_set(
         }
         let address = loaded.object.address();
         if let Some(guid) = loaded.object.guid {
+            if let Some(other) = known.guids.get(&guid) {
+                problems.push(Problem {
+                    path: loaded.path.clone(),
+                    position: file::position_of(&loaded.text, "/guid"),
+                    address: Some(address.to_string()),
+                    code: Code::DuplicateGuid,
+                    message: format!("guid {guid} is also the guid of the object in {other}"),
+                    hint: Some("a copied file keeps its GUID: delete the `guid` line of the copy and run `ferry fmt` to give it a new one".into()),
+                });
+            }
             if let Some(first) = by_guid.get(&guid) {
                 problems.push(Problem {
                     path: loaded.path.clone(),
@@ -473,7 +499,10 @@ pub fn check_set(
                 ));
                 continue;
             }
-            if !by_address.contains_key(&target) && !broken.contains(&target) {
+            if !by_address.contains_key(&target)
+                && !broken.contains(&target)
+                && !known.addresses.contains(&target)
+            {
                 let scoped = registry.get(&target.kind).map(|k| k.scope);
                 let hint = match (scoped, &target.project) {
                     (Some(crate::kinds::Scope::Project), None) => format!(

@@ -77,7 +77,24 @@ pub struct Made {
 /// Reads both sides and builds the plan, printing validation problems.
 pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
     let root = super::repo_root_at(repo, Some(&args.revision))?;
-    let (desired, registry, blobs) = match source::desired_from_repository(&root, &args.revision) {
+    let tenant = super::open_tenant(&args.to)?;
+    let mut actual = source::actual_from_tenant(tenant.as_ref())?;
+    // A saved plan names its destination wherever it is applied from.
+    actual.url = absolute_url(&actual.url);
+    let selecting = args.select.is_some() || args.exclude.is_some();
+    // Read only what changed since the last apply when that can be trusted; a selection needs
+    // the whole graph.
+    let fast = if selecting || std::env::var_os("FERRY_FULL_READ").is_some() {
+        Ok(None)
+    } else {
+        source::desired_fast(&root, &args.revision, &actual)
+    };
+    let found = match fast {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => source::desired_from_repository(&root, &args.revision),
+        Err(e) => Err(e),
+    };
+    let (desired, registry, blobs) = match found {
         Ok(found) => found,
         Err(source::SourceError::Invalid { revision, problems }) => {
             for p in &problems {
@@ -97,10 +114,6 @@ pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
         Err(source::SourceError::Repo(e)) => return Err(e.into()),
         Err(e) => return Err(CliError::new(e, None)),
     };
-    let tenant = super::open_tenant(&args.to)?;
-    let mut actual = source::actual_from_tenant(tenant.as_ref())?;
-    // A saved plan names its destination wherever it is applied from.
-    actual.url = absolute_url(&actual.url);
     let options = Options {
         prune: args.prune,
         adopt: args.adopt,

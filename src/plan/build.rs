@@ -43,6 +43,9 @@ pub struct Desired {
     /// are neither changed nor deleted, and a chosen object may refer to one outside it only if
     /// the destination has it.
     pub selected: Option<HashSet<String>>,
+    /// Desired objects known to be exactly what ferry last applied, whose files were not read
+    /// (a fast plan); they are neither changed nor deleted.
+    pub unchanged: HashSet<Uuid>,
 }
 
 /// What ferry last applied to one object.
@@ -52,6 +55,8 @@ pub struct Applied {
     pub hash: String,
     /// Its spec then (GUID references, canonical JSON), for showing drifted fields.
     pub body: Option<String>,
+    /// The git blob it came from, when it came from a repository.
+    pub blob: Option<String>,
 }
 
 /// The destination as it is.
@@ -233,9 +238,13 @@ pub fn build(
     let mut changes: Vec<Change> = Vec::new();
     let mut conflicts = Vec::new();
     let mut immutable = Vec::new();
-    let mut unchanged = 0;
+    let mut unchanged = desired.unchanged.len();
     let mut matched: HashSet<Uuid> = HashSet::new();
-    let desired_guid_set: HashSet<Uuid> = prepared.iter().map(|d| d.stored.guid).collect();
+    let desired_guid_set: HashSet<Uuid> = prepared
+        .iter()
+        .map(|d| d.stored.guid)
+        .chain(desired.unchanged.iter().copied())
+        .collect();
     for d in &prepared {
         let kind = registry
             .get(&d.object.kind)
@@ -771,6 +780,7 @@ mod tests {
                     Applied {
                         hash: new.hash.clone(),
                         body: Some(canonical_json(&Value::Object(new.spec.clone()))),
+                        blob: None,
                     },
                 );
                 actual_objects.push(StoredObject {
@@ -815,6 +825,7 @@ mod tests {
                     id: "0".repeat(40),
                 },
                 selected: None,
+                unchanged: HashSet::new(),
             };
             let actual = Actual {
                 url: "sqlite:test.db".into(),

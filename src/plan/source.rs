@@ -41,12 +41,12 @@ pub enum SourceError {
     },
 }
 
+/// The desired objects, the kind registry they were read with, and each read object's git blob.
+pub type DesiredRead = (Desired, Registry, HashMap<Uuid, String>);
+
 /// The desired objects of the repository at `root` at `revision`, their registry, and each
 /// object's git blob id.
-pub fn desired_from_repository(
-    root: &Path,
-    revision: &str,
-) -> Result<(Desired, Registry, HashMap<Uuid, String>), SourceError> {
+pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRead, SourceError> {
     let snapshot = repo::snapshot(root, &Source::Revision(revision.to_string()))?;
     let config = snapshot
         .config
@@ -85,6 +85,7 @@ pub fn desired_from_repository(
                 id: commit,
             },
             selected: None,
+            unchanged: Default::default(),
         },
         registry,
         blobs,
@@ -108,6 +109,7 @@ pub fn actual_from_tenant(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
                 Applied {
                     hash: a.hash,
                     body: Some(a.body),
+                    blob: a.blob_id,
                 },
             )
         })
@@ -118,4 +120,168 @@ pub fn actual_from_tenant(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
         objects,
         applied,
     })
+}
+
+/// The desired objects like [`desired_from_repository`], but without reading the files ferry
+/// applied unchanged: a file whose git blob is the one ferry last applied to an object, still at
+/// the address its path gives, with the destination's content still what was applied, is that
+/// object unchanged, and is not read. Only the other files are read and validated (references
+/// may land on the unchanged objects). So a plan's cost follows the change, not the repository.
+///
+/// Returns `None` when the shortcut cannot be trusted and the whole commit must be read: a blob
+/// that stands in two files, an unchanged object that refers to one renamed or gone, or a read
+/// object that may close a dependency cycle through unchanged ones.
+pub fn desired_fast(
+    root: &Path,
+    revision: &str,
+    actual: &Actual,
+) -> Result<Option<DesiredRead>, SourceError> {
+    use crate::edit;
+    use std::collections::HashSet;
+    let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
+        actual.objects.iter().map(|o| (o.guid, o)).collect();
+    // Blob → the object ferry applied it to, when the destination still has what was applied.
+    let mut owner: HashMap<&str, Uuid> = HashMap::new();
+    for (guid, a) in &actual.applied {
+        if let (Some(blob), Some(o)) = (a.blob.as_deref(), by_guid.get(guid)) {
+            if o.hash == a.hash {
+                owner.insert(blob, *guid);
+            }
+        }
+    }
+    if owner.is_empty() {
+        return Ok(None);
+    }
+    let skip = |path: &str, blob: &str| {
+        owner.get(blob).is_some_and(|g| {
+            crate::model::path::address_from_path(path)
+                .is_some_and(|a| a.to_string() == by_guid[g].address())
+        })
+    };
+    let snapshot = repo::snapshot_at(root, revision, &skip)?;
+    let config = snapshot
+        .config
+        .as_ref()
+        .ok_or_else(|| SourceError::NoConfig(revision.to_string()))?;
+    let config = Config::parse(
+        &String::from_utf8_lossy(&config.bytes),
+        Path::new(CONFIG_FILE),
+    )?;
+    let registry = repo::registry_for(&snapshot)?;
+    let mut known = validate::Known::default();
+    let mut unchanged: HashSet<Uuid> = HashSet::new();
+    for (path, blob) in &snapshot.skipped {
+        let guid = owner[blob.as_str()];
+        if !unchanged.insert(guid) {
+            return Ok(None); // the same blob in two files: a copy; read everything
+        }
+        let address = crate::model::Address {
+            kind: by_guid[&guid].kind.clone(),
+            project: by_guid[&guid].project.clone(),
+            name: by_guid[&guid].name.clone(),
+        };
+        known.addresses.insert(address);
+        known.guids.insert(guid, path.clone());
+    }
+    let report = validate::check_with(&snapshot.objects, &registry, &known);
+    if !report.is_ok() {
+        return Err(SourceError::Invalid {
+            revision: revision.to_string(),
+            problems: report.problems,
+        });
+    }
+    // Objects read: those renamed (another address than in the destination) or new.
+    let read: HashMap<Uuid, String> = report
+        .objects
+        .iter()
+        .filter_map(|l| Some((l.object.guid?, l.object.address().to_string())))
+        .collect();
+    // An unchanged object must not refer to an object that moved or is gone, nor sit on a path
+    // from a read object back to it (a cycle the read objects alone do not show).
+    let moved_or_gone: HashSet<Uuid> = actual
+        .objects
+        .iter()
+        .filter(|o| !unchanged.contains(&o.guid))
+        .filter(|o| read.get(&o.guid).is_none_or(|a| *a != o.address()))
+        .map(|o| o.guid)
+        .collect();
+    let by_address: HashMap<String, Uuid> = actual
+        .objects
+        .iter()
+        .map(|o| (o.address(), o.guid))
+        .collect();
+    let read_guids: HashSet<Uuid> = read.keys().copied().collect();
+    let mut frontier: Vec<Uuid> = Vec::new();
+    for l in &report.objects {
+        let Some(kind) = registry.get(&l.object.kind) else {
+            continue;
+        };
+        for r in crate::graph::references(kind, &l.doc) {
+            if let Some(target) = by_address.get(&r.target) {
+                if unchanged.contains(target) {
+                    frontier.push(*target);
+                }
+            }
+        }
+    }
+    let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
+    while let Some(g) = frontier.pop() {
+        let Some(o) = by_guid.get(&g) else { continue };
+        let Some(kind) = registry.get(&o.kind) else {
+            continue;
+        };
+        for t in edit::referenced_guids(o, kind) {
+            if read_guids.contains(&t) {
+                return Ok(None); // a path back to a read object: check the whole commit
+            }
+            if unchanged.contains(&t) && seen.insert(t) {
+                frontier.push(t);
+            }
+        }
+    }
+    let desired_addresses: HashSet<String> = known
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .chain(read.values().cloned())
+        .collect();
+    for g in &unchanged {
+        let o = by_guid[g];
+        let Some(kind) = registry.get(&o.kind) else {
+            continue;
+        };
+        if edit::referenced_guids(o, kind)
+            .iter()
+            .any(|t| moved_or_gone.contains(t))
+        {
+            return Ok(None);
+        }
+        if let Some(p) = &o.project {
+            if !desired_addresses.contains(&format!("project/{p}")) {
+                return Ok(None);
+            }
+        }
+    }
+    let blobs: HashMap<Uuid, String> = report
+        .objects
+        .iter()
+        .filter_map(|l| Some((l.object.guid?, snapshot.blobs.get(&l.path)?.clone())))
+        .collect();
+    let objects: Vec<Object> = report.objects.into_iter().map(|l| l.object).collect();
+    Ok(Some((
+        Desired {
+            objects,
+            facts: config.source,
+            source: PlanSource {
+                kind: "git".into(),
+                repository: Some(root.display().to_string()),
+                revision: Some(revision.to_string()),
+                id: snapshot.commit.unwrap_or_default(),
+            },
+            selected: None,
+            unchanged,
+        },
+        registry,
+        blobs,
+    )))
 }

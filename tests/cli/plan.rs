@@ -1147,3 +1147,75 @@ fn a_saved_plan_is_refused_when_the_destination_facts_changed() {
     );
     assert!(err.contains("now 4.6.0"), "{err}");
 }
+
+/// The plan that reads only what changed since the last apply is the plan that reads the whole
+/// commit, byte for byte.
+#[test]
+fn reading_only_the_changed_files_gives_the_same_plan() {
+    let env = TestEnv::new();
+    let (_, prod, repo) = deployed_setup(&env);
+    change_set(&repo);
+    let plan = |full: bool, extra: &[&str]| {
+        let mut cmd = env.ferry();
+        cmd.args(["plan", "--to", &prod, "--format", "json"])
+            .args(extra)
+            .current_dir(&repo);
+        if full {
+            cmd.env("FERRY_FULL_READ", "1");
+        }
+        stdout(&cmd.assert().success())
+    };
+    assert_eq!(plan(false, &[]), plan(true, &[]));
+    assert_eq!(plan(false, &["--prune"]), plan(true, &["--prune"]));
+    // A file edited to refer to an object that is not there is still caught, though the object
+    // it refers to did not change.
+    edit(
+        &repo,
+        "objects/quality/quality_rule/dws_store_trade_1d_row_count.toml",
+        "monitored_object = \"",
+        "monitored_object = \"logical_fact_table/retail_dw/nowhere",
+    );
+    commit(&repo, "broken reference");
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("error[missing-reference]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A repository change that leaves an unchanged file pointing at a renamed object is caught,
+/// although that file's blob is the one ferry applied.
+#[test]
+fn an_unchanged_file_left_pointing_at_a_renamed_object_is_caught() {
+    let env = TestEnv::new();
+    let (_, prod, repo) = deployed_setup(&env);
+    // Rename the directory by hand without updating the objects that refer to it.
+    let old = repo.join(DIRECTORY);
+    let text = std::fs::read_to_string(&old)
+        .unwrap()
+        .replace("name = \"customer\"", "name = \"client\"");
+    std::fs::remove_file(&old).unwrap();
+    std::fs::write(
+        repo.join("objects/standard/standard_set_directory/client.toml"),
+        text,
+    )
+    .unwrap();
+    commit(&repo, "rename without dependents");
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("refers to standard_set_directory/customer, which does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
