@@ -70,6 +70,8 @@ pub struct Actual {
     pub objects: Vec<StoredObject>,
     /// What ferry last applied, by GUID.
     pub applied: HashMap<Uuid, Applied>,
+    /// Every reference between the destination's objects: (referring, referenced).
+    pub edges: Vec<(Uuid, Uuid)>,
 }
 
 /// Plan options.
@@ -512,17 +514,8 @@ pub fn build(
 
     // Blast radius: destination objects that depend on each changed one, transitively.
     let mut dependents: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for o in &actual.objects {
-        if let Some(kind) = registry.get(&o.kind) {
-            for target in edit::referenced_guids(o, kind) {
-                dependents.entry(target).or_default().push(o.guid);
-            }
-            if let Some(project) = &o.project {
-                if let Some(p) = by_address.get(&format!("project/{project}")) {
-                    dependents.entry(p.guid).or_default().push(o.guid);
-                }
-            }
-        }
+    for (from, to) in &actual.edges {
+        dependents.entry(*to).or_default().push(*from);
     }
     for c in &mut changes {
         if c.action == Action::Create {
@@ -836,6 +829,13 @@ mod tests {
                     engine_mode: "single".into(),
                     cluster: "c1".into(),
                 },
+                edges: actual_objects
+                    .iter()
+                    .flat_map(|o| {
+                        let kind = registry.get(&o.kind).unwrap();
+                        edit::referenced_guids(o, kind).into_iter().map(move |t| (o.guid, t))
+                    })
+                    .collect(),
                 objects: actual_objects,
                 applied,
             };

@@ -119,6 +119,7 @@ pub fn actual_from_tenant(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
         facts,
         objects,
         applied,
+        edges: tenant.reference_edges()?,
     })
 }
 
@@ -136,7 +137,6 @@ pub fn desired_fast(
     revision: &str,
     actual: &Actual,
 ) -> Result<Option<DesiredRead>, SourceError> {
-    use crate::edit;
     use std::collections::HashSet;
     let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
@@ -224,43 +224,34 @@ pub fn desired_fast(
             }
         }
     }
-    let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
-    while let Some(g) = frontier.pop() {
-        let Some(o) = by_guid.get(&g) else { continue };
-        let Some(kind) = registry.get(&o.kind) else {
-            continue;
-        };
-        for t in edit::referenced_guids(o, kind) {
-            if read_guids.contains(&t) {
-                return Ok(None); // a path back to a read object: check the whole commit
-            }
-            if unchanged.contains(&t) && seen.insert(t) {
-                frontier.push(t);
+    // Walk the destination's references from there: reaching a read object means a cycle may
+    // close through unchanged objects.
+    if !frontier.is_empty() {
+        let mut forward: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (from, to) in &actual.edges {
+            forward.entry(*from).or_default().push(*to);
+        }
+        let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
+        while let Some(g) = frontier.pop() {
+            for t in forward.get(&g).map(Vec::as_slice).unwrap_or_default() {
+                if read_guids.contains(t) {
+                    return Ok(None);
+                }
+                if unchanged.contains(t) && seen.insert(*t) {
+                    frontier.push(*t);
+                }
             }
         }
     }
-    let desired_addresses: HashSet<String> = known
-        .addresses
-        .iter()
-        .map(|a| a.to_string())
-        .chain(read.values().cloned())
-        .collect();
-    for g in &unchanged {
-        let o = by_guid[g];
-        let Some(kind) = registry.get(&o.kind) else {
-            continue;
-        };
-        if edit::referenced_guids(o, kind)
+    // An unchanged object (or a member of an unchanged project) referring to one that moved or
+    // is gone: its file still names the old address, which only a full read reports.
+    if !moved_or_gone.is_empty()
+        && actual
+            .edges
             .iter()
-            .any(|t| moved_or_gone.contains(t))
-        {
-            return Ok(None);
-        }
-        if let Some(p) = &o.project {
-            if !desired_addresses.contains(&format!("project/{p}")) {
-                return Ok(None);
-            }
-        }
+            .any(|(from, to)| unchanged.contains(from) && moved_or_gone.contains(to))
+    {
+        return Ok(None);
     }
     let blobs: HashMap<Uuid, String> = report
         .objects

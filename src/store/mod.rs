@@ -434,6 +434,9 @@ pub trait Tenant {
     fn write(&mut self, batch: &[Change], actor: &Actor) -> Result<Vec<Written>, StoreError>;
     /// What ferry last applied, by GUID, in one query.
     fn applied(&self) -> Result<std::collections::HashMap<Uuid, AppliedRecord>, StoreError>;
+    /// Every reference between objects as (referring GUID, referenced GUID), a project's
+    /// members included, in one query, sorted.
+    fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
     /// Applies a deployment in one transaction: the batch (as [`Tenant::write`]), the applied
     /// records, and the deployment record. All or nothing.
     fn apply(

@@ -1161,6 +1161,28 @@ impl Tenant for SqliteTenant {
         Ok(written)
     }
 
+    fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT from_guid, to_guid FROM object_refs ORDER BY from_guid, to_guid",
+            )
+            .map_err(|e| db(&self.path, "read references", e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| db(&self.path, "read references", e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows
+            .next()
+            .map_err(|e| db(&self.path, "read references", e))?
+        {
+            let from: String = r.get(0).map_err(|e| db(&self.path, "read references", e))?;
+            let to: String = r.get(1).map_err(|e| db(&self.path, "read references", e))?;
+            out.push((parse_guid(&self.path, &from)?, parse_guid(&self.path, &to)?));
+        }
+        Ok(out)
+    }
+
     fn applied(&self) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
         let mut stmt = self
             .conn
