@@ -78,22 +78,32 @@ pub struct Made {
 pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
     let root = super::repo_root_at(repo, Some(&args.revision))?;
     let tenant = super::open_tenant(&args.to)?;
-    let mut actual = source::actual_from_tenant(tenant.as_ref())?;
+    let selecting = args.select.is_some() || args.exclude.is_some();
+    // Read only what changed since the last apply when that can be trusted (a selection needs
+    // the whole graph); then load only the destination bodies the plan needs.
+    let fast = if selecting || std::env::var_os("FERRY_FULL_READ").is_some() {
+        None
+    } else {
+        let index = source::actual_index(tenant.as_ref())?;
+        match source::desired_fast(&root, &args.revision, &index) {
+            Ok(Some(found)) => Some(Ok((found, index))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    };
+    let (found, mut actual) = match fast {
+        Some(Ok((found, index))) => {
+            let actual = source::with_bodies(tenant.as_ref(), index, &found.0)?;
+            (Ok(found), actual)
+        }
+        Some(Err(e)) => (Err(e), source::actual_from_tenant(tenant.as_ref())?),
+        None => (
+            source::desired_from_repository(&root, &args.revision),
+            source::actual_from_tenant(tenant.as_ref())?,
+        ),
+    };
     // A saved plan names its destination wherever it is applied from.
     actual.url = absolute_url(&actual.url);
-    let selecting = args.select.is_some() || args.exclude.is_some();
-    // Read only what changed since the last apply when that can be trusted; a selection needs
-    // the whole graph.
-    let fast = if selecting || std::env::var_os("FERRY_FULL_READ").is_some() {
-        Ok(None)
-    } else {
-        source::desired_fast(&root, &args.revision, &actual)
-    };
-    let found = match fast {
-        Ok(Some(found)) => Ok(found),
-        Ok(None) => source::desired_from_repository(&root, &args.revision),
-        Err(e) => Err(e),
-    };
     let (desired, registry, blobs) = match found {
         Ok(found) => found,
         Err(source::SourceError::Invalid { revision, problems }) => {

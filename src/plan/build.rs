@@ -368,29 +368,22 @@ pub fn build(
                 }
             }
         }
-        for o in &actual.objects {
-            if deleted.contains(&o.guid)
-                || desired_guid_set.contains(&o.guid)
-                || matched.contains(&o.guid)
+        // Destination objects that stay as they are (not desired, not managed) and refer to a
+        // deleted one, a project's members included.
+        for (from, to) in &actual.edges {
+            if deleted.contains(to)
+                && !deleted.contains(from)
+                && !desired_guid_set.contains(from)
+                && !matched.contains(from)
             {
-                continue;
-            }
-            let Some(kind) = registry.get(&o.kind) else {
-                continue;
-            };
-            let project = o
-                .project
-                .as_ref()
-                .and_then(|p| by_address.get(&format!("project/{p}")))
-                .map(|p| p.guid);
-            for target in edit::referenced_guids(o, kind).into_iter().chain(project) {
-                if deleted.contains(&target) {
-                    blocked.insert(format!(
-                        "{} cannot be deleted: {} (not managed by ferry) refers to it",
-                        actual_addresses[&target],
-                        o.address()
-                    ));
-                }
+                blocked.insert(format!(
+                    "{} cannot be deleted: {} (not managed by ferry) refers to it",
+                    actual_addresses[to],
+                    actual_addresses
+                        .get(from)
+                        .map(String::as_str)
+                        .unwrap_or("an object")
+                ));
             }
         }
         if !blocked.is_empty() {

@@ -276,3 +276,67 @@ pub fn desired_fast(
         blobs,
     )))
 }
+
+/// The destination without bodies: every object's identity, address and hash, what ferry
+/// applied (hashes and blobs), and the references between objects. Enough for
+/// [`desired_fast`]; [`with_bodies`] then loads the bodies the plan needs.
+pub fn actual_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
+    let applied = tenant
+        .applied_index()?
+        .into_iter()
+        .map(|(guid, a)| {
+            (
+                guid,
+                Applied {
+                    hash: a.hash,
+                    body: None,
+                    blob: a.blob_id,
+                },
+            )
+        })
+        .collect();
+    Ok(Actual {
+        url: tenant.url().to_string(),
+        facts: tenant.facts()?,
+        objects: tenant.object_index()?,
+        applied,
+        edges: tenant.reference_edges()?,
+    })
+}
+
+/// Loads into `actual` the bodies a plan over `desired` needs: of the objects it read, of the
+/// destination objects it does not know unchanged (deletes, unmanaged ones), and of drifted
+/// objects (with what was applied to them, to show the drifted fields).
+pub fn with_bodies(
+    tenant: &dyn Tenant,
+    mut actual: Actual,
+    desired: &Desired,
+) -> Result<Actual, StoreError> {
+    use std::collections::HashSet;
+    let read: HashSet<Uuid> = desired.objects.iter().filter_map(|o| o.guid).collect();
+    let mut drifted = HashSet::new();
+    for o in &mut actual.objects {
+        let is_drifted = actual
+            .applied
+            .get(&o.guid)
+            .is_some_and(|a| a.hash != o.hash);
+        if is_drifted {
+            drifted.insert(o.guid);
+        }
+        if read.contains(&o.guid) || !desired.unchanged.contains(&o.guid) || is_drifted {
+            if let Some(full) = tenant.object(&crate::store::ObjectKey::Guid(o.guid))? {
+                *o = full;
+            }
+        }
+    }
+    if !drifted.is_empty() {
+        for (guid, a) in tenant.applied()? {
+            if drifted.contains(&guid) {
+                if let Some(entry) = actual.applied.get_mut(&guid) {
+                    entry.body = Some(a.body);
+                }
+            }
+        }
+    }
+    Ok(actual)
+}

@@ -434,8 +434,14 @@ pub trait Tenant {
     fn write(&mut self, batch: &[Change], actor: &Actor) -> Result<Vec<Written>, StoreError>;
     /// What ferry last applied, by GUID, in one query.
     fn applied(&self) -> Result<std::collections::HashMap<Uuid, AppliedRecord>, StoreError>;
+    /// Every object without its body (`spec` empty, no secret fields), by address, in one
+    /// query: what a plan needs of the objects it does not change.
+    fn object_index(&self) -> Result<Vec<StoredObject>, StoreError>;
+    /// What ferry last applied, by GUID, without the bodies (`body` empty).
+    fn applied_index(&self) -> Result<std::collections::HashMap<Uuid, AppliedRecord>, StoreError>;
     /// Every reference between objects as (referring GUID, referenced GUID), a project's
-    /// members included, in one query, sorted.
+    /// members included, in one query, in no particular order (a pair repeats when one object
+    /// refers to another from two fields).
     fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
     /// Applies a deployment in one transaction: the batch (as [`Tenant::write`]), the applied
     /// records, and the deployment record. All or nothing.

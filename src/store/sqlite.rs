@@ -738,6 +738,19 @@ type Row = (
     String,
 );
 
+/// An object row without its body: guid, kind, name, project, hash, version, updated_at,
+/// updated_by.
+type IndexRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    String,
+    String,
+);
+
 const OBJECT_COLUMNS: &str =
     "guid, kind, name, project, body, hash, version, updated_at, updated_by";
 
@@ -1161,12 +1174,80 @@ impl Tenant for SqliteTenant {
         Ok(written)
     }
 
-    fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    fn object_index(&self) -> Result<Vec<StoredObject>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT DISTINCT from_guid, to_guid FROM object_refs ORDER BY from_guid, to_guid",
+                "SELECT guid, kind, name, project, hash, version, updated_at, updated_by FROM objects
+                 ORDER BY address",
             )
+            .map_err(|e| db(&self.path, "list", e))?;
+        let mut rows = stmt.query([]).map_err(|e| db(&self.path, "list", e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| db(&self.path, "list", e))? {
+            let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<IndexRow> {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            };
+            let (guid, kind, name, project, hash, version, updated_at, updated_by) =
+                read(r).map_err(|e| db(&self.path, "list", e))?;
+            out.push(StoredObject {
+                guid: parse_guid(&self.path, &guid)?,
+                kind,
+                name,
+                project,
+                spec: Map::new(),
+                hash,
+                version,
+                updated_at,
+                updated_by,
+                secret_fields: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn applied_index(&self) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT guid, hash, blob_id FROM applied")
+            .map_err(|e| db(&self.path, "read applied", e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| db(&self.path, "read applied", e))?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next().map_err(|e| db(&self.path, "read applied", e))? {
+            let read =
+                |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, Option<String>)> {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                };
+            let (guid, hash, blob_id) = read(r).map_err(|e| db(&self.path, "read applied", e))?;
+            let guid = parse_guid(&self.path, &guid)?;
+            out.insert(
+                guid,
+                super::AppliedRecord {
+                    guid,
+                    hash,
+                    body: String::new(),
+                    blob_id,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT from_guid, to_guid FROM object_refs")
             .map_err(|e| db(&self.path, "read references", e))?;
         let mut rows = stmt
             .query([])
