@@ -769,6 +769,19 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 impl SqliteTenant {
+    /// The rows of a two-column text query, in one pass.
+    fn pairs(&self, sql: &str, action: &'static str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| db(&self.path, action, e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| db(&self.path, action, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| db(&self.path, action, e))
+    }
+
     fn to_object(&self, row: Row, secret_fields: Vec<String>) -> Result<StoredObject, StoreError> {
         let (guid, kind, name, project, body, hash, version, updated_at, updated_by) = row;
         let spec: Map<String, Value> =
@@ -1072,23 +1085,10 @@ impl Tenant for SqliteTenant {
     }
 
     fn address_index(&self) -> Result<HashMap<Uuid, String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT guid, address FROM objects")
-            .map_err(|e| db(&self.path, "read addresses", e))?;
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| db(&self.path, "read addresses", e))?;
-        let mut out = HashMap::new();
-        while let Some(r) = rows
-            .next()
-            .map_err(|e| db(&self.path, "read addresses", e))?
-        {
-            let guid: String = r.get(0).map_err(|e| db(&self.path, "read addresses", e))?;
-            let address: String = r.get(1).map_err(|e| db(&self.path, "read addresses", e))?;
-            out.insert(parse_guid(&self.path, &guid)?, address);
-        }
-        Ok(out)
+        self.pairs("SELECT guid, address FROM objects", "read addresses")?
+            .into_iter()
+            .map(|(guid, address)| Ok((parse_guid(&self.path, &guid)?, address)))
+            .collect()
     }
 
     fn deleted(&self, filter: &Filter) -> Result<Vec<super::Deleted>, StoreError> {
@@ -1245,23 +1245,13 @@ impl Tenant for SqliteTenant {
     }
 
     fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT from_guid, to_guid FROM object_refs")
-            .map_err(|e| db(&self.path, "read references", e))?;
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| db(&self.path, "read references", e))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows
-            .next()
-            .map_err(|e| db(&self.path, "read references", e))?
-        {
-            let from: String = r.get(0).map_err(|e| db(&self.path, "read references", e))?;
-            let to: String = r.get(1).map_err(|e| db(&self.path, "read references", e))?;
-            out.push((parse_guid(&self.path, &from)?, parse_guid(&self.path, &to)?));
-        }
-        Ok(out)
+        self.pairs(
+            "SELECT from_guid, to_guid FROM object_refs",
+            "read references",
+        )?
+        .into_iter()
+        .map(|(from, to)| Ok((parse_guid(&self.path, &from)?, parse_guid(&self.path, &to)?)))
+        .collect()
     }
 
     fn applied(&self) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
