@@ -93,6 +93,11 @@ pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
     };
     let (found, mut actual) = match fast {
         Some(Ok((found, index))) => {
+            eprintln!(
+                "read {} changed object file(s); {} are as ferry last applied them",
+                found.0.objects.len(),
+                found.0.unchanged.len()
+            );
             let actual = source::with_bodies(tenant.as_ref(), index, &found.0)?;
             (Ok(found), actual)
         }

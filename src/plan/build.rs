@@ -124,15 +124,6 @@ pub enum PlanError {
     Immutable(Vec<String>),
 }
 
-fn address(kind: &str, project: Option<&str>, name: &str) -> String {
-    Address {
-        kind: kind.to_string(),
-        project: project.map(str::to_string),
-        name: name.to_string(),
-    }
-    .to_string()
-}
-
 /// Builds the plan.
 pub fn build(
     desired: &Desired,
@@ -574,7 +565,7 @@ fn new_change(
         guid: d.stored.guid,
         kind: d.stored.kind.clone(),
         category: category.to_string(),
-        address: address(&d.stored.kind, d.stored.project.as_deref(), &d.stored.name),
+        address: d.stored.address(),
         old_address,
         old_guid: None,
         wave: 1,

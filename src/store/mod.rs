@@ -142,15 +142,20 @@ pub struct StoredObject {
     pub secret_fields: Vec<String>,
 }
 
+/// The address text of an object given by its parts.
+pub fn address_of(kind: &str, project: Option<&str>, name: &str) -> String {
+    crate::model::Address {
+        kind: kind.to_string(),
+        project: project.map(str::to_string),
+        name: name.to_string(),
+    }
+    .to_string()
+}
+
 impl StoredObject {
     /// The object's address.
     pub fn address(&self) -> String {
-        crate::model::Address {
-            kind: self.kind.clone(),
-            project: self.project.clone(),
-            name: self.name.clone(),
-        }
-        .to_string()
+        address_of(&self.kind, self.project.as_deref(), &self.name)
     }
 }
 
@@ -174,6 +179,13 @@ pub struct NewObject {
     pub references: Vec<(String, Uuid)>,
     /// Secret values to set: (field pointer, value). Fields not listed keep their value.
     pub secrets: Vec<(String, Secret)>,
+}
+
+impl NewObject {
+    /// The object's address.
+    pub fn address(&self) -> String {
+        address_of(&self.kind, self.project.as_deref(), &self.name)
+    }
 }
 
 /// One change in a batch.

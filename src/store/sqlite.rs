@@ -314,26 +314,41 @@ fn write_in(
     let mut deleted: HashMap<String, String> = HashMap::new();
     // Renames first move their objects to a temporary address, so that an address a rename frees
     // can be taken by another change of the same batch (a swap of two names included).
-    let mut moved_from: HashMap<String, String> = HashMap::new();
+    // Each put object's row as it was (address, hash, version), read once here.
+    let mut before: HashMap<String, (String, String, i64)> = HashMap::new();
+    let row_of = |guid: &str| -> Result<Option<(String, String, i64)>, StoreError> {
+        tx.prepare_cached("SELECT address, hash, version FROM objects WHERE guid = ?1")
+            .and_then(|mut s| {
+                s.query_row([guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(err("read object"))
+    };
     for change in batch {
-        let Change::Put(o) = change else { continue };
+        let o = match change {
+            Change::Put(o) => o,
+            // An adopted object keeps its row under its new GUID (adoptions keep the address).
+            Change::Adopt { from, to } => {
+                if let Some(row) = row_of(&from.to_string())? {
+                    before.insert(to.to_string(), row);
+                }
+                continue;
+            }
+            Change::Delete(_) => continue,
+        };
         let guid = o.guid.to_string();
-        let address = crate::model::Address {
-            kind: o.kind.clone(),
-            project: o.project.clone(),
-            name: o.name.clone(),
+        if before.contains_key(&guid) {
+            continue;
         }
-        .to_string();
-        let current: Option<String> = tx
-            .prepare_cached("SELECT address FROM objects WHERE guid = ?1")
-            .and_then(|mut s| s.query_row([&guid], |r| r.get(0)).optional())
-            .map_err(err("read object"))?;
-        if let Some(old) = current.filter(|old| *old != address) {
+        let Some(current) = row_of(&guid)? else {
+            continue;
+        };
+        if current.0 != o.address() {
             tx.prepare_cached("UPDATE objects SET address = ?2 WHERE guid = ?1")
                 .and_then(|mut s| s.execute([&guid, &format!("\u{1}renaming/{guid}")]))
                 .map_err(err("rename"))?;
-            moved_from.insert(guid, old);
         }
+        before.insert(guid, current);
     }
     for (i, change) in batch.iter().enumerate() {
         *at = i;
@@ -349,12 +364,7 @@ fn write_in(
         match change {
             Change::Put(o) => {
                 let guid = o.guid.to_string();
-                let address = crate::model::Address {
-                    kind: o.kind.clone(),
-                    project: o.project.clone(),
-                    name: o.name.clone(),
-                }
-                .to_string();
+                let address = o.address();
                 let holder: Option<String> = tx
                     .prepare_cached("SELECT guid FROM objects WHERE address = ?1")
                     .and_then(|mut s| s.query_row([&address], |r| r.get(0)).optional())
@@ -365,20 +375,7 @@ fn write_in(
                         guid: parse_guid(path, &other)?,
                     });
                 }
-                let existing: Option<(String, String, i64)> = tx
-                    .prepare_cached("SELECT address, hash, version FROM objects WHERE guid = ?1")
-                    .and_then(|mut s| {
-                        s.query_row([&guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                            .optional()
-                    })
-                    .map_err(err("read object"))?
-                    .map(|(address, hash, version)| {
-                        (
-                            moved_from.get(&guid).cloned().unwrap_or(address),
-                            hash,
-                            version,
-                        )
-                    });
+                let existing = before.get(&guid).cloned();
                 let mut secrets_changed = false;
                 for (pointer, value) in &o.secrets {
                     let old: Option<String> = tx
@@ -617,15 +614,7 @@ fn in_change(e: StoreError, batch: &[Change], at: usize) -> StoreError {
         return e;
     };
     let (guid, address) = match batch.get(at) {
-        Some(Change::Put(o)) => (
-            o.guid,
-            crate::model::Address {
-                kind: o.kind.clone(),
-                project: o.project.clone(),
-                name: o.name.clone(),
-            }
-            .to_string(),
-        ),
+        Some(Change::Put(o)) => (o.guid, o.address()),
         Some(Change::Delete(g)) => (*g, g.to_string()),
         Some(Change::Adopt { to, .. }) => (*to, to.to_string()),
         None => return e,

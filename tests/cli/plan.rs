@@ -1166,6 +1166,31 @@ fn reading_only_the_changed_files_gives_the_same_plan() {
         stdout(&cmd.assert().success())
     };
     assert_eq!(plan(false, &[]), plan(true, &[]));
+    // The first really read only the changed files.
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        stderr(&out)
+            .starts_with("read 3 changed object file(s); 162 are as ferry last applied them\n"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .env("FERRY_FULL_READ", "1")
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        !stderr(&out).contains("changed object file(s)"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(plan(false, &["--prune"]), plan(true, &["--prune"]));
     // A file edited to refer to an object that is not there is still caught, though the object
     // it refers to did not change.
