@@ -14,12 +14,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::edit;
 use crate::kinds::Registry;
-use crate::model::hash::canonical_json;
+use crate::model::hash::canonical_json_of_map;
 use crate::model::Object;
 use crate::plan::{Action, Plan};
 use crate::store::{self, Actor, AppliedRecord, Deployment, DeploymentResult, StoreError, Tenant};
@@ -162,15 +161,27 @@ pub fn apply(
     let mut batch = Vec::new();
     let mut applied = Vec::new();
     let mut changed_desired = Vec::new();
-    for c in &plan.changes {
+    // Every change's object prepared in parallel, in plan order.
+    let prepared: Vec<Option<store::NewObject>> = {
+        use rayon::prelude::*;
+        plan.changes
+            .par_iter()
+            .map(|c| {
+                if c.action == Action::Delete {
+                    return None;
+                }
+                by_guid
+                    .get(&c.guid)
+                    .and_then(|o| registry.get(&o.kind).map(|k| (o, k)))
+                    .and_then(|(o, k)| edit::prepare(k, o, c.guid, &lookup).ok())
+            })
+            .collect()
+    };
+    for (c, prepared) in plan.changes.iter().zip(prepared) {
         if c.action == Action::Delete {
             batch.push(store::Change::Delete(c.guid));
             continue;
         }
-        let prepared = by_guid
-            .get(&c.guid)
-            .and_then(|o| registry.get(&o.kind).map(|k| (o, k)))
-            .and_then(|(o, k)| edit::prepare(k, &o.to_document(), c.guid, &lookup).ok());
         let Some(new) = prepared else {
             changed_desired.push(format!("{} is no longer in the source", c.address));
             continue;
@@ -185,7 +196,7 @@ pub fn apply(
         applied.push(AppliedRecord {
             guid: c.guid,
             hash: new.hash.clone(),
-            body: canonical_json(&Value::Object(new.spec.clone())),
+            body: canonical_json_of_map(&new.spec),
             blob_id: blobs.get(&c.guid).cloned(),
         });
         batch.push(store::Change::Put(Box::new(new)));

@@ -270,7 +270,8 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
                 .into_iter()
                 .flatten()
                 .collect();
-                let fields = field_changes(&o.doc, &n.doc, &kinds);
+                let fields =
+                    field_changes(&o.object.to_document(), &n.object.to_document(), &kinds);
                 let (old_address, new_address) = (o.object.address(), n.object.address());
                 let action = if old_address != new_address {
                     Action::Renamed

@@ -38,14 +38,19 @@ pub enum EditError {
 /// Object files → the changes that put them into `tenant`. Problems in any file stop the whole
 /// batch (nothing is written), and all of them are reported.
 pub fn resolve(
-    files: &[SourceFile],
+    files: Vec<SourceFile>,
     registry: &Registry,
     tenant: &dyn Tenant,
 ) -> Result<Vec<Change>, EditError> {
+    use rayon::prelude::*;
     let mut problems = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
-    for f in files {
-        let (l, p) = validate::parse_file(f, registry);
+    // Files are parsed and checked against their schemas in parallel, in order.
+    let parsed: Vec<_> = files
+        .into_par_iter()
+        .map(|f| validate::parse_owned(f, registry))
+        .collect();
+    for (l, p) in parsed {
         problems.extend(p);
         loaded.extend(l);
     }
@@ -85,7 +90,7 @@ pub fn resolve(
             .get(&l.object.kind)
             .expect("parse_file checked the kind");
         wanted.extend(
-            graph::references(kind, &l.doc)
+            graph::object_references(kind, &l.object)
                 .into_iter()
                 .map(|r| r.target),
         );
@@ -117,40 +122,51 @@ pub fn resolve(
         };
         batch.insert(address, guid);
     }
-    let mut changes = Vec::with_capacity(loaded.len());
-    for l in &loaded {
-        let kind = registry
-            .get(&l.object.kind)
-            .expect("parse_file checked the kind");
-        let guid = batch[&l.object.address().to_string()];
-        let lookup = |address: &str| {
-            batch
-                .get(address)
-                .or_else(|| in_tenant.get(address))
-                .copied()
-        };
-        match prepare(kind, &l.doc, guid, &lookup) {
+    let lookup = |address: &str| {
+        batch
+            .get(address)
+            .or_else(|| in_tenant.get(address))
+            .copied()
+    };
+    // References resolved and hashes computed in parallel, in order; each file's text and
+    // parsed form are dropped as soon as its change is made.
+    let prepared: Vec<Result<NewObject, Vec<Problem>>> = loaded
+        .into_par_iter()
+        .map(|l| {
+            let kind = registry
+                .get(&l.object.kind)
+                .expect("parse_file checked the kind");
+            let guid = batch[&l.object.address().to_string()];
+            prepare(kind, &l.object, guid, &lookup).map_err(|found| {
+                found
+                    .into_iter()
+                    .map(|p| {
+                        let hint = match p.code {
+                            Code::MissingReference if p.target.is_some() => {
+                                format!(
+                                    "put {} first, or in the same command",
+                                    p.target.as_deref().unwrap_or_default()
+                                )
+                            }
+                            _ => p.hint.to_string(),
+                        };
+                        let message = match (&p.code, &p.target) {
+                            (Code::MissingReference, Some(t)) => {
+                                format!("{} refers to {t}, which is neither in these files nor in the tenant", p.pointer)
+                            }
+                            _ => p.message,
+                        };
+                        problem(&l, p.code, &p.pointer, message, &hint)
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    let mut changes = Vec::with_capacity(prepared.len());
+    for result in prepared {
+        match result {
             Ok(new) => changes.push(Change::Put(Box::new(new))),
-            Err(found) => {
-                for p in found {
-                    let hint = match p.code {
-                        Code::MissingReference if p.target.is_some() => {
-                            format!(
-                                "put {} first, or in the same command",
-                                p.target.as_deref().unwrap_or_default()
-                            )
-                        }
-                        _ => p.hint.to_string(),
-                    };
-                    let message = match (&p.code, &p.target) {
-                        (Code::MissingReference, Some(t)) => {
-                            format!("{} refers to {t}, which is neither in these files nor in the tenant", p.pointer)
-                        }
-                        _ => p.message,
-                    };
-                    problems.push(problem(l, p.code, &p.pointer, message, &hint));
-                }
-            }
+            Err(found) => problems.extend(found),
         }
     }
     if problems.is_empty() {
@@ -192,14 +208,15 @@ pub struct RefProblem {
 /// out, the content hash computed.
 pub fn prepare(
     kind: &Kind,
-    doc: &Value,
+    object: &Object,
     guid: Uuid,
     lookup: &dyn Fn(&str) -> Option<Uuid>,
 ) -> Result<NewObject, Vec<RefProblem>> {
     let mut problems = Vec::new();
-    let mut resolved = doc.clone();
+    // The spec alone, in a document of its own so that the kind's `/spec/…` pointers reach it.
+    let mut resolved = serde_json::json!({ "spec": Value::Object(object.spec.clone()) });
     let mut references = Vec::new();
-    for r in graph::references(kind, doc) {
+    for r in graph::object_references(kind, object) {
         let target = match Address::parse(&r.target) {
             Ok(t) => t,
             Err(e) => {
@@ -249,15 +266,17 @@ pub fn prepare(
         return Err(problems);
     }
     let secrets = take_secrets(kind, &mut resolved);
-    let object = file::object_from_document(&resolved).map_err(|m| {
-        vec![RefProblem {
-            code: Code::Schema,
-            pointer: String::new(),
-            target: None,
-            message: m,
-            hint: "fix the file",
-        }]
-    })?;
+    let spec = match resolved.get_mut("spec").map(Value::take) {
+        Some(Value::Object(spec)) => spec,
+        _ => Default::default(),
+    };
+    let object = Object {
+        kind: object.kind.clone(),
+        guid: object.guid,
+        name: object.name.clone(),
+        project: object.project.clone(),
+        spec,
+    };
     let hash = hash::content_hash(
         &object.kind,
         &object.name,
@@ -368,10 +387,9 @@ fn replace_guids(value: &mut Value, addresses: &HashMap<Uuid, String>) {
 
 /// Every GUID a stored object refers to through its kind's reference fields.
 pub fn referenced_guids(stored: &StoredObject, kind: &Kind) -> Vec<Uuid> {
-    let doc = serde_json::json!({ "spec": Value::Object(stored.spec.clone()) });
     let mut out = Vec::new();
     for rule in &kind.references {
-        for (_, value) in pointer::select(&doc, &rule.pointer) {
+        for (_, value) in pointer::select_spec(&stored.spec, &rule.pointer) {
             let mut push = |v: &Value| {
                 if let Some(g) = v.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
                     out.push(g);

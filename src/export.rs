@@ -353,7 +353,7 @@ pub fn export(
             };
             let object = edit::to_object(&stored, Some(kind), &addresses);
             let existing = files.remove(&stored.guid);
-            if let Some(reason) = kind.exportable.refuses(&object.to_document()) {
+            if let Some(reason) = kind.exportable.refuses(&object.spec) {
                 report.not_exportable.push(Skipped {
                     address: address.clone(),
                     kind: kind.name.clone(),

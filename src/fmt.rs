@@ -62,7 +62,7 @@ pub fn format_files(files: &[SourceFile], registry: &Registry) -> Outcome {
                 continue;
             }
         };
-        let mut object = match file::object_from_document(&doc) {
+        let mut object = match file::object_from_document(doc) {
             Ok(object) => object,
             Err(m) => {
                 outcome.problems.push(problem(Code::Schema, None, m));

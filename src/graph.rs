@@ -31,9 +31,24 @@ pub struct Reference {
 /// Every reference an object's document holds, in field order. Values of the wrong JSON type
 /// are skipped (the schema reports them).
 pub fn references(kind: &Kind, doc: &Value) -> Vec<Reference> {
+    let project = doc.get("project").and_then(Value::as_str);
+    let spec = doc.get("spec").and_then(Value::as_object);
+    collect_references(kind, project, spec)
+}
+
+/// [`references`] of an [`Object`], without building its document.
+pub fn object_references(kind: &Kind, object: &Object) -> Vec<Reference> {
+    collect_references(kind, object.project.as_deref(), Some(&object.spec))
+}
+
+fn collect_references(
+    kind: &Kind,
+    project: Option<&str>,
+    spec: Option<&serde_json::Map<String, Value>>,
+) -> Vec<Reference> {
     let mut out = Vec::new();
     if kind.scope == Scope::Project {
-        if let Some(project) = doc.get("project").and_then(Value::as_str) {
+        if let Some(project) = project {
             out.push(Reference {
                 pointer: "/project".into(),
                 target: format!("project/{project}"),
@@ -41,8 +56,9 @@ pub fn references(kind: &Kind, doc: &Value) -> Vec<Reference> {
             });
         }
     }
+    let Some(spec) = spec else { return out };
     for rule in &kind.references {
-        for (at, value) in pointer::select(doc, &rule.pointer) {
+        for (at, value) in pointer::select_spec(spec, &rule.pointer) {
             let mut push = |at: String, target: &str| {
                 out.push(Reference {
                     pointer: at,
@@ -95,12 +111,12 @@ impl Graph {
     /// Builds the graph of `objects`. References that do not resolve to one of the objects, or
     /// resolve to a kind the field does not accept, are left out (validation reports them).
     /// Objects of unknown kinds are left out.
-    pub fn build(objects: &[Object], registry: &Registry) -> Graph {
+    pub fn build<'o>(objects: impl IntoIterator<Item = &'o Object>, registry: &Registry) -> Graph {
         let mut sorted: Vec<(&Object, &Kind)> = objects
-            .iter()
+            .into_iter()
             .filter_map(|o| registry.get(&o.kind).map(|k| (o, k)))
             .collect();
-        sorted.sort_by_key(|(o, _)| o.address());
+        sorted.sort_by_cached_key(|(o, _)| o.address());
         let mut graph = DiGraph::with_capacity(sorted.len(), sorted.len() * 2);
         let mut index = HashMap::with_capacity(sorted.len());
         for (object, kind) in &sorted {
@@ -117,7 +133,7 @@ impl Graph {
         }
         for (object, kind) in &sorted {
             let from = index[&object.address()];
-            for reference in references(kind, &object.to_document()) {
+            for reference in object_references(kind, object) {
                 let Ok(target) = Address::parse(&reference.target) else {
                     continue;
                 };

@@ -120,15 +120,17 @@ pub enum Exportable {
 }
 
 impl Exportable {
-    /// `Some(reason)` when this document cannot be exported.
-    pub fn refuses(&self, doc: &Value) -> Option<&str> {
+    /// `Some(reason)` when an object with this `spec` cannot be exported.
+    pub fn refuses(&self, spec: &serde_json::Map<String, Value>) -> Option<&str> {
         match self {
             Exportable::Always => None,
             Exportable::Never { reason } => Some(reason),
             Exportable::NotWhen { reason, when } => {
-                let hit = when
-                    .iter()
-                    .all(|(ptr, values)| doc.pointer(ptr).is_some_and(|v| values.contains(v)));
+                let hit = when.iter().all(|(ptr, values)| {
+                    crate::model::pointer::select_spec(spec, ptr)
+                        .first()
+                        .is_some_and(|(_, v)| values.contains(v))
+                });
                 hit.then_some(reason.as_str())
             }
         }
@@ -336,6 +338,11 @@ impl Kind {
                 ))
             }
             XExportable::Rule { reason, when } if when.is_empty() => Exportable::Never { reason },
+            XExportable::Rule { when, .. } if when.keys().any(|p| !p.starts_with("/spec/")) => {
+                return Err(invalid(
+                    "`exportable.when` pointers must start with /spec/".into(),
+                ))
+            }
             XExportable::Rule { reason, when } => Exportable::NotWhen { reason, when },
         };
         Ok(Kind {

@@ -203,7 +203,7 @@ pub fn objects(n: usize, seed: u64, registry: &Registry) -> Result<Vec<Object>, 
             }
             let guid = Uuid::from_u64_pair(seed ^ 0x5eed_f00d, out.len() as u64 + 1);
             doc["guid"] = Value::String(guid.to_string());
-            let object = file::object_from_document(&doc)
+            let object = file::object_from_document(doc.clone())
                 .map_err(|e| SynthError::Sample(kind_name.into(), e))?;
             by_kind
                 .entry(kind_name.to_string())
@@ -326,8 +326,8 @@ pub fn mutate(
     if !crate::repo::has_head(dir) {
         return Err(SynthError::NoCommit(dir.display().to_string()));
     }
-    let snapshot = crate::repo::snapshot(dir, &crate::repo::Source::WorkTree)?;
-    let report = crate::validate::check(&snapshot.objects, registry);
+    let mut snapshot = crate::repo::snapshot(dir, &crate::repo::Source::WorkTree)?;
+    let report = crate::validate::check(std::mem::take(&mut snapshot.objects), registry);
     let objects: Vec<Object> = report.objects.iter().map(|l| l.object.clone()).collect();
     let graph = crate::graph::Graph::build(&objects, registry);
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x6d75_7461_7465);

@@ -115,8 +115,6 @@ pub struct Loaded {
     pub text: String,
     /// The object.
     pub object: Object,
-    /// The object as a JSON document.
-    pub doc: Value,
 }
 
 /// The result of checking a set of object files.
@@ -139,8 +137,8 @@ impl Report {
 /// the object's address. The object is `None` when a problem stops the file from being one;
 /// problems that do not (a name, a GUID, a path) come with the object, so that the checks
 /// across files still see it.
-pub fn load_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<Problem>) {
-    let (loaded, mut problems) = parse_file(file, registry);
+pub fn load_file(file: SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<Problem>) {
+    let (loaded, mut problems) = parse_owned(file, registry);
     let Some(loaded) = loaded else {
         return (None, problems);
     };
@@ -150,7 +148,7 @@ pub fn load_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec
         .get(&object.kind)
         .expect("parse_file checked the kind");
     let problem = |code, message: String, hint: String| Problem {
-        path: file.path.clone(),
+        path: loaded.path.clone(),
         position: None,
         address: Some(address.clone()),
         code,
@@ -170,13 +168,13 @@ pub fn load_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec
         object.project.as_deref(),
         &object.name,
     );
-    if expected != file.path {
+    if expected != loaded.path {
         problems.push(problem(
             Code::Path,
             format!("the file of `{address}` belongs at {expected}"),
             format!(
                 "move it: git mv '{}' '{expected}' (or correct the name)",
-                file.path
+                loaded.path
             ),
         ));
     }
@@ -187,34 +185,64 @@ pub fn load_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec
 /// and names an address can hold. The object is `None` when a problem stops the file from being
 /// one; a bad name comes with the object.
 pub fn parse_file(file: &SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<Problem>) {
-    match parse_inner(file, registry) {
-        Ok((loaded, problems)) => (Some(loaded), problems),
+    let text = match std::str::from_utf8(&file.bytes) {
+        Ok(text) => text,
+        Err(e) => return (None, vec![encoding_problem(&file.path, e.valid_up_to())]),
+    };
+    match parse_inner(&file.path, text, registry) {
+        Ok((object, problems)) => {
+            let loaded = Loaded {
+                path: file.path.clone(),
+                text: text.to_string(),
+                object,
+            };
+            (Some(loaded), problems)
+        }
         Err(problems) => (None, problems),
     }
 }
 
+/// [`parse_file`] of a file given away: its bytes become the loaded text without a copy.
+pub fn parse_owned(file: SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<Problem>) {
+    let SourceFile { path, bytes, .. } = file;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            return (None, vec![encoding_problem(&path, at)]);
+        }
+    };
+    match parse_inner(&path, &text, registry) {
+        Ok((object, problems)) => (Some(Loaded { path, text, object }), problems),
+        Err(problems) => (None, problems),
+    }
+}
+
+fn encoding_problem(path: &str, offset: usize) -> Problem {
+    Problem {
+        path: path.to_string(),
+        position: None,
+        address: None,
+        code: Code::Encoding,
+        message: format!("not UTF-8 (invalid byte at offset {offset})"),
+        hint: Some("save the file as UTF-8".into()),
+    }
+}
+
 fn parse_inner(
-    file: &SourceFile,
+    path: &str,
+    text: &str,
     registry: &Registry,
-) -> Result<(Loaded, Vec<Problem>), Vec<Problem>> {
+) -> Result<(Object, Vec<Problem>), Vec<Problem>> {
     let problem =
         |code, position, address: Option<String>, message: String, hint: Option<&str>| Problem {
-            path: file.path.clone(),
+            path: path.to_string(),
             position,
             address,
             code,
             message,
             hint: hint.map(str::to_string),
         };
-    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
-        vec![problem(
-            Code::Encoding,
-            None,
-            None,
-            format!("not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
-            Some("save the file as UTF-8"),
-        )]
-    })?;
     let doc = file::parse_document(text).map_err(|e| {
         vec![problem(
             Code::Syntax,
@@ -286,7 +314,7 @@ fn parse_inner(
     if !schema_problems.is_empty() {
         return Err(schema_problems);
     }
-    let object = file::object_from_document(&doc)
+    let object = file::object_from_document(doc)
         .map_err(|m| vec![problem(Code::Schema, None, address_hint.clone(), m, None)])?;
     let address = object.address().to_string();
     let mut problems = Vec::new();
@@ -304,13 +332,7 @@ fn parse_inner(
             ));
         }
     }
-    let loaded = Loaded {
-        path: file.path.clone(),
-        text: text.to_string(),
-        object,
-        doc,
-    };
-    Ok((loaded, problems))
+    Ok((object, problems))
 }
 
 fn schema_origin(kind: &crate::kinds::Kind) -> String {
@@ -322,7 +344,7 @@ fn schema_origin(kind: &crate::kinds::Kind) -> String {
 }
 
 /// Checks every file and the set as a whole.
-pub fn check(files: &[SourceFile], registry: &Registry) -> Report {
+pub fn check(files: Vec<SourceFile>, registry: &Registry) -> Report {
     check_with(files, registry, &Known::default())
 }
 
@@ -337,46 +359,56 @@ pub struct Known {
 }
 
 /// [`check`] of some of a repository's files, the others being `known`.
-pub fn check_with(files: &[SourceFile], registry: &Registry, known: &Known) -> Report {
+pub fn check_with(files: Vec<SourceFile>, registry: &Registry, known: &Known) -> Report {
+    use rayon::prelude::*;
     let mut report = Report::default();
     // Objects whose own file cannot be read: references to them are not reported again.
     let mut broken = HashSet::new();
-    for file in files {
-        let name = file.path.rsplit('/').next().unwrap_or_default();
-        if name == ".gitkeep" {
-            continue;
-        }
-        let stray = if file.symlink {
-            Some("a symbolic link, not an object file (object files are regular files)")
-        } else if name.starts_with('.') {
-            Some("a hidden file, not an object file")
-        } else if !name.ends_with(".toml") {
-            Some("not an object file (object files end in .toml)")
-        } else {
-            None
-        };
-        if let Some(message) = stray {
-            report.problems.push(Problem {
-                path: file.path.clone(),
-                position: None,
-                address: None,
-                code: Code::StrayFile,
-                message: message.into(),
-                hint: Some("move the file out of objects/".into()),
-            });
-            continue;
-        }
-        let (loaded, problems) = load_file(file, registry);
+    // Files are parsed and checked against their schemas in parallel, in order.
+    let read: Vec<(Option<Loaded>, Vec<Problem>, String)> = files
+        .into_par_iter()
+        .filter_map(|file| {
+            let name = file.path.rsplit('/').next().unwrap_or_default();
+            if name == ".gitkeep" {
+                return None;
+            }
+            let stray = if file.symlink {
+                Some("a symbolic link, not an object file (object files are regular files)")
+            } else if name.starts_with('.') {
+                Some("a hidden file, not an object file")
+            } else if !name.ends_with(".toml") {
+                Some("not an object file (object files end in .toml)")
+            } else {
+                None
+            };
+            if let Some(message) = stray {
+                let problem = Problem {
+                    path: file.path.clone(),
+                    position: None,
+                    address: None,
+                    code: Code::StrayFile,
+                    message: message.into(),
+                    hint: Some("move the file out of objects/".into()),
+                };
+                return Some((None, vec![problem], String::new()));
+            }
+            let path = file.path.clone();
+            let (loaded, problems) = load_file(file, registry);
+            Some((loaded, problems, path))
+        })
+        .collect();
+    for (loaded, problems, path) in read {
         match loaded {
             Some(loaded) => report.objects.push(loaded),
-            None => {
+            None if !path.is_empty() => {
                 let named = problems
                     .iter()
                     .find_map(|p| p.address.as_deref())
                     .and_then(|a| Address::parse(a).ok())
-                    .or_else(|| path::address_from_path(&file.path));
+                    .or_else(|| path::address_from_path(&path));
                 broken.extend(named);
             }
+            None => {}
         }
         report.problems.extend(problems);
     }
@@ -467,7 +499,7 @@ pub fn check_set(
             continue;
         };
         let address = loaded.object.address().to_string();
-        for reference in graph::references(kind, &loaded.doc) {
+        for reference in graph::object_references(kind, &loaded.object) {
             let problem = |code, message: String, hint: String| Problem {
                 path: loaded.path.clone(),
                 position: file::position_of(&loaded.text, &reference.pointer),
@@ -525,7 +557,7 @@ pub fn check_set(
                 ));
             }
         }
-        if let Some(reason) = kind.exportable.refuses(&loaded.doc) {
+        if let Some(reason) = kind.exportable.refuses(&loaded.object.spec) {
             problems.push(Problem {
                 path: loaded.path.clone(),
                 position: None,
@@ -547,8 +579,7 @@ pub fn check_set(
             });
         }
     }
-    let objects_only: Vec<Object> = objects.iter().map(|l| l.object.clone()).collect();
-    let graph = Graph::build(&objects_only, registry);
+    let graph = Graph::build(objects.iter().map(|l| &l.object), registry);
     for cycle in graph.cycles() {
         let first = &cycle[0];
         let Some(loaded) = by_address.get(first) else {

@@ -32,8 +32,8 @@ enum Format {
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     let root = super::repo_root_at(repo, args.revision.as_deref())?;
-    let (snapshot, registry) = super::load(&root, args.revision.as_deref())?;
-    let report = ferry::validate::check(&snapshot.objects, &registry);
+    let (mut snapshot, registry) = super::load(&root, args.revision.as_deref())?;
+    let report = ferry::validate::check(std::mem::take(&mut snapshot.objects), &registry);
     if !report.is_ok() {
         eprintln!(
             "warning: {} problem(s) in the repository; the graph shows only what resolves (run `ferry validate`)",

@@ -136,7 +136,7 @@ fn put(a: PutArgs, repo: Option<&Path>) -> super::Result {
         collect(path, &mut files)?;
     }
     let mut tenant = super::open_tenant(&a.tenant)?;
-    let changes = match edit::resolve(&files, &registry, tenant.as_ref()) {
+    let changes = match edit::resolve(files, &registry, tenant.as_ref()) {
         Ok(changes) => changes,
         Err(edit::EditError::Invalid(problems)) => {
             for p in &problems {

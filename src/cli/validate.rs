@@ -19,8 +19,8 @@ use super::TextOrJson as Format;
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     let root = super::repo_root_at(repo, args.revision.as_deref())?;
-    let (snapshot, registry) = super::load(&root, args.revision.as_deref())?;
-    let report = ferry::validate::check(&snapshot.objects, &registry);
+    let (mut snapshot, registry) = super::load(&root, args.revision.as_deref())?;
+    let report = ferry::validate::check(std::mem::take(&mut snapshot.objects), &registry);
     match args.format {
         Format::Json => {
             let json = ferry::render::problems_json(report.objects.len(), &report.problems);

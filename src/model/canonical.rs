@@ -212,7 +212,7 @@ mod tests {
             obj.name = name;
             let text = to_canonical(&obj, registry.get("project")).unwrap();
             let doc = file::parse_document(&text).unwrap();
-            let back = file::object_from_document(&doc).unwrap();
+            let back = file::object_from_document(doc).unwrap();
             prop_assert_eq!(&back, &obj);
             let again = to_canonical(&back, registry.get("project")).unwrap();
             prop_assert_eq!(again, text);

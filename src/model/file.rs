@@ -136,8 +136,8 @@ pub fn position_of(text: &str, json_pointer: &str) -> Option<Position> {
 /// The header fields of a document that the schema has accepted, as an [`Object`].
 ///
 /// Call after schema validation; the errors here are what a schema cannot say.
-pub fn object_from_document(doc: &Value) -> Result<Object, String> {
-    let Some(map) = doc.as_object() else {
+pub fn object_from_document(doc: Value) -> Result<Object, String> {
+    let Value::Object(mut map) = doc else {
         return Err("the file is not a table".into());
     };
     if let Some(key) = map
@@ -148,25 +148,22 @@ pub fn object_from_document(doc: &Value) -> Result<Object, String> {
             "unknown top-level field `{key}`: an object file holds kind, guid, name, project and [spec]"
         ));
     }
-    let field = |key: &str| -> Result<Option<String>, String> {
-        match doc.get(key) {
+    let mut field = |key: &str| -> Result<Option<String>, String> {
+        match map.remove(key) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(format!("`{key}` must be a string")),
         }
     };
     let kind = field("kind")?.ok_or("`kind` is missing")?;
     let name = field("name")?.ok_or("`name` is missing")?;
     let project = field("project")?;
-    let guid = match doc.get("guid") {
+    let guid = match field("guid")? {
         None => None,
-        Some(Value::String(s)) => {
-            Some(Uuid::parse_str(s).map_err(|_| format!("guid `{s}` is not a UUID"))?)
-        }
-        Some(_) => return Err("`guid` must be a string".into()),
+        Some(s) => Some(Uuid::parse_str(&s).map_err(|_| format!("guid `{s}` is not a UUID"))?),
     };
-    let spec = match doc.get("spec") {
-        Some(Value::Object(m)) => m.clone(),
+    let spec = match map.remove("spec") {
+        Some(Value::Object(m)) => m,
         None => Map::new(),
         Some(_) => return Err("`spec` must be a table".into()),
     };

@@ -13,43 +13,68 @@
 //! The GUID itself is not hashed: it is the identity the hash is filed under. The result is
 //! written as 64 lower-case hex digits.
 
+use std::io::Write;
+
 use serde_json::{Map, Value};
 
 /// The canonical JSON text of a value: keys sorted at every level, no white space.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("JSON text is UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// [`canonical_json`] of a table, without wrapping it in a [`Value`].
+pub fn canonical_json_of_map(map: &Map<String, Value>) -> String {
+    let mut out = Vec::new();
+    write_map(map.iter(), map.len(), &mut out);
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
+/// Writes the canonical JSON of `value` to `out` (a buffer or a hasher: nothing is collected).
+fn write_canonical(value: &Value, out: &mut impl Write) {
     match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_map(map.iter(), map.len(), out),
         Value::Array(items) => {
-            out.push('[');
+            put(out, b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    put(out, b",");
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            put(out, b"]");
         }
-        other => out.push_str(&other.to_string()),
+        other => write_json(other, out),
     }
+}
+
+fn write_map<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a Value)>,
+    len: usize,
+    out: &mut impl Write,
+) {
+    let mut sorted: Vec<(&String, &Value)> = Vec::with_capacity(len);
+    sorted.extend(entries);
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    put(out, b"{");
+    for (i, (key, value)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            put(out, b",");
+        }
+        write_json(key, out);
+        put(out, b":");
+        write_canonical(value, out);
+    }
+    put(out, b"}");
+}
+
+fn write_json(value: &(impl serde::Serialize + ?Sized), out: &mut impl Write) {
+    serde_json::to_writer(out, value).expect("writing JSON to memory cannot fail");
+}
+
+fn put(out: &mut impl Write, bytes: &[u8]) {
+    out.write_all(bytes).expect("writing to memory cannot fail");
 }
 
 /// The content hash of an object whose `spec` already holds GUID references and no secrets.
@@ -59,16 +84,20 @@ pub fn content_hash(
     project: Option<&str>,
     spec: &Map<String, Value>,
 ) -> String {
-    let mut doc = Map::new();
-    doc.insert("kind".into(), Value::String(kind.into()));
-    doc.insert("name".into(), Value::String(name.into()));
+    // The document {"kind", "name", ["project",] "spec"}: its keys are already in sorted order.
+    let mut hasher = blake3::Hasher::new();
+    put(&mut hasher, b"{\"kind\":");
+    write_json(kind, &mut hasher);
+    put(&mut hasher, b",\"name\":");
+    write_json(name, &mut hasher);
     if let Some(project) = project {
-        doc.insert("project".into(), Value::String(project.into()));
+        put(&mut hasher, b",\"project\":");
+        write_json(project, &mut hasher);
     }
-    doc.insert("spec".into(), Value::Object(spec.clone()));
-    blake3::hash(canonical_json(&Value::Object(doc)).as_bytes())
-        .to_hex()
-        .to_string()
+    put(&mut hasher, b",\"spec\":");
+    write_map(spec.iter(), spec.len(), &mut hasher);
+    put(&mut hasher, b"}");
+    hasher.finalize().to_hex().to_string()
 }
 
 #[cfg(test)]
@@ -82,6 +111,18 @@ mod tests {
         let b = json!({"a": {"x": true, "y": [1, "x"]}, "b": 1});
         assert_eq!(canonical_json(&a), r#"{"a":{"x":true,"y":[1,"x"]},"b":1}"#);
         assert_eq!(canonical_json(&a), canonical_json(&b));
+    }
+
+    #[test]
+    fn hash_is_canonical_json_of_the_document() {
+        let spec = json!({"z": [1, 2.5, null], "a": {"k\"ey": "v\u{e9}", "b": false}});
+        let doc = json!({"kind": "metric", "name": "n", "project": "p", "spec": spec});
+        assert_eq!(
+            content_hash("metric", "n", Some("p"), spec.as_object().unwrap()),
+            blake3::hash(canonical_json(&doc).as_bytes())
+                .to_hex()
+                .to_string()
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! A pointer is RFC 6901 (`/spec/inputs/0/data_source`, `~1` for `/`, `~0` for `~`), extended with
 //! one segment: `*` matches every element of an array or every value of a table.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Splits a pointer into its unescaped segments. `""` is the whole document.
 pub fn segments(pointer: &str) -> Vec<String> {
@@ -26,8 +26,35 @@ pub fn escape_segment(segment: &str) -> String {
 /// Every value the (possibly wildcarded) pointer reaches, with the concrete pointer to it, in
 /// document order.
 pub fn select<'v>(doc: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
-    let mut found = vec![(String::new(), doc)];
-    for seg in segments(pointer) {
+    walk(vec![(String::new(), doc)], &segments(pointer))
+}
+
+/// [`select`] over an object's `spec` table without building its whole document: `pointer`
+/// must start with `/spec/` (every reference, secret and exportability pointer of a kind does);
+/// others reach nothing.
+pub fn select_spec<'v>(spec: &'v Map<String, Value>, pointer: &str) -> Vec<(String, &'v Value)> {
+    let segs = segments(pointer);
+    let Some(("spec", rest)) = segs.split_first().map(|(f, r)| (f.as_str(), r)) else {
+        return Vec::new();
+    };
+    let Some((first, rest)) = rest.split_first() else {
+        return Vec::new();
+    };
+    let start: Vec<(String, &Value)> = if first == "*" {
+        spec.iter()
+            .map(|(k, v)| (format!("/spec/{}", escape_segment(k)), v))
+            .collect()
+    } else {
+        spec.get(first.as_str())
+            .map(|v| (format!("/spec/{}", escape_segment(first)), v))
+            .into_iter()
+            .collect()
+    };
+    walk(start, rest)
+}
+
+fn walk<'v>(mut found: Vec<(String, &'v Value)>, segs: &[String]) -> Vec<(String, &'v Value)> {
+    for seg in segs {
         let mut next = Vec::new();
         for (at, value) in found {
             match (seg.as_str(), value) {
@@ -89,5 +116,19 @@ mod tests {
         assert!(select(&doc, "/spec/missing").is_empty());
         assert!(matches("/spec/inputs/*/ds", "/spec/inputs/2/ds"));
         assert!(!matches("/spec/inputs/*/ds", "/spec/inputs/2"));
+        let spec = doc["spec"].as_object().unwrap();
+        for pointer in [
+            "/spec/inputs/*/ds",
+            "/spec/a~1b",
+            "/spec/*",
+            "/spec/missing",
+            "/kind",
+        ] {
+            assert_eq!(
+                select_spec(spec, pointer),
+                select(&doc, pointer),
+                "{pointer}"
+            );
+        }
     }
 }

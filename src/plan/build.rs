@@ -23,9 +23,9 @@ pub const BLAST_RADIUS_SHOWN: usize = 20;
 
 /// One desired object: as written (addresses) and as it would be stored (GUIDs, hash).
 #[derive(Debug, Clone)]
-pub struct DesiredObject {
+pub struct DesiredObject<'o> {
     /// The object with address references.
-    pub object: Object,
+    pub object: &'o Object,
     /// The object as a store keeps it.
     pub stored: NewObject,
 }
@@ -146,7 +146,7 @@ pub fn build(
 
     // Desired GUIDs by address, for resolving references; then the destination's.
     let mut desired_sorted: Vec<&Object> = desired.objects.iter().collect();
-    desired_sorted.sort_by_key(|o| o.address());
+    desired_sorted.sort_by_cached_key(|o| o.address());
     let desired_guids: HashMap<String, Uuid> = desired_sorted
         .iter()
         .filter_map(|o| Some((o.address().to_string(), o.guid?)))
@@ -159,16 +159,21 @@ pub fn build(
     };
     let mut unresolved = Vec::new();
     let mut prepared: Vec<DesiredObject> = Vec::with_capacity(desired_sorted.len());
-    for object in &desired_sorted {
-        let Some(kind) = registry.get(&object.kind) else {
-            continue;
-        };
-        let Some(guid) = object.guid else { continue };
-        match edit::prepare(kind, &object.to_document(), guid, &lookup) {
-            Ok(stored) => prepared.push(DesiredObject {
-                object: (*object).clone(),
-                stored,
-            }),
+    // References resolved, secrets split and hashes computed in parallel, in order.
+    let results: Vec<_> = {
+        use rayon::prelude::*;
+        desired_sorted
+            .par_iter()
+            .filter_map(|object| {
+                let kind = registry.get(&object.kind)?;
+                let guid = object.guid?;
+                Some((*object, edit::prepare(kind, object, guid, &lookup)))
+            })
+            .collect()
+    };
+    for (object, result) in results {
+        match result {
+            Ok(stored) => prepared.push(DesiredObject { object, stored }),
             Err(problems) => {
                 for p in problems {
                     unresolved.push(match p.target {
@@ -243,7 +248,6 @@ pub fn build(
             .get(&d.object.kind)
             .expect("prepared objects have known kinds");
         let new_address = d.object.address().to_string();
-        let desired_doc = d.object.to_document();
         let holder = by_address
             .get(&new_address)
             .filter(|o| o.guid != d.stored.guid);
@@ -294,7 +298,7 @@ pub fn build(
             }
         }
         let actual_doc = edit::to_object(current, Some(kind), &actual_addresses).to_document();
-        let fields = field_changes(&actual_doc, &desired_doc, &[kind]);
+        let fields = field_changes(&actual_doc, &d.object.to_document(), &[kind]);
         let action = if adopted_from.is_some() {
             Action::Adopt
         } else if current.address() != new_address {
@@ -423,12 +427,11 @@ pub fn build(
 
     // Waves: creates, adoptions, renames and updates over the graph of the changed objects.
     let changed_guids: HashSet<Uuid> = changes.iter().map(|c| c.guid).collect();
-    let changed_objects: Vec<Object> = prepared
+    let changed_objects = prepared
         .iter()
         .filter(|d| changed_guids.contains(&d.stored.guid))
-        .map(|d| d.object.clone())
-        .collect();
-    let graph = Graph::build(&changed_objects, registry);
+        .map(|d| d.object);
+    let graph = Graph::build(changed_objects, registry);
     if let Some(cycle) = graph.cycles().first() {
         return Err(PlanError::Cycle(
             cycle
@@ -751,7 +754,7 @@ mod tests {
                     continue;
                 }
                 let o = directory(i, *parent, "v0");
-                let new = edit::prepare(kind, &o.to_document(), guid(i), &lookup).unwrap();
+                let new = edit::prepare(kind, &o, guid(i), &lookup).unwrap();
                 applied.insert(
                     new.guid,
                     Applied {

@@ -47,7 +47,7 @@ pub type DesiredRead = (Desired, Registry, HashMap<Uuid, String>);
 /// The desired objects of the repository at `root` at `revision`, their registry, and each
 /// object's git blob id.
 pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRead, SourceError> {
-    let snapshot = repo::snapshot(root, &Source::Revision(revision.to_string()))?;
+    let mut snapshot = repo::snapshot(root, &Source::Revision(revision.to_string()))?;
     let config = snapshot
         .config
         .as_ref()
@@ -57,7 +57,7 @@ pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRea
         Path::new(CONFIG_FILE),
     )?;
     let registry = repo::registry_for(&snapshot)?;
-    let report = validate::check(&snapshot.objects, &registry);
+    let report = validate::check(std::mem::take(&mut snapshot.objects), &registry);
     if !report.is_ok() {
         return Err(SourceError::Invalid {
             revision: revision.to_string(),
@@ -67,10 +67,7 @@ pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRea
     let blobs: HashMap<Uuid, String> = report
         .objects
         .iter()
-        .filter_map(|l| {
-            let blob = repo::blob_id(l.text.as_bytes());
-            Some((l.object.guid?, blob))
-        })
+        .filter_map(|l| Some((l.object.guid?, snapshot.blobs.get(&l.path)?.clone())))
         .collect();
     let objects: Vec<Object> = report.objects.into_iter().map(|l| l.object).collect();
     let commit = snapshot.commit.unwrap_or_default();
@@ -158,7 +155,7 @@ pub fn desired_fast(
                 .is_some_and(|a| a.to_string() == by_guid[g].address())
         })
     };
-    let snapshot = repo::snapshot_at(root, revision, &skip)?;
+    let mut snapshot = repo::snapshot_at(root, revision, &skip)?;
     let config = snapshot
         .config
         .as_ref()
@@ -183,7 +180,7 @@ pub fn desired_fast(
         known.addresses.insert(address);
         known.guids.insert(guid, path.clone());
     }
-    let report = validate::check_with(&snapshot.objects, &registry, &known);
+    let report = validate::check_with(std::mem::take(&mut snapshot.objects), &registry, &known);
     if !report.is_ok() {
         return Err(SourceError::Invalid {
             revision: revision.to_string(),
@@ -216,7 +213,7 @@ pub fn desired_fast(
         let Some(kind) = registry.get(&l.object.kind) else {
             continue;
         };
-        for r in crate::graph::references(kind, &l.doc) {
+        for r in crate::graph::object_references(kind, &l.object) {
             if let Some(target) = by_address.get(&r.target) {
                 if unchanged.contains(target) {
                     frontier.push(*target);

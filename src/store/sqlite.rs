@@ -403,7 +403,7 @@ fn write_in(
                     Some((_, _, v)) => (Outcome::Updated, v + 1, None),
                 };
                 if outcome != Outcome::Unchanged {
-                    let body = canonical_json(&Value::Object(o.spec.clone()));
+                    let body = crate::model::hash::canonical_json_of_map(&o.spec);
                     tx.prepare_cached(
                             "INSERT INTO objects (guid, kind, address, project, name, body, hash, version, updated_at, updated_by)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)

@@ -30,7 +30,7 @@ fn every_kind_has_a_valid_sample() {
         let text = fixture(&kind.name)
             .unwrap_or_else(|| panic!("tests/fixtures/kinds/{}.toml is missing", kind.name));
         let file = source_for(&registry, &kind.name, &text);
-        let (_, problems) = load_file(&file, &registry);
+        let (_, problems) = load_file(file, &registry);
         if !problems.is_empty() {
             panic!(
                 "{}: {}",
@@ -64,7 +64,7 @@ fn every_schema_refuses_unknown_fields_with_their_line() {
             .unwrap()
             + 1;
         let file = source_for(&registry, &kind.name, &text);
-        let (_, problems) = load_file(&file, &registry);
+        let (_, problems) = load_file(file, &registry);
         assert_eq!(problems[0].code, Code::Schema, "{}", kind.name);
         assert_eq!(
             problems[0].position.map(|p| p.line),
@@ -96,7 +96,7 @@ fn every_schema_refuses_a_missing_name() {
             bytes: without.into_bytes(),
             ..file
         };
-        let (_, problems) = load_file(&file, &registry);
+        let (_, problems) = load_file(file, &registry);
         assert!(
             problems
                 .iter()
