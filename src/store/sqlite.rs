@@ -253,7 +253,9 @@ impl SqliteTenant {
                 .map_err(|e| db(&path, "enable WAL", e))?;
         }
         self.conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .execute_batch(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+            )
             .map_err(|e| db(&path, "configure", e))?;
         Ok(())
     }
