@@ -136,12 +136,15 @@ pub fn build(
 
     let by_guid: HashMap<Uuid, &StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
-    let by_address: HashMap<String, &StoredObject> =
-        actual.objects.iter().map(|o| (o.address(), o)).collect();
     let actual_addresses: HashMap<Uuid, String> = actual
         .objects
         .iter()
         .map(|o| (o.guid, o.address()))
+        .collect();
+    let by_address: HashMap<&str, &StoredObject> = actual
+        .objects
+        .iter()
+        .map(|o| (actual_addresses[&o.guid].as_str(), o))
         .collect();
 
     // Desired GUIDs by address, for resolving references; then the destination's.
@@ -249,7 +252,7 @@ pub fn build(
             .expect("prepared objects have known kinds");
         let new_address = d.object.address().to_string();
         let holder = by_address
-            .get(&new_address)
+            .get(new_address.as_str())
             .filter(|o| o.guid != d.stored.guid);
         // Another destination object at this address: a conflict, unless it is being renamed
         // away in this plan, or adopted.
@@ -501,8 +504,10 @@ pub fn build(
 
     // Blast radius: destination objects that depend on each changed one, transitively.
     let mut dependents: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (from, to) in &actual.edges {
-        dependents.entry(*to).or_default().push(*from);
+    if changes.iter().any(|c| c.action != Action::Create) {
+        for (from, to) in &actual.edges {
+            dependents.entry(*to).or_default().push(*from);
+        }
     }
     for c in &mut changes {
         if c.action == Action::Create {

@@ -151,8 +151,9 @@ pub fn desired_fast(
     }
     let skip = |path: &str, blob: &str| {
         owner.get(blob).is_some_and(|g| {
+            let o = by_guid[g];
             crate::model::path::address_from_path(path)
-                .is_some_and(|a| a.to_string() == by_guid[g].address())
+                .is_some_and(|a| a.name == o.name && a.kind == o.kind && a.project == o.project)
         })
     };
     let mut snapshot = repo::snapshot_at(root, revision, &skip)?;
@@ -166,19 +167,24 @@ pub fn desired_fast(
     )?;
     let registry = repo::registry_for(&snapshot)?;
     let mut known = validate::Known::default();
-    let mut unchanged: HashSet<Uuid> = HashSet::new();
+    let mut unchanged: HashSet<Uuid> = HashSet::with_capacity(snapshot.skipped.len());
+    // What the files read may refer to or collide with: only needed when a file is read.
+    let reading = !snapshot.objects.is_empty();
     for (path, blob) in &snapshot.skipped {
         let guid = owner[blob.as_str()];
         if !unchanged.insert(guid) {
             return Ok(None); // the same blob in two files: a copy; read everything
         }
-        let address = crate::model::Address {
-            kind: by_guid[&guid].kind.clone(),
-            project: by_guid[&guid].project.clone(),
-            name: by_guid[&guid].name.clone(),
-        };
-        known.addresses.insert(address);
-        known.guids.insert(guid, path.clone());
+        if reading {
+            let o = by_guid[&guid];
+            let address = crate::model::Address {
+                kind: o.kind.clone(),
+                project: o.project.clone(),
+                name: o.name.clone(),
+            };
+            known.addresses.insert(address);
+            known.guids.insert(guid, path.clone());
+        }
     }
     let report = validate::check_with(std::mem::take(&mut snapshot.objects), &registry, &known);
     if !report.is_ok() {
@@ -202,11 +208,17 @@ pub fn desired_fast(
         .filter(|o| read.get(&o.guid).is_none_or(|a| *a != o.address()))
         .map(|o| o.guid)
         .collect();
-    let by_address: HashMap<String, Uuid> = actual
-        .objects
-        .iter()
-        .map(|o| (o.address(), o.guid))
-        .collect();
+    // Addresses of the destination's objects, for the references of the files read (none in a
+    // plan without changes, so no map is built then).
+    let by_address: HashMap<String, Uuid> = if report.objects.is_empty() {
+        HashMap::new()
+    } else {
+        actual
+            .objects
+            .iter()
+            .map(|o| (o.address(), o.guid))
+            .collect()
+    };
     let read_guids: HashSet<Uuid> = read.keys().copied().collect();
     let mut frontier: Vec<Uuid> = Vec::new();
     for l in &report.objects {

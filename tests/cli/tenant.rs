@@ -139,7 +139,7 @@ fn bad_tenant_files_are_named() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let out = env.ferry().args(["tenant", "info", &url]).assert().code(1);
-    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 2\n  hint: upgrade ferry"), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 3\n  hint: upgrade ferry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -321,8 +321,11 @@ fn older_stores_are_migrated() {
     let url = tenant(&env, "old");
     let path = env.path().join("old.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("ALTER TABLE applied DROP COLUMN body; PRAGMA user_version = 1;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP INDEX objects_summary; DROP INDEX applied_summary;
+         ALTER TABLE applied DROP COLUMN body; PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(conn);
     env.ferry()
         .args(["tenant", "info", &url])
@@ -332,10 +335,18 @@ fn older_stores_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     conn.execute(
         "INSERT INTO applied (guid, hash, applied_at, body) VALUES ('g', 'h', 't', '{}')",
         [],
     )
     .unwrap();
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('objects_summary', 'applied_summary')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 2, "migration 3 adds the covering indexes");
 }
