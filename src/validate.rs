@@ -348,14 +348,26 @@ pub fn check(files: Vec<SourceFile>, registry: &Registry) -> Report {
     check_with(files, registry, &Known::default())
 }
 
+/// The path of a known object by GUID; see [`Known`].
+pub type PathOf<'a> = Box<dyn Fn(&uuid::Uuid) -> Option<String> + 'a>;
+
 /// Objects known to be in the repository without their files being read (a fast plan skips the
 /// files ferry applied unchanged): references may land on them, and their GUIDs are taken.
-#[derive(Debug, Clone, Default)]
-pub struct Known {
-    /// Their addresses.
-    pub addresses: HashSet<Address>,
-    /// Their GUIDs, with their paths.
-    pub guids: HashMap<uuid::Uuid, String>,
+/// Asked one object at a time, so a caller with thousands of them builds no set.
+pub struct Known<'a> {
+    /// Whether an object at this address is known.
+    pub has_address: Box<dyn Fn(&Address) -> bool + 'a>,
+    /// The path of the known object with this GUID, if there is one.
+    pub path_of: PathOf<'a>,
+}
+
+impl Default for Known<'_> {
+    fn default() -> Self {
+        Known {
+            has_address: Box::new(|_| false),
+            path_of: Box::new(|_| None),
+        }
+    }
 }
 
 /// [`check`] of some of a repository's files, the others being `known`.
@@ -454,7 +466,7 @@ pub fn check_set(
         }
         let address = loaded.object.address();
         if let Some(guid) = loaded.object.guid {
-            if let Some(other) = known.guids.get(&guid) {
+            if let Some(other) = (known.path_of)(&guid) {
                 problems.push(Problem {
                     path: loaded.path.clone(),
                     position: file::position_of(&loaded.text, "/guid"),
@@ -533,7 +545,7 @@ pub fn check_set(
             }
             if !by_address.contains_key(&target)
                 && !broken.contains(&target)
-                && !known.addresses.contains(&target)
+                && !(known.has_address)(&target)
             {
                 let scoped = registry.get(&target.kind).map(|k| k.scope);
                 let hint = match (scoped, &target.project) {

@@ -84,8 +84,8 @@ pub fn make(args: &Args, repo: Option<&Path>) -> super::Result<Made> {
     let fast = if selecting || std::env::var_os("FERRY_FULL_READ").is_some() {
         None
     } else {
-        let index = source::actual_index(tenant.as_ref())?;
-        match source::desired_fast(&root, &args.revision, &index) {
+        let mut index = source::actual_index(tenant.as_ref())?;
+        match source::desired_fast(&root, &args.revision, &mut index, tenant.as_ref()) {
             Ok(Some(found)) => Some(Ok((found, index))),
             Ok(None) => None,
             Err(e) => Some(Err(e)),

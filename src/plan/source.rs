@@ -2,6 +2,7 @@
 //! from the git object database and validated as `ferry validate` does), and the destination's
 //! objects with what ferry last applied.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -31,6 +32,9 @@ pub enum SourceError {
     /// No ferry.toml at the revision.
     #[error("the repository has no {CONFIG_FILE} at {0}")]
     NoConfig(String),
+    /// The destination could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The objects do not validate.
     #[error("{} problem(s) in the repository at {revision}", problems.len())]
     Invalid {
@@ -132,7 +136,8 @@ pub fn actual_from_tenant(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
 pub fn desired_fast(
     root: &Path,
     revision: &str,
-    actual: &Actual,
+    actual: &mut Actual,
+    tenant: &dyn Tenant,
 ) -> Result<Option<DesiredRead>, SourceError> {
     use std::collections::HashSet;
     let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
@@ -166,27 +171,50 @@ pub fn desired_fast(
         Path::new(CONFIG_FILE),
     )?;
     let registry = repo::registry_for(&snapshot)?;
-    let mut known = validate::Known::default();
     let mut unchanged: HashSet<Uuid> = HashSet::with_capacity(snapshot.skipped.len());
-    // What the files read may refer to or collide with: only needed when a file is read.
-    let reading = !snapshot.objects.is_empty();
-    for (path, blob) in &snapshot.skipped {
-        let guid = owner[blob.as_str()];
-        if !unchanged.insert(guid) {
+    for (_, blob) in &snapshot.skipped {
+        if !unchanged.insert(owner[blob.as_str()]) {
             return Ok(None); // the same blob in two files: a copy; read everything
         }
-        if reading {
-            let o = by_guid[&guid];
-            let address = crate::model::Address {
-                kind: o.kind.clone(),
-                project: o.project.clone(),
-                name: o.name.clone(),
-            };
-            known.addresses.insert(address);
-            known.guids.insert(guid, path.clone());
-        }
     }
+    // The unchanged object at an address, asked of the destination for the few addresses the
+    // files read refer to (no map of every address is built).
+    let looked_up: RefCell<HashMap<String, Option<Uuid>>> = RefCell::new(HashMap::new());
+    let failed: RefCell<Option<StoreError>> = RefCell::new(None);
+    let unchanged_at = |address: &str| -> Option<Uuid> {
+        if let Some(found) = looked_up.borrow().get(address) {
+            return *found;
+        }
+        let found = match tenant.guids(&[address.to_string()]) {
+            Ok(map) => map.get(address).copied(),
+            Err(e) => {
+                failed.borrow_mut().get_or_insert(e);
+                None
+            }
+        };
+        let found = found.filter(|g| unchanged.contains(g));
+        looked_up.borrow_mut().insert(address.to_string(), found);
+        found
+    };
+    let known = validate::Known {
+        has_address: Box::new(|a| unchanged_at(&a.to_string()).is_some()),
+        path_of: Box::new(|guid| {
+            unchanged.contains(guid).then(|| {
+                let blob = actual.applied[guid].blob.as_deref();
+                snapshot
+                    .skipped
+                    .iter()
+                    .find(|(_, b)| Some(b.as_str()) == blob)
+                    .map(|(p, _)| p.clone())
+                    .unwrap_or_default()
+            })
+        }),
+    };
     let report = validate::check_with(std::mem::take(&mut snapshot.objects), &registry, &known);
+    drop(known);
+    if let Some(e) = failed.take() {
+        return Err(e.into());
+    }
     if !report.is_ok() {
         return Err(SourceError::Invalid {
             revision: revision.to_string(),
@@ -208,17 +236,6 @@ pub fn desired_fast(
         .filter(|o| read.get(&o.guid).is_none_or(|a| *a != o.address()))
         .map(|o| o.guid)
         .collect();
-    // Addresses of the destination's objects, for the references of the files read (none in a
-    // plan without changes, so no map is built then).
-    let by_address: HashMap<String, Uuid> = if report.objects.is_empty() {
-        HashMap::new()
-    } else {
-        actual
-            .objects
-            .iter()
-            .map(|o| (o.address(), o.guid))
-            .collect()
-    };
     let read_guids: HashSet<Uuid> = read.keys().copied().collect();
     let mut frontier: Vec<Uuid> = Vec::new();
     for l in &report.objects {
@@ -226,12 +243,16 @@ pub fn desired_fast(
             continue;
         };
         for r in crate::graph::object_references(kind, &l.object) {
-            if let Some(target) = by_address.get(&r.target) {
-                if unchanged.contains(target) {
-                    frontier.push(*target);
-                }
-            }
+            frontier.extend(unchanged_at(&r.target));
         }
+    }
+    // The destination's references (not read by [`actual_index`]) are needed from here on only
+    // when a read object refers to an unchanged one, or an object moved or is gone.
+    if let Some(e) = failed.take() {
+        return Err(e.into());
+    }
+    if (!frontier.is_empty() || !moved_or_gone.is_empty()) && actual.edges.is_empty() {
+        actual.edges = tenant.reference_edges()?;
     }
     // Walk the destination's references from there: reaching a read object means a cycle may
     // close through unchanged objects.
@@ -286,9 +307,10 @@ pub fn desired_fast(
     )))
 }
 
-/// The destination without bodies: every object's identity, address and hash, what ferry
-/// applied (hashes and blobs), and the references between objects. Enough for
-/// [`desired_fast`]; [`with_bodies`] then loads the bodies the plan needs.
+/// The destination without bodies: every object's identity, address and hash, and what ferry
+/// applied (hashes and blobs). Enough for [`desired_fast`], which reads the references between
+/// objects when it needs them; [`with_bodies`] then loads the bodies (and the references) the
+/// plan needs.
 pub fn actual_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
     let applied = tenant
         .applied_index()?
@@ -309,13 +331,15 @@ pub fn actual_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
         facts: tenant.facts()?,
         objects: tenant.object_index()?,
         applied,
-        edges: tenant.reference_edges()?,
+        edges: Vec::new(),
     })
 }
 
 /// Loads into `actual` the bodies a plan over `desired` needs: of the objects it read, of the
 /// destination objects it does not know unchanged (deletes, unmanaged ones), and of drifted
-/// objects (with what was applied to them, to show the drifted fields).
+/// objects (with what was applied to them, to show the drifted fields); and the references
+/// between destination objects, unless nothing was read and every object is unchanged (a plan
+/// without changes, which has no blast radius to count).
 pub fn with_bodies(
     tenant: &dyn Tenant,
     mut actual: Actual,
@@ -337,6 +361,14 @@ pub fn with_bodies(
                 *o = full;
             }
         }
+    }
+    let no_change = desired.objects.is_empty()
+        && actual
+            .objects
+            .iter()
+            .all(|o| desired.unchanged.contains(&o.guid));
+    if !no_change && actual.edges.is_empty() {
+        actual.edges = tenant.reference_edges()?;
     }
     if !drifted.is_empty() {
         for (guid, a) in tenant.applied()? {
