@@ -69,7 +69,8 @@ pub fn parse_document(text: &str) -> Result<Value, SyntaxError> {
 }
 
 fn toml_table_to_json(table: toml::Table) -> Result<Value, String> {
-    let mut map = Map::new();
+    // Sized exactly: a repository holds hundreds of thousands of these tables.
+    let mut map = Map::with_capacity(table.len());
     for (k, v) in table {
         map.insert(k, toml_to_json(v)?);
     }
