@@ -108,6 +108,9 @@ pub struct Summary {
     pub depth: usize,
 }
 
+/// How many tiers the objects of a self-referring kind come in (see [`objects`]).
+const SAME_KIND_TIERS: usize = 3;
+
 /// The objects of a synthetic tenant of about `n` objects, in dependency order.
 pub fn objects(n: usize, seed: u64, registry: &Registry) -> Result<Vec<Object>, SynthError> {
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -151,13 +154,23 @@ pub fn objects(n: usize, seed: u64, registry: &Registry) -> Result<Vec<Object>, 
             } else {
                 None
             };
+            // Objects of a kind that refers to itself (task upstreams, table lineage) come in
+            // tiers, and refer only to objects of earlier tiers: no cycles, and chains of the
+            // kind stay SAME_KIND_TIERS deep, so the whole graph is about ten levels deep.
+            let tier_start = (i * SAME_KIND_TIERS / count.max(1)) * count / SAME_KIND_TIERS;
             for rule in &kind.references {
                 let candidates: Vec<&Address> = rule
                     .targets
                     .iter()
-                    .filter_map(|t| by_kind.get(t))
+                    .filter_map(|t| {
+                        let of_kind = by_kind.get(t)?;
+                        Some(if t == kind_name {
+                            &of_kind[..tier_start.min(of_kind.len())]
+                        } else {
+                            &of_kind[..]
+                        })
+                    })
                     .flatten()
-                    // Same-kind references only to earlier objects: no cycles.
                     .collect();
                 let hits: Vec<String> = pointer::select(&doc, &rule.pointer)
                     .into_iter()
