@@ -19,51 +19,56 @@ use crate::model::{pointer, Address, Object};
 
 /// A reference written in an object: the field it is in and the address text it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
+pub struct Reference<'k> {
     /// Concrete JSON pointer of the field (`/project` for a project-scoped object's project).
     pub pointer: String,
     /// The address as written.
     pub target: String,
-    /// The kinds the field accepts.
-    pub accepts: Vec<String>,
+    /// The kinds the field accepts (borrowed from the kind: hundreds of thousands of references
+    /// are read in a large repository).
+    pub accepts: &'k [String],
 }
+
+/// What a project-scoped object's `project` field accepts.
+static PROJECT_ONLY: std::sync::LazyLock<[String; 1]> =
+    std::sync::LazyLock::new(|| ["project".to_string()]);
 
 /// Every reference an object's document holds, in field order. Values of the wrong JSON type
 /// are skipped (the schema reports them).
-pub fn references(kind: &Kind, doc: &Value) -> Vec<Reference> {
+pub fn references<'k>(kind: &'k Kind, doc: &Value) -> Vec<Reference<'k>> {
     let project = doc.get("project").and_then(Value::as_str);
     let spec = doc.get("spec").and_then(Value::as_object);
     collect_references(kind, project, spec)
 }
 
 /// [`references`] of an [`Object`], without building its document.
-pub fn object_references(kind: &Kind, object: &Object) -> Vec<Reference> {
+pub fn object_references<'k>(kind: &'k Kind, object: &Object) -> Vec<Reference<'k>> {
     collect_references(kind, object.project.as_deref(), Some(&object.spec))
 }
 
-fn collect_references(
-    kind: &Kind,
+fn collect_references<'k>(
+    kind: &'k Kind,
     project: Option<&str>,
     spec: Option<&serde_json::Map<String, Value>>,
-) -> Vec<Reference> {
+) -> Vec<Reference<'k>> {
     let mut out = Vec::new();
     if kind.scope == Scope::Project {
         if let Some(project) = project {
             out.push(Reference {
                 pointer: "/project".into(),
                 target: format!("project/{project}"),
-                accepts: vec!["project".into()],
+                accepts: &PROJECT_ONLY[..],
             });
         }
     }
     let Some(spec) = spec else { return out };
     for rule in &kind.references {
-        for (at, value) in pointer::select_spec(spec, &rule.pointer) {
+        for (at, value) in pointer::select_spec_segments(spec, &rule.segments) {
             let mut push = |at: String, target: &str| {
                 out.push(Reference {
                     pointer: at,
                     target: target.to_string(),
-                    accepts: rule.targets.clone(),
+                    accepts: &rule.targets,
                 })
             };
             match value {

@@ -98,6 +98,8 @@ pub struct ReferenceRule {
     pub pointer: String,
     /// The kinds the field may point at.
     pub targets: Vec<String>,
+    /// The pointer's segments, split once (see [`crate::model::pointer::segments`]).
+    pub segments: Vec<String>,
 }
 
 /// When a kind's objects can be moved between tenants.
@@ -352,7 +354,11 @@ impl Kind {
             references: x
                 .references
                 .into_iter()
-                .map(|(pointer, targets)| ReferenceRule { pointer, targets })
+                .map(|(pointer, targets)| ReferenceRule {
+                    segments: crate::model::pointer::segments(&pointer),
+                    pointer,
+                    targets,
+                })
                 .collect(),
             secrets: x.secrets,
             env_specific: x.env_specific,

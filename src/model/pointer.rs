@@ -33,7 +33,14 @@ pub fn select<'v>(doc: &'v Value, pointer: &str) -> Vec<(String, &'v Value)> {
 /// must start with `/spec/` (every reference, secret and exportability pointer of a kind does);
 /// others reach nothing.
 pub fn select_spec<'v>(spec: &'v Map<String, Value>, pointer: &str) -> Vec<(String, &'v Value)> {
-    let segs = segments(pointer);
+    select_spec_segments(spec, &segments(pointer))
+}
+
+/// [`select_spec`] of a pointer already split into [`segments`].
+pub fn select_spec_segments<'v>(
+    spec: &'v Map<String, Value>,
+    segs: &[String],
+) -> Vec<(String, &'v Value)> {
     let Some(("spec", rest)) = segs.split_first().map(|(f, r)| (f.as_str(), r)) else {
         return Vec::new();
     };
