@@ -44,8 +44,8 @@ pub struct Snapshot {
     pub kind_files: Vec<SourceFile>,
     /// The commit read, for [`Source::Revision`].
     pub commit: Option<String>,
-    /// Object files not read (see [`snapshot_at`]): (path, git blob id), sorted.
-    pub skipped: Vec<(String, String)>,
+    /// Object files not read (see [`snapshot_at`]): (path, git blob id as [`BlobKey`]), sorted.
+    pub skipped: Vec<(String, BlobKey)>,
     /// The git blob id of every object file read from a revision, by path.
     pub blobs: std::collections::HashMap<String, String>,
 }
@@ -204,13 +204,24 @@ fn snapshot_revision(root: &Path, revision: &str) -> Result<Snapshot, RepoError>
     snapshot_at(root, revision, &|_, _| false)
 }
 
+/// A git object id as its 20 raw bytes: what [`snapshot_at`] compares blobs by, without
+/// writing 100,000 ids out in hex.
+pub type BlobKey = [u8; 20];
+
+/// The [`BlobKey`] of a blob id written in hex; `None` if it is not one.
+pub fn blob_key(hex: &str) -> Option<BlobKey> {
+    git2::Oid::from_str(hex)
+        .ok()
+        .and_then(|id| id.as_bytes().try_into().ok())
+}
+
 /// The repository at a revision, reading only the object files `skip` (given each file's path
 /// and git blob id) does not skip; skipped files are listed in [`Snapshot::skipped`]. Every
 /// object file read has its blob id in [`Snapshot::blobs`].
 pub fn snapshot_at(
     root: &Path,
     revision: &str,
-    skip: &dyn Fn(&str, &str) -> bool,
+    skip: &dyn Fn(&str, &BlobKey) -> bool,
 ) -> Result<Snapshot, RepoError> {
     let repo = open(root)?;
     let git = |action| {
@@ -258,13 +269,19 @@ pub fn snapshot_at(
                     });
                     return git2::TreeWalkResult::Ok;
                 }
-                let id = entry.id().to_string();
-                if may_skip && skip(&path, &id) {
-                    skipped.borrow_mut().push((path, id));
+                let key: BlobKey = entry
+                    .id()
+                    .as_bytes()
+                    .try_into()
+                    .expect("git object ids are 20 bytes");
+                if may_skip && skip(&path, &key) {
+                    skipped.borrow_mut().push((path, key));
                     return git2::TreeWalkResult::Ok;
                 }
                 if may_skip {
-                    blobs.borrow_mut().insert(path.clone(), id);
+                    blobs
+                        .borrow_mut()
+                        .insert(path.clone(), entry.id().to_string());
                 }
                 match read_blob(entry) {
                     Ok(bytes) => out.push(SourceFile {

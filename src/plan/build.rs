@@ -1,6 +1,7 @@
 //! [`build`]: desired + actual → [`Plan`].
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -136,16 +137,29 @@ pub fn build(
 
     let by_guid: HashMap<Uuid, &StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
-    let actual_addresses: HashMap<Uuid, String> = actual
-        .objects
-        .iter()
-        .map(|o| (o.guid, o.address()))
-        .collect();
-    let by_address: HashMap<&str, &StoredObject> = actual
-        .objects
-        .iter()
-        .map(|o| (actual_addresses[&o.guid].as_str(), o))
-        .collect();
+    // Every destination object's address, both ways: built on first use (a plan without
+    // changes never needs them).
+    let addresses_cell: OnceLock<HashMap<Uuid, String>> = OnceLock::new();
+    let actual_addresses = || {
+        addresses_cell.get_or_init(|| {
+            actual
+                .objects
+                .iter()
+                .map(|o| (o.guid, o.address()))
+                .collect()
+        })
+    };
+    let by_address_cell: OnceLock<HashMap<&str, &StoredObject>> = OnceLock::new();
+    let by_address = || {
+        by_address_cell.get_or_init(|| {
+            let addresses = actual_addresses();
+            actual
+                .objects
+                .iter()
+                .map(|o| (addresses[&o.guid].as_str(), o))
+                .collect()
+        })
+    };
 
     // Desired GUIDs by address, for resolving references; then the destination's.
     let mut desired_sorted: Vec<&Object> = desired.objects.iter().collect();
@@ -157,7 +171,7 @@ pub fn build(
     let lookup = |a: &str| {
         desired_guids
             .get(a)
-            .or_else(|| by_address.get(a).map(|o| &o.guid))
+            .or_else(|| by_address().get(a).map(|o| &o.guid))
             .copied()
     };
     let mut unresolved = Vec::new();
@@ -251,7 +265,7 @@ pub fn build(
             .get(&d.object.kind)
             .expect("prepared objects have known kinds");
         let new_address = d.object.address().to_string();
-        let holder = by_address
+        let holder = by_address()
             .get(new_address.as_str())
             .filter(|o| o.guid != d.stored.guid);
         // Another destination object at this address: a conflict, unless it is being renamed
@@ -300,7 +314,7 @@ pub fn build(
                 ));
             }
         }
-        let actual_doc = edit::to_object(current, Some(kind), &actual_addresses).to_document();
+        let actual_doc = edit::to_object(current, Some(kind), actual_addresses()).to_document();
         let fields = field_changes(&actual_doc, &d.object.to_document(), &[kind]);
         let action = if adopted_from.is_some() {
             Action::Adopt
@@ -360,7 +374,7 @@ pub fn build(
                 if deleted.contains(target) {
                     blocked.insert(format!(
                         "{} cannot be deleted: {} (desired) refers to it at {pointer}",
-                        actual_addresses[target],
+                        actual_addresses()[target],
                         d.object.address()
                     ));
                 }
@@ -376,8 +390,8 @@ pub fn build(
             {
                 blocked.insert(format!(
                     "{} cannot be deleted: {} (not managed by ferry) refers to it",
-                    actual_addresses[to],
-                    actual_addresses
+                    actual_addresses()[to],
+                    actual_addresses()
                         .get(from)
                         .map(String::as_str)
                         .unwrap_or("an object")
@@ -404,8 +418,8 @@ pub fn build(
                 let spec = serde_json::from_str(body).unwrap_or_default();
                 let then = StoredObject { spec, ..o.clone() };
                 field_changes(
-                    &edit::to_object(&then, Some(kind), &actual_addresses).to_document(),
-                    &edit::to_object(o, Some(kind), &actual_addresses).to_document(),
+                    &edit::to_object(&then, Some(kind), actual_addresses()).to_document(),
+                    &edit::to_object(o, Some(kind), actual_addresses()).to_document(),
                     &[kind],
                 )
             }
@@ -460,7 +474,7 @@ pub fn build(
     // Deletes after, dependents first.
     let deleted_objects: Vec<Object> = deleting
         .iter()
-        .map(|o| edit::to_object(o, registry.get(&o.kind), &actual_addresses))
+        .map(|o| edit::to_object(o, registry.get(&o.kind), actual_addresses()))
         .collect();
     let delete_graph = Graph::build(&deleted_objects, registry);
     let delete_waves = delete_graph.waves().unwrap_or_default();
@@ -520,7 +534,7 @@ pub fn build(
         while let Some(g) = queue.pop_front() {
             for d in dependents.get(&g).map(Vec::as_slice).unwrap_or_default() {
                 if seen.insert(*d) {
-                    found.insert(actual_addresses[d].clone());
+                    found.insert(actual_addresses()[d].clone());
                     queue.push_back(*d);
                 }
             }

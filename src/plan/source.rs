@@ -143,18 +143,18 @@ pub fn desired_fast(
     let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
     // Blob → the object ferry applied it to, when the destination still has what was applied.
-    let mut owner: HashMap<&str, Uuid> = HashMap::new();
+    let mut owner: HashMap<repo::BlobKey, Uuid> = HashMap::with_capacity(actual.applied.len());
     for (guid, a) in &actual.applied {
         if let (Some(blob), Some(o)) = (a.blob.as_deref(), by_guid.get(guid)) {
             if o.hash == a.hash {
-                owner.insert(blob, *guid);
+                owner.extend(repo::blob_key(blob).map(|k| (k, *guid)));
             }
         }
     }
     if owner.is_empty() {
         return Ok(None);
     }
-    let skip = |path: &str, blob: &str| {
+    let skip = |path: &str, blob: &repo::BlobKey| {
         owner.get(blob).is_some_and(|g| {
             let o = by_guid[g];
             crate::model::path::address_from_path(path)
@@ -173,7 +173,7 @@ pub fn desired_fast(
     let registry = repo::registry_for(&snapshot)?;
     let mut unchanged: HashSet<Uuid> = HashSet::with_capacity(snapshot.skipped.len());
     for (_, blob) in &snapshot.skipped {
-        if !unchanged.insert(owner[blob.as_str()]) {
+        if !unchanged.insert(owner[blob]) {
             return Ok(None); // the same blob in two files: a copy; read everything
         }
     }
@@ -200,11 +200,14 @@ pub fn desired_fast(
         has_address: Box::new(|a| unchanged_at(&a.to_string()).is_some()),
         path_of: Box::new(|guid| {
             unchanged.contains(guid).then(|| {
-                let blob = actual.applied[guid].blob.as_deref();
+                let blob = actual.applied[guid]
+                    .blob
+                    .as_deref()
+                    .and_then(repo::blob_key);
                 snapshot
                     .skipped
                     .iter()
-                    .find(|(_, b)| Some(b.as_str()) == blob)
+                    .find(|(_, b)| Some(b) == blob.as_ref())
                     .map(|(p, _)| p.clone())
                     .unwrap_or_default()
             })
