@@ -366,6 +366,10 @@ pub fn mutate(
         if wanted != 0 && (!leaf || touched.contains(&address)) {
             continue;
         }
+        // Edits change the description, of kinds that have one.
+        if wanted == 0 && !loaded.object.spec.contains_key("description") {
+            continue;
+        }
         match wanted {
             0 => {
                 let mut object = loaded.object.clone();
