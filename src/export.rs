@@ -11,6 +11,7 @@
 //! line, so an unchanged re-export reads each file once and parses none.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -219,20 +220,37 @@ fn kind_and_project(rel: &str) -> Option<(String, Option<String>)> {
     }
 }
 
-fn write(root: &Path, rel: &str, text: &str) -> Result<(), ExportError> {
+/// Writes a file (and the folders it needs), and stages it for the commit when there is one.
+fn write(
+    root: &Path,
+    rel: &str,
+    text: &str,
+    staging: Option<&mut repo::Staging>,
+) -> Result<(), ExportError> {
     let full = root.join(rel);
-    if let Some(parent) = full.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| ExportError::Io {
-            action: "create folder for",
+    let failed = |action| {
+        move |source| ExportError::Io {
+            action,
             path: rel.to_string(),
             source,
-        })?;
+        }
+    };
+    // Folders are made (or their failure reported) only when the file cannot be created.
+    let mut file = match std::fs::File::create(&full) {
+        Ok(file) => file,
+        Err(_) => {
+            if let Some(parent) = full.parent() {
+                std::fs::create_dir_all(parent).map_err(failed("create folder for"))?;
+            }
+            std::fs::File::create(&full).map_err(failed("write"))?
+        }
+    };
+    file.write_all(text.as_bytes()).map_err(failed("write"))?;
+    if let Some(staging) = staging {
+        let meta = file.metadata().map_err(failed("write"))?;
+        staging.add(rel, text.as_bytes(), &meta)?;
     }
-    std::fs::write(&full, text).map_err(|source| ExportError::Io {
-        action: "write",
-        path: rel.to_string(),
-        source,
-    })
+    Ok(())
 }
 
 fn remove(root: &Path, rel: &str) -> Result<(), ExportError> {
@@ -267,13 +285,14 @@ pub fn tenant_objects(
     Ok(objects)
 }
 
-/// Exports `tenant` into the repository at `root`. `progress` is called with (done, total)
-/// as objects are processed.
+/// Exports `tenant` into the repository at `root`. Each file written is staged in `staging`,
+/// when given, for a commit. `progress` is called with (done, total) as objects are processed.
 pub fn export(
     tenant: &dyn Tenant,
     root: &Path,
     registry: &Registry,
     options: &Options,
+    mut staging: Option<&mut repo::Staging>,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Report, ExportError> {
     let mut report = Report::default();
@@ -295,7 +314,7 @@ pub fn export(
     };
     if config.source.as_ref() != Some(&source) {
         config.source = Some(source);
-        write(root, CONFIG_FILE, &config.to_text())?;
+        write(root, CONFIG_FILE, &config.to_text(), staging.as_deref_mut())?;
         report.written.push(CONFIG_FILE.into());
     }
     report.written.extend(repo::refresh_schemas(root)?);
@@ -395,7 +414,8 @@ pub fn export(
                 path: rel.clone(),
             };
             let result = match existing {
-                None => write(root, &rel, &text).map(|_| report.added.push(entry)),
+                None => write(root, &rel, &text, staging.as_deref_mut())
+                    .map(|_| report.added.push(entry)),
                 Some((old, _)) if old != rel => {
                     let old_address = path::address_from_path(&old).map(|a| a.to_string());
                     // Another object may already have been written at the old path (a swap of
@@ -405,16 +425,19 @@ pub fn export(
                     } else {
                         remove(root, &old)
                     };
-                    removal.and_then(|_| write(root, &rel, &text)).map(|_| {
-                        report.removed.push(old);
-                        report.renamed.push(Exported {
-                            old_address,
-                            ..entry
-                        });
-                    })
+                    removal
+                        .and_then(|_| write(root, &rel, &text, staging.as_deref_mut()))
+                        .map(|_| {
+                            report.removed.push(old);
+                            report.renamed.push(Exported {
+                                old_address,
+                                ..entry
+                            });
+                        })
                 }
                 Some((_, bytes)) if bytes != text.as_bytes() => {
-                    write(root, &rel, &text).map(|_| report.changed.push(entry))
+                    write(root, &rel, &text, staging.as_deref_mut())
+                        .map(|_| report.changed.push(entry))
                 }
                 Some(_) => return Ok(()),
             };

@@ -148,7 +148,13 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             bar.set_position(done as u64);
         }
     };
-    let report = export::export(tenant.as_ref(), &root, &registry, &options, &mut progress).map_err(|e| {
+    // With --commit, each file's blob is made as the file is written.
+    let mut staging = if args.commit {
+        Some(ferry::repo::Staging::open(&root)?)
+    } else {
+        None
+    };
+    let report = export::export(tenant.as_ref(), &root, &registry, &options, staging.as_mut(), &mut progress).map_err(|e| {
         CliError::new(
             e,
             Some("the repository may hold part of the export: `git status` shows it, `git checkout -- objects` undoes it".to_string()),
@@ -156,9 +162,10 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     })?;
     bar.finish_and_clear();
     let facts = tenant.facts()?;
-    let commit = if args.commit {
+    let commit = if let Some(mut staging) = staging {
         // The repository's own files go in too, so the first commit is a complete repository;
-        // files that did not change leave the tree as it is.
+        // files that did not change leave the tree as it is. The files export wrote are staged
+        // already; these are read from disk.
         let mut files = report.written.clone();
         for rel in [
             ".gitignore",
@@ -177,8 +184,11 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
         );
         files.sort();
         files.dedup();
+        for rel in &files {
+            staging.add_file(rel)?;
+        }
         let message = report.commit_message(&facts.name, args.message.as_deref());
-        ferry::repo::commit_files(&root, &files, &report.removed, &message)?
+        staging.commit(&report.removed, &message)?
     } else {
         None
     };

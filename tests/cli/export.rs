@@ -458,3 +458,145 @@ fn export_needs_a_repository() {
         .code(1);
     assert!(stderr(&out).starts_with("error: nowhere is not a tenant repository (no ferry.toml)\n  hint: run `ferry init nowhere` first"), "{}", stderr(&out));
 }
+
+/// What git prints for `args` in `dir`; the command must succeed.
+fn git_output(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// After an export commit: git's index describes the files as written (so git sees no change
+/// without reading them), the work tree is clean, the repository is sound, and every object is
+/// packed.
+fn assert_committed_cleanly(repo: &Path, what: &str) {
+    // Before `git status`, which may refresh the index.
+    assert_eq!(
+        git_output(repo, &["diff-files", "--name-only"]),
+        "",
+        "{what}: the index's stat data matches the files"
+    );
+    assert_eq!(
+        git_output(repo, &["status", "--porcelain"]),
+        "",
+        "{what}: the work tree is clean"
+    );
+    git_output(repo, &["fsck", "--strict", "--no-dangling"]);
+    let counts = git_output(repo, &["count-objects", "-v"]);
+    assert!(
+        counts.starts_with("count: 0\n"),
+        "{what}: no loose object: {counts}"
+    );
+}
+
+#[test]
+fn a_commit_leaves_git_clean_and_the_next_one_holds_just_the_change() {
+    let env = TestEnv::new();
+    let url = retail_tenant(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["export", "--from", &url, "--repo", "repo", "--commit"])
+        .assert()
+        .success();
+    assert_committed_cleanly(&repo, "first export");
+
+    let out = env
+        .ferry()
+        .args(["object", "get", "--tenant", &url, "word_root/amt"])
+        .assert()
+        .success();
+    let changed = stdout(&out).replace(
+        "description = \"A money amount in CNY, two decimals.\"",
+        "description = \"A money amount in CNY.\"",
+    );
+    assert_ne!(changed, stdout(&out));
+    env.write("changed.toml", &changed);
+    env.ferry()
+        .args(["object", "put", "--tenant", &url, "changed.toml"])
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["export", "--from", &url, "--repo", "repo", "--commit"])
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("0 added, 1 changed, 0 renamed, 0 deleted\ncommitted "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(commits(&repo), 2);
+    assert_eq!(
+        git_output(&repo, &["diff", "--name-only", "HEAD~1", "HEAD"]),
+        "objects/standard/word_root/amt.toml\n"
+    );
+    assert_eq!(
+        git_output(&repo, &["show", "HEAD:objects/standard/word_root/amt.toml"]),
+        env.read("repo/objects/standard/word_root/amt.toml")
+    );
+    assert!(env
+        .read("repo/objects/standard/word_root/amt.toml")
+        .contains("description = \"A money amount in CNY.\""));
+    assert_committed_cleanly(&repo, "second export");
+    assert_eq!(
+        git_output(&repo, &["reflog", "--format=%gs"]),
+        "commit: Export dev: 0 added, 1 changed, 0 renamed, 0 deleted\n\
+         commit (initial): Export dev: 167 added, 0 changed, 0 renamed, 0 deleted\n",
+        "the reflog reads as git's own"
+    );
+}
+
+#[test]
+fn a_commit_in_a_sub_folder_leaves_other_staged_changes_alone() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    env.ferry()
+        .args(["object", "put", "--tenant", &url])
+        .arg(source_dir().join("examples/retail/objects"))
+        .assert()
+        .success();
+    git(env.path(), &["init", "-q", "--initial-branch", "trunk"]);
+    env.write("notes.txt", "not ferry's\n");
+    git(env.path(), &["add", "notes.txt"]);
+    env.ferry().args(["init", "sub/repo"]).assert().success();
+    env.ferry()
+        .args(["export", "--from", &url, "--repo", "sub/repo", "--commit"])
+        .assert()
+        .success();
+    let files = git_output(
+        env.path(),
+        &[
+            "-c",
+            "core.quotePath=false",
+            "ls-tree",
+            "-r",
+            "--name-only",
+            "trunk",
+        ],
+    );
+    assert!(
+        files.lines().all(|f| f.starts_with("sub/repo/")),
+        "only the ferry repository's files: {files}"
+    );
+    assert!(files.contains("sub/repo/objects/standard/word_root/amt.toml\n"));
+    assert!(files.contains("sub/repo/ferry.toml\n"));
+    assert_eq!(
+        git_output(
+            env.path(),
+            &["status", "--porcelain", "--untracked-files=no"]
+        ),
+        "A  notes.txt\n",
+        "still staged, not committed"
+    );
+    git_output(env.path(), &["fsck", "--strict", "--no-dangling"]);
+}
