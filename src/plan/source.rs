@@ -249,40 +249,32 @@ pub fn desired_fast(
             frontier.extend(unchanged_at(&r.target));
         }
     }
-    // The destination's references (not read by [`actual_index`]) are needed from here on only
-    // when a read object refers to an unchanged one, or an object moved or is gone.
     if let Some(e) = failed.take() {
         return Err(e.into());
     }
-    if (!frontier.is_empty() || !moved_or_gone.is_empty()) && actual.edges.is_empty() {
-        actual.edges = tenant.reference_edges()?;
-    }
-    // Walk the destination's references from there: reaching a read object means a cycle may
-    // close through unchanged objects.
-    if !frontier.is_empty() {
-        let mut forward: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (from, to) in &actual.edges {
-            forward.entry(*from).or_default().push(*to);
-        }
-        let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
-        while let Some(g) = frontier.pop() {
-            for t in forward.get(&g).map(Vec::as_slice).unwrap_or_default() {
-                if read_guids.contains(t) {
-                    return Ok(None);
-                }
-                if unchanged.contains(t) && seen.insert(*t) {
-                    frontier.push(*t);
-                }
+    // Walk the destination's references from there, asking the destination for the references
+    // of the objects reached, a level at a time: reaching a read object means a cycle may close
+    // through unchanged objects.
+    let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (_, t) in tenant.references_of(&frontier, true)? {
+            if read_guids.contains(&t) {
+                return Ok(None);
+            }
+            if unchanged.contains(&t) && seen.insert(t) {
+                next.push(t);
             }
         }
+        frontier = next;
     }
     // An unchanged object (or a member of an unchanged project) referring to one that moved or
     // is gone: its file still names the old address, which only a full read reports.
-    if !moved_or_gone.is_empty()
-        && actual
-            .edges
-            .iter()
-            .any(|(from, to)| unchanged.contains(from) && moved_or_gone.contains(to))
+    let gone: Vec<Uuid> = moved_or_gone.iter().copied().collect();
+    if tenant
+        .references_of(&gone, false)?
+        .iter()
+        .any(|(from, _)| unchanged.contains(from))
     {
         return Ok(None);
     }
@@ -371,7 +363,25 @@ pub fn with_bodies(
             .iter()
             .all(|o| desired.unchanged.contains(&o.guid));
     if !no_change && actual.edges.is_empty() {
-        actual.edges = tenant.reference_edges()?;
+        // The references a plan counts (blast radius) or checks (deletes): every reference into
+        // an object that may change or go, and into those that depend on it, transitively;
+        // asked of the destination a level at a time.
+        let mut level: Vec<Uuid> = actual
+            .objects
+            .iter()
+            .filter(|o| read.contains(&o.guid) || !desired.unchanged.contains(&o.guid))
+            .map(|o| o.guid)
+            .collect();
+        let mut seen: HashSet<Uuid> = level.iter().copied().collect();
+        while !level.is_empty() {
+            let found = tenant.references_of(&level, false)?;
+            level = found
+                .iter()
+                .filter(|(from, _)| seen.insert(*from))
+                .map(|(from, _)| *from)
+                .collect();
+            actual.edges.extend(found);
+        }
     }
     if !drifted.is_empty() {
         for (guid, a) in tenant.applied()? {

@@ -455,6 +455,10 @@ pub trait Tenant {
     /// members included, in one query, in no particular order (a pair repeats when one object
     /// refers to another from two fields).
     fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
+    /// The references from or to the given objects (`from` picks the side), as
+    /// (referring GUID, referenced GUID): one indexed query per object, for a plan that needs
+    /// the neighbourhood of a few changed objects, not every reference of the tenant.
+    fn references_of(&self, guids: &[Uuid], from: bool) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
     /// Applies a deployment in one transaction: the batch (as [`Tenant::write`]), the applied
     /// records, and the deployment record. All or nothing.
     fn apply(

@@ -1248,6 +1248,31 @@ impl Tenant for SqliteTenant {
         Ok(out)
     }
 
+    fn references_of(&self, guids: &[Uuid], from: bool) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let action = "read references";
+        let sql = if from {
+            "SELECT to_guid FROM object_refs WHERE from_guid = ?1"
+        } else {
+            "SELECT from_guid FROM object_refs WHERE to_guid = ?1"
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| db(&self.path, action, e))?;
+        let mut out = Vec::new();
+        for guid in guids {
+            let mut rows = stmt
+                .query([guid.to_string()])
+                .map_err(|e| db(&self.path, action, e))?;
+            while let Some(r) = rows.next().map_err(|e| db(&self.path, action, e))? {
+                let other: String = r.get(0).map_err(|e| db(&self.path, action, e))?;
+                let other = parse_guid(&self.path, &other)?;
+                out.push(if from { (*guid, other) } else { (other, *guid) });
+            }
+        }
+        Ok(out)
+    }
+
     fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
         // Hundreds of thousands of rows: GUIDs are parsed from SQLite's own text, not copied.
         let action = "read references";
