@@ -295,6 +295,12 @@ def write_markdown():
         ratio = f"{ferry / floor:.2f}x" if floor else ""
         floor_s = f"{floor:.3f}" if floor is not None else ""
         lines.append(f"| {n:,} | {op} | {ferry:.3f} | {floor_s} | {floor_name} | {ratio} | {peak or 0:.1f} |")
+    # What the figures mean against the targets, and what the profiles show: written by people
+    # (bench/NOTES.md), kept under the table of every run.
+    notes = os.path.join(ROOT, "bench", "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes, encoding="utf-8") as fh:
+            lines += ["", fh.read().rstrip()]
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
 

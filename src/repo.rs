@@ -117,6 +117,16 @@ pub fn snapshot(root: &Path, source: &Source) -> Result<Snapshot, RepoError> {
 }
 
 fn snapshot_worktree(root: &Path) -> Result<Snapshot, RepoError> {
+    worktree(root, true)
+}
+
+/// The working tree's `ferry.toml` and kind schemas, without its object files: what a command
+/// that needs only the kind registry reads (a repository may hold 100,000 object files).
+pub fn snapshot_kinds(root: &Path) -> Result<Snapshot, RepoError> {
+    worktree(root, false)
+}
+
+fn worktree(root: &Path, with_objects: bool) -> Result<Snapshot, RepoError> {
     let config_path = root.join(CONFIG_FILE);
     let config = match std::fs::read(&config_path) {
         Ok(bytes) => Some(SourceFile {
@@ -128,7 +138,9 @@ fn snapshot_worktree(root: &Path) -> Result<Snapshot, RepoError> {
         Err(e) => return Err(io("cannot read", &config_path)(e)),
     };
     let mut objects = Vec::new();
-    walk(root, Path::new(OBJECTS_DIR), &mut objects)?;
+    if with_objects {
+        walk(root, Path::new(OBJECTS_DIR), &mut objects)?;
+    }
     let mut kind_files = Vec::new();
     walk(root, Path::new(KINDS_DIR), &mut kind_files)?;
     objects.sort_by(|a, b| a.path.cmp(&b.path));

@@ -233,7 +233,11 @@ pub fn open_tenant(url: &str) -> Result<Box<dyn ferry::store::Tenant>> {
 /// built-in kinds.
 pub fn registry(repo: Option<&Path>) -> Result<Registry> {
     match repo_root(repo) {
-        Ok(root) => Ok(load(&root, None)?.1),
+        Ok(root) => {
+            let snapshot = repo::snapshot_kinds(&root)?;
+            check_config(&root, &snapshot, None)?;
+            Ok(repo::registry_for(&snapshot)?)
+        }
         Err(_) if repo.is_none() => Ok(Registry::builtin()?),
         Err(e) => Err(e),
     }
@@ -305,6 +309,13 @@ pub fn load(root: &Path, revision: Option<&str>) -> Result<(Snapshot, Registry)>
         None => Source::WorkTree,
     };
     let snapshot = repo::snapshot(root, &source)?;
+    check_config(root, &snapshot, revision)?;
+    let registry = repo::registry_for(&snapshot)?;
+    Ok((snapshot, registry))
+}
+
+/// Refuses a snapshot without a valid `ferry.toml`.
+fn check_config(root: &Path, snapshot: &Snapshot, revision: Option<&str>) -> Result<()> {
     match &snapshot.config {
         Some(file) => {
             let text = String::from_utf8_lossy(&file.bytes);
@@ -322,8 +333,7 @@ pub fn load(root: &Path, revision: Option<&str>) -> Result<(Snapshot, Registry)>
             ))
         }
     }
-    let registry = repo::registry_for(&snapshot)?;
-    Ok((snapshot, registry))
+    Ok(())
 }
 
 pub fn main() -> ExitCode {
