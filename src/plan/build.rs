@@ -27,7 +27,8 @@ pub const BLAST_RADIUS_SHOWN: usize = 20;
 pub struct DesiredObject<'o> {
     /// The object with address references.
     pub object: &'o Object,
-    /// The object as a store keeps it.
+    /// The object as a store keeps it: identity, address, hash and references (the spec and
+    /// secrets are left empty; apply prepares them again).
     pub stored: NewObject,
 }
 
@@ -184,7 +185,14 @@ pub fn build(
             .filter_map(|object| {
                 let kind = registry.get(&object.kind)?;
                 let guid = object.guid?;
-                Some((*object, edit::prepare(kind, object, guid, &lookup)))
+                // Only the hash and references are kept: the body is prepared again when the
+                // plan is applied, so holding it here would double a large plan's memory.
+                let prepared = edit::prepare(kind, object, guid, &lookup).map(|mut stored| {
+                    stored.spec = Default::default();
+                    stored.secrets = Vec::new();
+                    stored
+                });
+                Some((*object, prepared))
             })
             .collect()
     };
@@ -305,7 +313,7 @@ pub fn build(
         }
         if kind.name == "data_source_type" {
             let old = current.spec.get("type_code");
-            let new = d.stored.spec.get("type_code");
+            let new = d.object.spec.get("type_code");
             if old != new {
                 immutable.push(format!(
                     "{new_address}: type_code cannot change ({} → {}); create a new data source type instead",
