@@ -77,7 +77,7 @@ fn parse_date(flag: &str, text: &str) -> super::Result<String> {
 
 pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     let root = super::repo_root(repo)?;
-    let (_, registry) = super::load(&root, None)?;
+    let registry = super::registry(Some(&root))?;
     for kind in &args.kinds {
         if registry.get(kind).is_none() {
             return Err(CliError::new(
