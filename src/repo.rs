@@ -899,13 +899,6 @@ pub fn has_head(root: &Path) -> bool {
     open(root).is_ok_and(|r| r.head().is_ok_and(|h| h.peel_to_commit().is_ok()))
 }
 
-/// The git blob id of some bytes, as git computes it (SHA-1 over `blob <len>\0` and the bytes).
-pub fn blob_id(bytes: &[u8]) -> String {
-    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
-        .map(|o| o.to_string())
-        .unwrap_or_default()
-}
-
 /// The kind registry for a snapshot: the built-in kinds plus its custom kinds.
 pub fn registry_for(snapshot: &Snapshot) -> Result<Registry, crate::kinds::KindError> {
     let custom = snapshot.kind_files.iter().filter_map(|f| {

@@ -774,6 +774,49 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 
 impl SqliteTenant {
     /// The rows of a two-column text query, in one pass.
+    /// What ferry applied to every object; the bodies only when `with_body` (the index alone is
+    /// read from the covering index `applied_summary`).
+    fn read_applied(
+        &self,
+        with_body: bool,
+    ) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
+        let action = "read applied";
+        let sql = if with_body {
+            "SELECT guid, hash, blob_id, body FROM applied"
+        } else {
+            "SELECT guid, hash, blob_id, NULL FROM applied"
+        };
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| db(&self.path, action, e))?;
+        let mut rows = stmt.query([]).map_err(|e| db(&self.path, action, e))?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next().map_err(|e| db(&self.path, action, e))? {
+            type AppliedRow = (String, String, Option<String>, Option<String>);
+            let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<AppliedRow> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            };
+            let (guid, hash, blob_id, body) = read(r).map_err(|e| db(&self.path, action, e))?;
+            let guid = parse_guid(&self.path, &guid)?;
+            let body = match body {
+                Some(body) => body,
+                None if with_body => "{}".into(),
+                None => String::new(),
+            };
+            out.insert(
+                guid,
+                super::AppliedRecord {
+                    guid,
+                    hash,
+                    body,
+                    blob_id,
+                },
+            );
+        }
+        Ok(out)
+    }
+
     fn pairs(&self, sql: &str, action: &'static str) -> Result<Vec<(String, String)>, StoreError> {
         let mut stmt = self
             .conn
@@ -1220,32 +1263,7 @@ impl Tenant for SqliteTenant {
     }
 
     fn applied_index(&self) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT guid, hash, blob_id FROM applied")
-            .map_err(|e| db(&self.path, "read applied", e))?;
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| db(&self.path, "read applied", e))?;
-        let mut out = HashMap::new();
-        while let Some(r) = rows.next().map_err(|e| db(&self.path, "read applied", e))? {
-            let read =
-                |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, Option<String>)> {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                };
-            let (guid, hash, blob_id) = read(r).map_err(|e| db(&self.path, "read applied", e))?;
-            let guid = parse_guid(&self.path, &guid)?;
-            out.insert(
-                guid,
-                super::AppliedRecord {
-                    guid,
-                    hash,
-                    body: String::new(),
-                    blob_id,
-                },
-            );
-        }
-        Ok(out)
+        self.read_applied(false)
     }
 
     fn references_of(&self, guids: &[Uuid], from: bool) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
@@ -1296,32 +1314,7 @@ impl Tenant for SqliteTenant {
     }
 
     fn applied(&self) -> Result<HashMap<Uuid, super::AppliedRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT guid, hash, body, blob_id FROM applied")
-            .map_err(|e| db(&self.path, "read applied", e))?;
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| db(&self.path, "read applied", e))?;
-        let mut out = HashMap::new();
-        while let Some(r) = rows.next().map_err(|e| db(&self.path, "read applied", e))? {
-            let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, Option<String>, Option<String>)> {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            };
-            let (guid, hash, body, blob_id) =
-                read(r).map_err(|e| db(&self.path, "read applied", e))?;
-            let guid = parse_guid(&self.path, &guid)?;
-            out.insert(
-                guid,
-                super::AppliedRecord {
-                    guid,
-                    hash,
-                    body: body.unwrap_or_else(|| "{}".into()),
-                    blob_id,
-                },
-            );
-        }
-        Ok(out)
+        self.read_applied(true)
     }
 
     fn apply(

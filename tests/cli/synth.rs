@@ -1,6 +1,6 @@
 //! The synthetic tenants the benchmarks use are valid, deterministic and load into a tenant.
 
-use crate::common::{stderr, tenant, TestEnv};
+use crate::common::{git, stderr, stdout, tenant, TestEnv};
 
 fn digest(dir: &std::path::Path) -> String {
     let mut files = Vec::new();
@@ -75,6 +75,70 @@ fn synthetic_tenants_are_valid_deterministic_and_loadable() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A synthetic tenant plans and applies into an empty tenant; after that nothing is left to
+/// do, and after --mutate the plan that reads only the changed files is the plan that reads
+/// everything.
+#[test]
+fn synthetic_tenants_plan_and_apply() {
+    let env = TestEnv::new();
+    env.ferry()
+        .args(["synth", "--objects", "400", "--seed", "5", "--out", "r"])
+        .assert()
+        .success();
+    let repo = env.path().join("r");
+    let config = repo.join("ferry.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[source]\nname = \"synth\"\nplatform_version = \"4.5.0\"\nengine = \"maxcompute\"\n\
+         engine_mode = \"single\"\ncluster = \"cn-shanghai-mc-01\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "synthetic"]);
+    tenant(&env, "prod");
+    let prod = format!("sqlite:{}", env.path().join("prod.db").display());
+    let out = env
+        .ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(stderr(&out).contains("applied 4"), "{}", stderr(&out));
+    env.ferry()
+        .args(["plan", "--to", &prod, "--detailed-exitcode"])
+        .current_dir(&repo)
+        .assert()
+        .code(0);
+    env.ferry()
+        .args(["synth", "--mutate", "12", "--seed", "3", "--out", "r"])
+        .assert()
+        .success();
+    let plan = |full: bool| {
+        let mut cmd = env.ferry();
+        cmd.args(["plan", "--to", &prod, "--prune", "--format", "json"])
+            .current_dir(&repo);
+        if full {
+            cmd.env("FERRY_FULL_READ", "1");
+        }
+        stdout(&cmd.assert().success())
+    };
+    let fast = plan(false);
+    assert_eq!(fast, plan(true));
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).starts_with("read 8 changed object file(s); "),
+        "only the edited and renamed files are read: {}",
+        stderr(&out)
+    );
+    let json: serde_json::Value = serde_json::from_str(&fast).unwrap();
+    assert_eq!(json["changes"].as_array().unwrap().len(), 12, "{fast}");
 }
 
 #[test]
