@@ -1,25 +1,46 @@
 //! ferry keeps a data-platform tenant's metadata objects as code: a git repository of TOML files,
 //! one canonical file per object, every object with a GUID that is the same in every environment.
 //!
-//! # Architecture
+//! # The pipeline
 //!
-//! - [`kinds`]: every object kind is a JSON Schema with an `x-ferry` block (category, scope,
-//!   references, secrets, exportability); the engine is generic over them.
-//! - [`model`]: objects, addresses, the object file format and its canonical writer.
-//! - [`repo`]: the tenant repository on disk and in git (the only module that uses git2).
-//! - [`validate`]: every check a set of object files must pass, reported all at once.
-//! - [`graph`]: the dependency graph of objects (petgraph), cycles and waves.
-//! - [`select`]: selectors over the dependency graph (`--select`, `--exclude`).
-//! - [`render`]: graph output as DOT, Mermaid and JSON.
-//! - [`fmt`]: rewriting object files in canonical form.
-//! - [`config`]: reading and writing `ferry.toml`.
-//! - [`store`]: tenant stores behind the `Tenant` trait; `store::sqlite` is the embedded one
-//!   (the only module that uses rusqlite).
-//! - [`apply`]: a plan executed as one deployment.
-//! - [`plan`]: the ordered changes that turn a destination into a commit's objects.
+//! Every plan and apply runs one pipeline:
+//!
+//! ```text
+//! desired (git ref | package, later) → overlay (environments, later) → actual (a Tenant)
+//!     → plan::build → render | apply
+//! ```
+//!
+//! [`desired`] reads what a destination should hold (the objects at a git ref, validated);
+//! [`store::actual`] reads what it holds and what ferry last applied there; [`plan::build`]
+//! turns the two into a [`plan::Plan`], a value that [`render`] shows and [`apply`] executes
+//! under the destination's lock. [`ops`] holds one function per command, each a walk along this
+//! pipeline (or a part of it); the `ferry` binary only parses arguments, calls one of them and
+//! prints what it returns.
+//!
+//! # Modules, from the top down
+//!
+//! - [`ops`]: one function per command, with its options and result values.
+//! - [`context`]: the repository root, `ferry.toml`, kinds, actor, clock and environment
+//!   variables an operation runs with (no other module reads `std::env`).
+//! - [`apply`]: a plan executed as one deployment, under the lock ([`apply::session`]);
+//!   deployment records read back ([`apply::records`]).
+//! - [`plan`]: matching, checks, waves, blast radius; saved-plan files ([`plan::file`]).
+//! - [`desired`]: where desired objects come from (git today), read all or only what changed.
 //! - [`export`]: a tenant's objects written into the repository (`ferry export`).
 //! - [`diff`]: the objects that changed between two commits, matched by GUID (`ferry diff`).
 //! - [`edit`]: direct edits of a tenant's objects (`ferry object put|get|list|rm`).
+//! - [`render`]: text, markdown, JSON, DOT and Mermaid output.
+//! - [`fmt`]: rewriting object files in canonical form.
+//! - [`validate`]: every check a set of object files must pass, reported all at once.
+//! - [`select`] and [`graph`]: the dependency graph of objects, its waves, and selectors over it.
+//! - [`repo`]: the tenant repository on disk and in git (the only module that uses git2).
+//! - [`store`]: tenant stores behind the `Tenant` trait, the tenant URL type, the actual side of
+//!   a plan; `store::sqlite` is the embedded store (the only module that uses rusqlite).
+//! - [`config`]: reading and writing `ferry.toml`.
+//! - [`kinds`]: every object kind is a JSON Schema with an `x-ferry` block (category, scope,
+//!   references, secrets, exportability, cluster binding, immutable fields); the engine is
+//!   generic over them.
+//! - [`model`]: objects, addresses, the object file format and its canonical writer, hashes.
 //! - [`secret`]: secret values that cannot be printed.
 //! - [`synth`]: synthetic tenants for benchmarks and scale tests.
 //!
@@ -33,20 +54,27 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod ops;
+
 pub mod apply;
-pub mod config;
+pub mod context;
+pub mod desired;
 pub mod diff;
 pub mod edit;
 pub mod export;
 pub mod fmt;
-pub mod graph;
-pub mod kinds;
-pub mod model;
 pub mod plan;
 pub mod render;
-pub mod repo;
-pub mod secret;
-pub mod select;
-pub mod store;
-pub mod synth;
 pub mod validate;
+
+pub mod graph;
+pub mod select;
+
+pub mod config;
+pub mod repo;
+pub mod store;
+
+pub mod kinds;
+pub mod model;
+pub mod secret;
+pub mod synth;

@@ -1,4 +1,6 @@
-use std::path::Path;
+use ferry::context::Context;
+
+use super::prelude::*;
 
 /// Rewrite object files in canonical form.
 ///
@@ -13,42 +15,31 @@ pub struct Args {
     check: bool,
 }
 
-pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let root = super::repo_root(repo)?;
-    let (snapshot, registry) = super::load(&root, None)?;
-    let outcome = ferry::fmt::format_files(&snapshot.objects, &registry);
+pub fn run(ctx: &Context, args: Args) -> Result {
+    let outcome = ferry::ops::fmt::fmt(ctx, args.check)?;
     for problem in &outcome.problems {
         eprintln!("{problem}");
     }
-    let mut listed = String::new();
-    for change in &outcome.changes {
-        listed.push_str(&change.path);
-        listed.push('\n');
-        if !args.check {
-            let path = root.join(&change.path);
-            std::fs::write(&path, &change.text).map_err(|e| {
-                super::CliError::new(format!("cannot write {}: {e}", path.display()), None)
-            })?;
-        }
-    }
-    super::out(&listed);
+    let listed: String = outcome
+        .changes
+        .iter()
+        .map(|c| format!("{}\n", c.path))
+        .collect();
+    out(&listed)?;
     let n = outcome.changes.len();
     if !outcome.problems.is_empty() {
-        return Err(super::CliError::reported(format!(
+        return Err(CliError::reported(format!(
             "{} file(s) could not be formatted",
             outcome.problems.len()
         )));
     }
     if args.check {
         if n > 0 {
-            return Err(super::CliError::new(
-                format!("{n} file(s) are not in canonical form"),
-                Some("run `ferry fmt` to rewrite them".to_string()),
-            ));
+            return Err(ferry::ops::Error::NotCanonical { count: n }.into());
         }
         eprintln!("ok: every object file is canonical");
     } else {
         eprintln!("formatted {n} file(s)");
     }
-    Ok(())
+    Ok(Success::Done)
 }

@@ -1,6 +1,6 @@
-use std::path::Path;
+use ferry::context::Context;
 
-use ferry::graph::Graph;
+use super::prelude::*;
 
 /// Print the dependency graph of the repository's objects.
 ///
@@ -16,7 +16,7 @@ pub struct Args {
     format: Format,
     /// Only the objects this selector chooses (e.g. `data_source/orders_mysql+` shows what a
     /// change to that data source would touch).
-    #[arg(long, value_name = "EXPR", long_help = super::select::HELP)]
+    #[arg(long, value_name = "EXPR", long_help = SELECT_HELP)]
     select: Option<String>,
     /// Leave out the objects this selector chooses.
     #[arg(long, value_name = "EXPR")]
@@ -30,36 +30,23 @@ enum Format {
     Json,
 }
 
-pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let root = super::repo_root_at(repo, args.revision.as_deref())?;
-    let (mut snapshot, registry) = super::load(&root, args.revision.as_deref())?;
-    let report = ferry::validate::check(std::mem::take(&mut snapshot.objects), &registry);
-    if !report.is_ok() {
+pub fn run(ctx: &Context, args: Args) -> Result {
+    let done = ferry::ops::graph::graph(
+        ctx,
+        args.revision.as_deref(),
+        args.select.as_deref(),
+        args.exclude.as_deref(),
+    )?;
+    if done.problems > 0 {
         eprintln!(
             "warning: {} problem(s) in the repository; the graph shows only what resolves (run `ferry validate`)",
-            report.problems.len()
+            done.problems
         );
     }
-    let objects: Vec<_> = report.objects.into_iter().map(|l| l.object).collect();
-    let mut graph = Graph::build(&objects, &registry);
-    if args.select.is_some() || args.exclude.is_some() {
-        let chosen =
-            super::select::choose(&graph, args.select.as_deref(), args.exclude.as_deref())?;
-        let objects: Vec<_> = objects
-            .into_iter()
-            .filter(|o| chosen.contains(&o.address()))
-            .collect();
-        graph = Graph::build(&objects, &registry);
+    match args.format {
+        Format::Dot => out(&ferry::render::graph_dot(&done.graph))?,
+        Format::Mermaid => out(&ferry::render::graph_mermaid(&done.graph))?,
+        Format::Json => out_json(&ferry::render::graph_json(&done.graph))?,
     }
-    let text = match args.format {
-        Format::Dot => ferry::render::graph_dot(&graph),
-        Format::Mermaid => ferry::render::graph_mermaid(&graph),
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&ferry::render::graph_json(&graph))
-                .expect("JSON values serialize")
-        ),
-    };
-    super::out(&text);
-    Ok(())
+    Ok(Success::Done)
 }

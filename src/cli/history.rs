@@ -1,6 +1,7 @@
-use ferry::apply::{self, Summary};
+use ferry::apply::Summary;
+use ferry::context::Context;
 
-use super::TextOrJson;
+use super::prelude::*;
 
 /// List a tenant's deployments, newest first: id, status, when, who, the commit deployed and
 /// how many objects ended in each status.
@@ -35,21 +36,22 @@ pub fn line(d: &Summary) -> String {
     )
 }
 
-pub fn run(args: Args) -> super::Result {
-    let tenant = super::open_tenant(&args.tenant)?;
-    let deployments = apply::history(tenant.as_ref(), args.limit)?;
+pub fn run(_ctx: &Context, args: Args) -> Result {
+    let deployments = ferry::ops::records::history(&tenant_url(&args.tenant)?, args.limit)?;
     match args.format {
-        TextOrJson::Json => super::out_json(&serde_json::json!({
+        TextOrJson::Json => out_json(&serde_json::json!({
             "format_version": ferry::render::OUTPUT_VERSION,
             "deployments": deployments,
-        })),
+        }))?,
         TextOrJson::Text => {
             if deployments.is_empty() {
                 eprintln!("no deployments yet");
             }
-            let text: String = deployments.iter().map(|d| line(d) + "\n").collect();
-            super::out(&text);
+            out(&deployments
+                .iter()
+                .map(|d| line(d) + "\n")
+                .collect::<String>())?;
         }
     }
-    Ok(())
+    Ok(Success::Done)
 }

@@ -1,4 +1,8 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use ferry::context::Context;
+
+use super::prelude::*;
 
 /// Make a new tenant repository.
 ///
@@ -12,12 +16,12 @@ pub struct Args {
     dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
+pub fn run(ctx: &Context, args: Args) -> Result {
     let dir = args
         .dir
-        .or_else(|| repo.map(Path::to_path_buf))
+        .or_else(|| ctx.repo_flag().map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
-    let report = ferry::repo::init(&dir)?;
+    let report = ferry::ops::init::init(&dir)?;
     for path in &report.created {
         eprintln!("  wrote {path}");
     }
@@ -25,5 +29,5 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
         eprintln!("  initialized a git repository");
     }
     eprintln!("tenant repository ready in {}", dir.display());
-    Ok(())
+    Ok(Success::Done)
 }

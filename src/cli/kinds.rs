@@ -1,28 +1,25 @@
-use std::path::Path;
-
+use ferry::context::Context;
 use ferry::kinds::{Exportable, Scope};
+
+use super::prelude::*;
 
 /// List the object kinds: built-in ones and the repository's own.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: TextOrJson,
 }
 
-use super::TextOrJson as Format;
-
-pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let registry = super::registry(repo)?;
-    let mut kinds: Vec<_> = registry.iter().collect();
-    kinds.sort_by_key(|k| (k.category, k.name.clone()));
+pub fn run(ctx: &Context, args: Args) -> Result {
+    let kinds = ferry::ops::kinds::kinds(ctx)?;
     match args.format {
-        Format::Text => {
+        TextOrJson::Text => {
             let mut text = format!(
                 "{:<28} {:<13} {:<8} exportable\n",
                 "KIND", "CATEGORY", "SCOPE"
             );
-            for k in kinds {
+            for k in &kinds {
                 let scope = match k.scope {
                     Scope::Tenant => "tenant",
                     Scope::Project => "project",
@@ -51,11 +48,11 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
                     scope
                 ));
             }
-            super::out(&text);
+            out(&text)?;
         }
-        Format::Json => {
+        TextOrJson::Json => {
             let list: Vec<serde_json::Value> = kinds
-                .into_iter()
+                .iter()
                 .map(|k| {
                     serde_json::json!({
                         "kind": k.name,
@@ -69,11 +66,11 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
                     })
                 })
                 .collect();
-            super::out_json(&serde_json::json!({
+            out_json(&serde_json::json!({
                 "format_version": ferry::render::OUTPUT_VERSION,
                 "kinds": list,
-            }));
+            }))?;
         }
     }
-    Ok(())
+    Ok(Success::Done)
 }

@@ -1,10 +1,8 @@
-use std::path::Path;
-use std::time::Duration;
+use ferry::context::Context;
+use ferry::ops::rollback::{self, RollbackOptions};
 
-use ferry::apply;
-
-use super::plan::{make, show, Args as PlanArgs, Format, OnDrift};
-use super::CliError;
+use super::apply::{report_applied, stop_on_signals, LockWait, Terminal};
+use super::prelude::*;
 
 /// Plan (and with --auto-approve apply) a tenant back to what one of its deployments applied.
 ///
@@ -22,65 +20,35 @@ pub struct Args {
     /// Apply the plan.
     #[arg(long)]
     auto_approve: bool,
-    /// Wait up to this long for another holder's lock (e.g. 5m) instead of failing at once.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    lock_wait: Option<Duration>,
+    #[command(flatten)]
+    lock: LockWait,
 }
 
-pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let target = {
-        let tenant = super::open_tenant(&args.to)?;
-        apply::rollback_target(tenant.as_ref(), &args.deployment).map_err(|e| {
-            let hint = match &e {
-                apply::ApplyError::NoDeployment { .. }
-                | apply::ApplyError::NotRestorable { .. } => Some(
-                    "`ferry history --tenant URL` lists the deployments and their ids".to_string(),
-                ),
-                _ => None,
-            };
-            CliError::new(e, hint)
-        })?
+pub fn run(ctx: &Context, args: Args) -> Result {
+    let options = RollbackOptions {
+        to: tenant_url(&args.to)?,
+        deployment: args.deployment,
+        auto_approve: args.auto_approve,
+        lock_wait: args.lock.lock_wait,
     };
-    let plan_args = PlanArgs {
-        to: args.to.clone(),
-        revision: target.source.clone(),
-        prune: true,
-        adopt: false,
-        on_drift: OnDrift::Warn,
-        require_same_cluster: false,
-        out: None,
-        format: Format::Text,
-        detailed_exitcode: false,
-        select: None,
-        exclude: None,
-    };
-    let made = make(&plan_args, repo).inspect_err(|_| {
-        eprintln!(
-            "cannot plan back to deployment {} (commit {})",
-            target.id, target.source
-        );
-    })?;
-    show(&made.plan, Format::Text);
-    if !made.plan.has_changes() {
-        eprintln!(
-            "nothing to roll back: the tenant matches deployment {}",
-            target.id
-        );
-        return Ok(());
+    if options.auto_approve {
+        stop_on_signals();
     }
-    if !args.auto_approve {
-        eprintln!(
-            "this plan rolls back to deployment {} (commit {}); pass --auto-approve to apply it",
-            target.id, target.source
-        );
-        return Ok(());
+    let mut terminal = Terminal { ctx, failed: None };
+    let outcome = rollback::rollback(ctx, &options, &mut terminal);
+    if let Some(e) = terminal.failed {
+        return Err(e);
     }
-    super::apply::execute(
-        &made.plan,
-        &made.desired.objects,
-        &made.blobs,
-        &made.registry,
-        &args.to,
-        args.lock_wait,
-    )
+    let done = outcome?;
+    let (id, commit) = (&done.target.id, &done.target.source);
+    if !done.planned.plan.has_changes() {
+        eprintln!("nothing to roll back: the tenant matches deployment {id}");
+    } else if let Some(d) = &done.applied {
+        report_applied(d, &options.to);
+    } else {
+        eprintln!(
+            "this plan rolls back to deployment {id} (commit {commit}); pass --auto-approve to apply it"
+        );
+    }
+    Ok(Success::Done)
 }

@@ -1,6 +1,6 @@
-use ferry::apply;
+use ferry::context::Context;
 
-use super::TextOrJson;
+use super::prelude::*;
 
 /// Show a tenant's deployment state: the maintenance lock, the last deployment, how many
 /// objects ferry manages there, and which of them were changed or deleted outside ferry since
@@ -15,24 +15,10 @@ pub struct Args {
     format: TextOrJson,
 }
 
-pub fn run(args: Args) -> super::Result {
-    let tenant = super::open_tenant(&args.tenant)?;
-    let now = super::timestamp(super::now()?);
-    let status = apply::status(tenant.as_ref(), &now)?;
+pub fn run(ctx: &Context, args: Args) -> Result {
+    let status = ferry::ops::records::status(ctx, &tenant_url(&args.tenant)?)?;
     match args.format {
-        TextOrJson::Json => {
-            let mut doc = serde_json::Map::new();
-            doc.insert(
-                "format_version".into(),
-                ferry::render::OUTPUT_VERSION.into(),
-            );
-            if let serde_json::Value::Object(fields) =
-                serde_json::to_value(&status).expect("serializes")
-            {
-                doc.extend(fields);
-            }
-            super::out_json(&doc.into())
-        }
+        TextOrJson::Json => out_json(&document(&status))?,
         TextOrJson::Text => {
             let mut text = format!("tenant           {}\n", status.tenant);
             text.push_str(&match &status.lock {
@@ -54,8 +40,8 @@ pub fn run(args: Args) -> super::Result {
             for d in &status.drifted {
                 text.push_str(&format!("  {:<8} {}\n", d.state, d.address));
             }
-            super::out(&text);
+            out(&text)?;
         }
     }
-    Ok(())
+    Ok(Success::Done)
 }

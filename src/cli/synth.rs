@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use super::prelude::*;
+
 /// Write a synthetic tenant repository for benchmarks (hidden from help).
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,11 +20,9 @@ pub struct Args {
     mutate: Option<usize>,
 }
 
-pub fn run(args: Args) -> super::Result {
-    let registry = ferry::kinds::Registry::builtin()?;
+pub fn run(args: Args) -> Result {
     if let Some(k) = args.mutate {
-        let m = ferry::synth::mutate(&args.out, k, args.seed, &registry)
-            .map_err(|e| super::CliError::new(e, None))?;
+        let m = ferry::ops::synth::mutate(&args.out, k, args.seed)?;
         eprintln!(
             "{} edited, {} renamed, {} deleted; commit {}",
             m.edited.len(),
@@ -30,15 +30,9 @@ pub fn run(args: Args) -> super::Result {
             m.deleted.len(),
             m.commit.as_deref().unwrap_or("(none)")
         );
-        return Ok(());
+        return Ok(Success::Done);
     }
-    let summary = ferry::synth::write_repository(
-        &args.out,
-        args.objects.unwrap_or_default(),
-        args.seed,
-        &registry,
-    )
-    .map_err(|e| super::CliError::new(e, None))?;
+    let summary = ferry::ops::synth::write(&args.out, args.objects.unwrap_or_default(), args.seed)?;
     let total: usize = summary.per_kind.values().sum();
     eprintln!(
         "wrote {total} objects of {} kinds to {}, {} levels deep",
@@ -46,5 +40,5 @@ pub fn run(args: Args) -> super::Result {
         args.out.display(),
         summary.depth + 1
     );
-    Ok(())
+    Ok(Success::Done)
 }

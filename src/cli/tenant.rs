@@ -1,11 +1,10 @@
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
-use ferry::kinds::Registry;
-use ferry::store::{self, Facts, TenantUrl};
+use ferry::context::Context;
+use ferry::ops::tenant::{self, SettingsChange};
+use ferry::store::Facts;
 
-use super::{actor, out, out_json, CliError};
+use super::prelude::*;
 
 /// Create and manage tenants: facts, settings and the maintenance lock.
 #[derive(Debug, clap::Subcommand)]
@@ -49,7 +48,7 @@ pub struct InitArgs {
     cluster: String,
 }
 
-use super::TextOrJson as Format;
+use TextOrJson as Format;
 
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
@@ -97,18 +96,19 @@ pub struct UnlockArgs {
     force: bool,
 }
 
-pub fn run(cmd: Command) -> super::Result {
+pub fn run(ctx: &Context, cmd: Command) -> Result {
     match cmd {
-        Command::Init(a) => init(a),
-        Command::Info(a) => info(a),
-        Command::Settings(a) => settings(a),
-        Command::Lock(a) => lock(a),
-        Command::Unlock(a) => unlock(a),
-    }
+        Command::Init(a) => init(ctx, a),
+        Command::Info(a) => info(ctx, a),
+        Command::Settings(a) => settings(ctx, a),
+        Command::Lock(a) => lock(ctx, a),
+        Command::Unlock(a) => unlock(ctx, a),
+    }?;
+    Ok(Success::Done)
 }
 
-fn init(a: InitArgs) -> super::Result {
-    let url = TenantUrl::parse(&a.url)?;
+fn init(ctx: &Context, a: InitArgs) -> Result<()> {
+    let url = tenant_url(&a.url)?;
     let facts = Facts {
         name: a.name,
         platform_version: a.platform_version,
@@ -119,36 +119,23 @@ fn init(a: InitArgs) -> super::Result {
         },
         cluster: a.cluster,
     };
-    store::create(&url, &facts, &actor()?.now)?;
+    tenant::init(ctx, &url, &facts)?;
     eprintln!("created tenant {} at {url}", facts.name);
     Ok(())
 }
 
-fn info(a: InfoArgs) -> super::Result {
-    let tenant = super::open_tenant(&a.url)?;
-    let facts = tenant.facts()?;
-    let counts = tenant.counts()?;
-    let now = actor()?.now;
-    let lock = tenant.lock(&now)?;
-    let last = tenant.deployments(1)?.into_iter().next();
-    let registry = Registry::builtin()?;
-    let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
-    for (kind, n) in &counts {
-        let category = registry
-            .get(kind)
-            .map(|k| k.category.as_str().to_string())
-            .unwrap_or_else(|| "other".to_string());
-        *by_category.entry(category).or_default() += n;
-    }
-    let total: u64 = counts.values().sum();
+fn info(ctx: &Context, a: InfoArgs) -> Result<()> {
+    let info = tenant::info(ctx, &tenant_url(&a.url)?)?;
+    let total = info.total();
+    let facts = &info.facts;
     match a.format {
         Format::Json => out_json(&json!({
             "format_version": ferry::render::OUTPUT_VERSION,
-            "url": tenant.url().to_string(),
+            "url": info.url.to_string(),
             "facts": facts,
-            "objects": { "total": total, "by_category": by_category, "by_kind": counts },
-            "lock": lock,
-            "last_deployment": last.map(|d| json!({
+            "objects": { "total": total, "by_category": info.by_category, "by_kind": info.by_kind },
+            "lock": info.lock,
+            "last_deployment": info.last.as_ref().map(|d| json!({
                 "id": d.id, "source": d.source, "status": d.status, "actor": d.actor,
                 "started_at": d.started_at, "finished_at": d.finished_at,
             })),
@@ -157,70 +144,43 @@ fn info(a: InfoArgs) -> super::Result {
             let mut text = format!(
                 "tenant           {}\nurl              {}\nplatform version {}\nengine           {} ({}-engine)\ncluster          {}\nobjects          {total}\n",
                 facts.name,
-                tenant.url(),
+                info.url,
                 facts.platform_version,
                 facts.engine,
                 facts.engine_mode,
                 facts.cluster
             );
-            for (category, n) in &by_category {
+            for (category, n) in &info.by_category {
                 text.push_str(&format!("  {category:<14} {n}\n"));
             }
-            match &lock {
+            match &info.lock {
                 Some(l) => text.push_str(&format!(
                     "lock             held by {} for `{}` until {}\n",
                     l.holder, l.purpose, l.expires_at
                 )),
                 None => text.push_str("lock             none\n"),
             }
-            match last {
+            match &info.last {
                 Some(d) => text.push_str(&format!(
                     "last deployment  {} {} at {} by {}\n",
                     d.id, d.status, d.started_at, d.actor
                 )),
                 None => text.push_str("last deployment  none\n"),
             }
-            out(&text);
+            out(&text)
         }
     }
-    Ok(())
 }
 
-/// The keyed fingerprint of a deployment credential: blake3 keyed by a key derived for this one
-/// purpose, so the stored value neither reveals the credential nor matches any other hash of it.
-pub fn credential_fingerprint(credential: &str) -> String {
-    ferry::secret::Secret::new(credential).fingerprint("deployment credential")
-}
-
-fn settings(a: SettingsArgs) -> super::Result {
-    let mut tenant = super::open_tenant(&a.url)?;
-    let fingerprint = match &a.credential_env {
-        Some(var) => {
-            let value = std::env::var(var).map_err(|_| {
-                CliError::new(
-                    format!("environment variable {var} is not set"),
-                    Some(format!(
-                        "export {var}=… with the shared deployment credential, then run again"
-                    )),
-                )
-            })?;
-            if value.len() < 16 {
-                return Err(CliError::new(
-                    format!("the credential in {var} is shorter than 16 characters"),
-                    Some("use a long random credential, e.g. `openssl rand -hex 32`".to_string()),
-                ));
-            }
-            Some(credential_fingerprint(&value))
-        }
-        None => None,
+fn settings(ctx: &Context, a: SettingsArgs) -> Result<()> {
+    let change = SettingsChange {
+        retention_days: a.retention_days,
+        credential_env: a.credential_env,
     };
-    let settings = if a.retention_days.is_some() || fingerprint.is_some() {
-        let s = tenant.update_settings(a.retention_days, fingerprint, &actor()?)?;
+    let (settings, changed) = tenant::settings(ctx, &tenant_url(&a.url)?, &change)?;
+    if changed {
         eprintln!("settings updated");
-        s
-    } else {
-        tenant.settings()?
-    };
+    }
     match a.format {
         Format::Json => out_json(&json!({
             "format_version": ferry::render::OUTPUT_VERSION,
@@ -232,39 +192,31 @@ fn settings(a: SettingsArgs) -> super::Result {
             "retention days   {}\ncredential       {}\n",
             settings.retention_days,
             match &settings.credential_fingerprint {
-                Some(f) => format!("set (fingerprint {})", &f[..16]),
+                Some(f) => format!("set (fingerprint {})", f.get(..16).unwrap_or(f)),
                 None => "not set".to_string(),
             }
         )),
     }
-    Ok(())
 }
 
-fn lock(a: LockArgs) -> super::Result {
-    let mut tenant = super::open_tenant(&a.url)?;
-    let me = super::actor_name();
-    let now = super::now()?;
-    let expires = super::timestamp(now + a.ttl);
-    let lock = tenant.acquire_lock(&me, &a.purpose, &super::timestamp(now), &expires)?;
+fn lock(ctx: &Context, a: LockArgs) -> Result<()> {
+    let url = tenant_url(&a.url)?;
+    let lock = tenant::lock(ctx, &url, &a.purpose, a.ttl)?;
     eprintln!(
-        "locked {} for `{}` by {} until {}",
-        tenant.url(),
-        lock.purpose,
-        lock.holder,
-        lock.expires_at
+        "locked {url} for `{}` by {} until {}",
+        lock.purpose, lock.holder, lock.expires_at
     );
     Ok(())
 }
 
-fn unlock(a: UnlockArgs) -> super::Result {
-    let mut tenant = super::open_tenant(&a.url)?;
-    let me = super::actor_name();
-    match tenant.release_lock(&me, a.force, &actor()?.now)? {
-        Some(l) if l.holder != me => {
+fn unlock(ctx: &Context, a: UnlockArgs) -> Result<()> {
+    let url = tenant_url(&a.url)?;
+    match tenant::unlock(ctx, &url, a.force)? {
+        Some(l) if l.holder != ctx.actor() => {
             eprintln!("released the lock {} held for `{}`", l.holder, l.purpose)
         }
-        Some(_) => eprintln!("unlocked {}", tenant.url()),
-        None => eprintln!("{} was not locked", tenant.url()),
+        Some(_) => eprintln!("unlocked {url}"),
+        None => eprintln!("{url} was not locked"),
     }
     Ok(())
 }

@@ -1,4 +1,7 @@
-use std::path::Path;
+use ferry::context::Context;
+use ferry::ops::validate;
+
+use super::prelude::*;
 
 /// Check every object file: TOML syntax, kind, schema, names, paths, GUIDs, references, cycles
 /// and exportability. All problems are reported in one run, each with its file and line.
@@ -12,24 +15,17 @@ pub struct Args {
     revision: Option<String>,
     /// Output format: text (problems on stderr) or json (a report on stdout).
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: TextOrJson,
 }
 
-use super::TextOrJson as Format;
-
-pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
-    let root = super::repo_root_at(repo, args.revision.as_deref())?;
-    let (mut snapshot, registry) = super::load(&root, args.revision.as_deref())?;
-    let report = ferry::validate::check(std::mem::take(&mut snapshot.objects), &registry);
+pub fn run(ctx: &Context, args: Args) -> Result {
+    let report = validate::validate(ctx, args.revision.as_deref())?.report;
     match args.format {
-        Format::Json => {
-            let json = ferry::render::problems_json(report.objects.len(), &report.problems);
-            super::out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json).expect("JSON values serialize")
-            ));
-        }
-        Format::Text => {
+        TextOrJson::Json => out_json(&ferry::render::problems_json(
+            report.objects.len(),
+            &report.problems,
+        ))?,
+        TextOrJson::Text => {
             for problem in &report.problems {
                 eprintln!("{problem}");
             }
@@ -37,16 +33,16 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     }
     if report.is_ok() {
         eprintln!("ok: {} objects valid", report.objects.len());
-        Ok(())
-    } else {
-        let files: std::collections::BTreeSet<&str> =
-            report.problems.iter().map(|p| p.path.as_str()).collect();
-        Err(super::CliError::reported(format!(
-            "{} problem{} in {} file{}",
-            report.problems.len(),
-            if report.problems.len() == 1 { "" } else { "s" },
-            files.len(),
-            if files.len() == 1 { "" } else { "s" },
-        )))
+        return Ok(Success::Done);
     }
+    let files: std::collections::BTreeSet<&str> =
+        report.problems.iter().map(|p| p.path.as_str()).collect();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    Err(CliError::reported(format!(
+        "{} problem{} in {} file{}",
+        report.problems.len(),
+        plural(report.problems.len()),
+        files.len(),
+        plural(files.len()),
+    )))
 }

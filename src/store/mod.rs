@@ -6,6 +6,7 @@
 //! values apart from bodies; the maintenance lock; deployments; imported packages; and what ferry
 //! last applied to each object, for drift detection.
 
+pub mod actual;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,20 @@ impl TenantUrl {
             },
             why: "ferry knows `sqlite:PATH` tenants".into(),
         })
+    }
+
+    /// The same tenant named so that it means the same from any folder: a relative `sqlite:`
+    /// path made absolute.
+    pub fn absolute(&self) -> TenantUrl {
+        match self {
+            // The tenant file exists (it was just opened): canonicalize resolves `..` and links.
+            TenantUrl::Sqlite(path) if path.is_relative() => TenantUrl::Sqlite(
+                path.canonicalize()
+                    .or_else(|_| std::path::absolute(path))
+                    .unwrap_or_else(|_| path.clone()),
+            ),
+            other => other.clone(),
+        }
     }
 }
 

@@ -479,7 +479,7 @@ fn ctrl_c_or_sigterm_during_apply_rolls_back_and_releases_the_lock() {
         assert!(killed.success());
         let exit = child.wait().unwrap();
         let err = reader.join().unwrap();
-        assert_eq!(exit.code(), Some(1), "{signal}: {err}");
+        assert_eq!(exit.code(), Some(130), "{signal}: {err}");
         assert!(
             err.contains("interrupted: stopping, rolling back and releasing the lock"),
             "{signal}: {err}"
@@ -663,3 +663,24 @@ fn rollback_to_an_unknown_or_failed_deployment_is_refused() {
 }
 
 use crate::common::files_under as objects_of;
+
+#[test]
+fn a_saved_plans_file_hash_is_the_plan_hash_its_deployment_records() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["plan", "--to", &prod, "--out", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let bytes = std::fs::read(repo.join("plan.json")).unwrap();
+    let file_hash = blake3::hash(&bytes).to_hex().to_string();
+    env.ferry()
+        .args(["apply", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let recorded = &history(&env, &prod)["deployments"][0]["plan_hash"];
+    assert_eq!(recorded.as_str(), Some(file_hash.as_str()));
+}

@@ -8,12 +8,16 @@
 //! and fast plans, and records the deployment with per-object results. On the embedded store a
 //! failure leaves the tenant exactly as before, and a failed deployment is recorded.
 //!
-//! [`status`], [`history`] and [`rollback_target`] read the deployment records back: what
-//! `ferry status`, `ferry history` and `ferry rollback` show and use.
+//! [`session`] holds the maintenance lock around an apply; [`records`] reads the deployment
+//! records back: what `ferry status`, `ferry history` and `ferry rollback` show and use.
 
-use std::collections::{BTreeMap, HashMap};
+pub mod records;
+pub mod session;
 
-use serde::Serialize;
+pub use records::{history, rollback_target, status, Status, Summary};
+
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::edit;
@@ -68,21 +72,13 @@ pub struct Applied {
     pub deployment: Deployment,
 }
 
-/// The hash of a plan, recorded with its deployment: blake3 of its JSON.
-pub fn plan_hash(plan: &Plan) -> String {
-    blake3::hash(
-        serde_json::to_string(plan)
-            .expect("plans serialize")
-            .as_bytes(),
-    )
-    .to_hex()
-    .to_string()
-}
-
 /// Applies `plan` to `tenant`. `desired` are the objects of the plan's source, `blobs` their git
-/// blob ids. The caller holds the maintenance lock as `actor`.
+/// blob ids; `plan_hash` is the hash of the plan's saved form ([`crate::plan::file::hash`]). The
+/// caller holds the maintenance lock as `actor` ([`session`]).
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     plan: &Plan,
+    plan_hash: &str,
     desired: &[Object],
     blobs: &HashMap<Uuid, String>,
     registry: &Registry,
@@ -224,7 +220,7 @@ pub fn apply(
     let mut deployment = Deployment {
         id: id.clone(),
         source: plan.source.id.clone(),
-        plan_hash: plan_hash(plan),
+        plan_hash: plan_hash.to_string(),
         actor: actor.name.clone(),
         started_at: started_at.clone(),
         finished_at: Some(actor.now.clone()),
@@ -275,98 +271,4 @@ fn failed_change<'p>(plan: &'p Plan, e: &StoreError) -> Option<&'p crate::plan::
         StoreError::NoSuchObject { guid } => plan.changes.iter().find(|c| c.guid == *guid),
         _ => None,
     }
-}
-
-/// A deployment in brief: what `ferry history` lists and `ferry status` shows last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Id (UUID v7).
-    pub id: String,
-    /// `succeeded` or `failed`.
-    pub status: String,
-    /// What was deployed: a commit id or a package hash.
-    pub source: String,
-    /// Hash of the plan that was applied.
-    pub plan_hash: String,
-    /// Who applied it.
-    pub actor: String,
-    /// Start (RFC 3339, UTC).
-    pub started_at: String,
-    /// End (RFC 3339, UTC).
-    pub finished_at: Option<String>,
-    /// Objects per result status (`succeeded`, `failed`, `skipped`, `succeeded_with_risks`).
-    pub counts: BTreeMap<String, u64>,
-}
-
-impl From<&Deployment> for Summary {
-    fn from(d: &Deployment) -> Summary {
-        let mut counts = BTreeMap::new();
-        for r in &d.results {
-            *counts.entry(r.status.clone()).or_insert(0) += 1;
-        }
-        Summary {
-            id: d.id.clone(),
-            status: d.status.clone(),
-            source: d.source.clone(),
-            plan_hash: d.plan_hash.clone(),
-            actor: d.actor.clone(),
-            started_at: d.started_at.clone(),
-            finished_at: d.finished_at.clone(),
-            counts,
-        }
-    }
-}
-
-/// A tenant's deployment state: what `ferry status` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Status {
-    /// The tenant URL.
-    pub tenant: String,
-    /// The maintenance lock, when held.
-    pub lock: Option<store::Lock>,
-    /// The latest deployment.
-    pub last_deployment: Option<Summary>,
-    /// How many objects ferry manages (applied, and still there).
-    pub managed: u64,
-    /// Managed objects changed or deleted outside ferry since it applied them.
-    pub drifted: Vec<store::Drifted>,
-}
-
-/// The lock, the last deployment, the managed objects and the drifted ones, at `now`.
-pub fn status(tenant: &dyn Tenant, now: &str) -> Result<Status, StoreError> {
-    let managed = tenant.managed()?;
-    Ok(Status {
-        tenant: tenant.url().to_string(),
-        lock: tenant.lock(now)?,
-        last_deployment: tenant.deployments(1)?.first().map(Summary::from),
-        managed: managed.count,
-        drifted: managed.drifted,
-    })
-}
-
-/// The latest `limit` deployments, newest first.
-pub fn history(tenant: &dyn Tenant, limit: usize) -> Result<Vec<Summary>, StoreError> {
-    Ok(tenant
-        .deployments(limit)?
-        .iter()
-        .map(Summary::from)
-        .collect())
-}
-
-/// The deployment to roll back to: it must exist and have succeeded. Its `source` is the commit
-/// to plan from.
-pub fn rollback_target(tenant: &dyn Tenant, id: &str) -> Result<Deployment, ApplyError> {
-    let Some(d) = tenant.deployment(id)? else {
-        return Err(ApplyError::NoDeployment {
-            tenant: tenant.url().to_string(),
-            id: id.to_string(),
-        });
-    };
-    if d.status != "succeeded" {
-        return Err(ApplyError::NotRestorable {
-            id: d.id,
-            status: d.status,
-        });
-    }
-    Ok(d)
 }

@@ -1,6 +1,6 @@
-//! Reading the two sides of a plan: the desired objects from a repository at a revision (read
-//! from the git object database and validated as `ferry validate` does), and the destination's
-//! objects with what ferry last applied.
+//! Desired objects from git: a repository at a revision, read from the git object database (no
+//! checkout) and validated as `ferry validate` does. [`read_all`] reads every object file;
+//! [`read_changed`] only those that are not exactly what ferry last applied.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -8,18 +8,17 @@ use std::path::Path;
 
 use uuid::Uuid;
 
-use super::build::{Actual, Applied, Desired};
-use super::PlanSource;
 use crate::config::{Config, CONFIG_FILE};
 use crate::kinds::{KindError, Registry};
 use crate::model::Object;
+use crate::plan::{Actual, Desired, PlanSource};
 use crate::repo::{self, RepoError, Source};
-use crate::store::{Filter, StoreError, Tenant};
+use crate::store::{StoreError, Tenant};
 use crate::validate::{self, Problem};
 
 /// The desired side could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
+pub enum DesiredError {
     /// The repository could not be read.
     #[error(transparent)]
     Repo(#[from] RepoError),
@@ -50,12 +49,12 @@ pub type DesiredRead = (Desired, Registry, HashMap<Uuid, String>);
 
 /// The desired objects of the repository at `root` at `revision`, their registry, and each
 /// object's git blob id.
-pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRead, SourceError> {
+pub fn read_all(root: &Path, revision: &str) -> Result<DesiredRead, DesiredError> {
     let mut snapshot = repo::snapshot(root, &Source::Revision(revision.to_string()))?;
     let config = snapshot
         .config
         .as_ref()
-        .ok_or_else(|| SourceError::NoConfig(revision.to_string()))?;
+        .ok_or_else(|| DesiredError::NoConfig(revision.to_string()))?;
     let config = Config::parse(
         &String::from_utf8_lossy(&config.bytes),
         Path::new(CONFIG_FILE),
@@ -63,7 +62,7 @@ pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRea
     let registry = repo::registry_for(&snapshot)?;
     let report = validate::check(std::mem::take(&mut snapshot.objects), &registry);
     if !report.is_ok() {
-        return Err(SourceError::Invalid {
+        return Err(DesiredError::Invalid {
             revision: revision.to_string(),
             problems: report.problems,
         });
@@ -93,38 +92,7 @@ pub fn desired_from_repository(root: &Path, revision: &str) -> Result<DesiredRea
     ))
 }
 
-/// The destination's objects and what ferry last applied to them.
-pub fn actual_from_tenant(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
-    let facts = tenant.facts()?;
-    let mut objects = Vec::new();
-    tenant.for_each_object(&Filter::default(), &mut |o| {
-        objects.push(o);
-        Ok(())
-    })?;
-    let applied = tenant
-        .applied()?
-        .into_iter()
-        .map(|(guid, a)| {
-            (
-                guid,
-                Applied {
-                    hash: a.hash,
-                    body: Some(a.body),
-                    blob: a.blob_id,
-                },
-            )
-        })
-        .collect();
-    Ok(Actual {
-        url: tenant.url().to_string(),
-        facts,
-        objects,
-        applied,
-        edges: tenant.reference_edges()?,
-    })
-}
-
-/// The desired objects like [`desired_from_repository`], but without reading the files ferry
+/// The desired objects like [`read_all`], but without reading the files ferry
 /// applied unchanged: a file whose git blob is the one ferry last applied to an object, still at
 /// the address its path gives, with the destination's content still what was applied, is that
 /// object unchanged, and is not read. Only the other files are read and validated (references
@@ -133,12 +101,12 @@ pub fn actual_from_tenant(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
 /// Returns `None` when the shortcut cannot be trusted and the whole commit must be read: a blob
 /// that stands in two files, an unchanged object that refers to one renamed or gone, or a read
 /// object that may close a dependency cycle through unchanged ones.
-pub fn desired_fast(
+pub fn read_changed(
     root: &Path,
     revision: &str,
     actual: &mut Actual,
     tenant: &dyn Tenant,
-) -> Result<Option<DesiredRead>, SourceError> {
+) -> Result<Option<DesiredRead>, DesiredError> {
     use std::collections::HashSet;
     let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
@@ -165,7 +133,7 @@ pub fn desired_fast(
     let config = snapshot
         .config
         .as_ref()
-        .ok_or_else(|| SourceError::NoConfig(revision.to_string()))?;
+        .ok_or_else(|| DesiredError::NoConfig(revision.to_string()))?;
     let config = Config::parse(
         &String::from_utf8_lossy(&config.bytes),
         Path::new(CONFIG_FILE),
@@ -219,7 +187,7 @@ pub fn desired_fast(
         return Err(e.into());
     }
     if !report.is_ok() {
-        return Err(SourceError::Invalid {
+        return Err(DesiredError::Invalid {
             revision: revision.to_string(),
             problems: report.problems,
         });
@@ -300,97 +268,4 @@ pub fn desired_fast(
         registry,
         blobs,
     )))
-}
-
-/// The destination without bodies: every object's identity, address and hash, and what ferry
-/// applied (hashes and blobs). Enough for [`desired_fast`], which reads the references between
-/// objects when it needs them; [`with_bodies`] then loads the bodies (and the references) the
-/// plan needs.
-pub fn actual_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
-    let applied = tenant
-        .applied_index()?
-        .into_iter()
-        .map(|(guid, a)| {
-            (
-                guid,
-                Applied {
-                    hash: a.hash,
-                    body: None,
-                    blob: a.blob_id,
-                },
-            )
-        })
-        .collect();
-    Ok(Actual {
-        url: tenant.url().to_string(),
-        facts: tenant.facts()?,
-        objects: tenant.object_index()?,
-        applied,
-        edges: Vec::new(),
-    })
-}
-
-/// Loads into `actual` the bodies a plan over `desired` needs: of the objects it read, of the
-/// destination objects it does not know unchanged (deletes, unmanaged ones), and of drifted
-/// objects (with what was applied to them, to show the drifted fields); and the references
-/// between destination objects, unless nothing was read and every object is unchanged (a plan
-/// without changes, which has no blast radius to count).
-pub fn with_bodies(
-    tenant: &dyn Tenant,
-    mut actual: Actual,
-    desired: &Desired,
-) -> Result<Actual, StoreError> {
-    use std::collections::HashSet;
-    let read: HashSet<Uuid> = desired.objects.iter().filter_map(|o| o.guid).collect();
-    let mut drifted = HashSet::new();
-    for o in &mut actual.objects {
-        let is_drifted = actual
-            .applied
-            .get(&o.guid)
-            .is_some_and(|a| a.hash != o.hash);
-        if is_drifted {
-            drifted.insert(o.guid);
-        }
-        if read.contains(&o.guid) || !desired.unchanged.contains(&o.guid) || is_drifted {
-            if let Some(full) = tenant.object(&crate::store::ObjectKey::Guid(o.guid))? {
-                *o = full;
-            }
-        }
-    }
-    let no_change = desired.objects.is_empty()
-        && actual
-            .objects
-            .iter()
-            .all(|o| desired.unchanged.contains(&o.guid));
-    if !no_change && actual.edges.is_empty() {
-        // The references a plan counts (blast radius) or checks (deletes): every reference into
-        // an object that may change or go, and into those that depend on it, transitively;
-        // asked of the destination a level at a time.
-        let mut level: Vec<Uuid> = actual
-            .objects
-            .iter()
-            .filter(|o| read.contains(&o.guid) || !desired.unchanged.contains(&o.guid))
-            .map(|o| o.guid)
-            .collect();
-        let mut seen: HashSet<Uuid> = level.iter().copied().collect();
-        while !level.is_empty() {
-            let found = tenant.references_of(&level, false)?;
-            level = found
-                .iter()
-                .filter(|(from, _)| seen.insert(*from))
-                .map(|(from, _)| *from)
-                .collect();
-            actual.edges.extend(found);
-        }
-    }
-    if !drifted.is_empty() {
-        for (guid, a) in tenant.applied()? {
-            if drifted.contains(&guid) {
-                if let Some(entry) = actual.applied.get_mut(&guid) {
-                    entry.body = Some(a.body);
-                }
-            }
-        }
-    }
-    Ok(actual)
 }

@@ -1,0 +1,443 @@
+//! The one error type at the edge of the binary (jj's `command_error.rs`): every library error
+//! is classified here once — the user's input, the environment or configuration, ferry itself,
+//! an interrupt — given what to do next, and turned into an exit code by [`exit_code`], the only
+//! place that chooses one.
+
+use ferry::ops::Error;
+use ferry::store::StoreError;
+
+/// Whose problem an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Bad input: arguments, object files, a plan that cannot be made or applied.
+    User,
+    /// The environment or configuration: a missing tenant, `ferry.toml`, a variable, a lock
+    /// someone else holds, a file that cannot be read.
+    Environment,
+    /// ferry itself, or its store, failed unexpectedly.
+    Internal,
+    /// Ctrl-C or SIGTERM stopped the command (nothing was written).
+    Interrupted,
+    /// stdout was closed (`ferry graph | head`): end quietly.
+    Closed,
+}
+
+/// How a successful run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Success {
+    /// Done (with `--detailed-exitcode`: the plan has no changes).
+    Done,
+    /// `--detailed-exitcode`: the plan has changes, no deletes.
+    Changes,
+    /// `--detailed-exitcode`: the plan has changes, deletes among them.
+    Deletes,
+}
+
+/// An error to show the user: what went wrong, lines printed before it (the problems of a
+/// validation, each on its own), and what to do next.
+#[derive(Debug)]
+pub struct CliError {
+    /// Whose problem it is.
+    pub class: Class,
+    /// The one-line message.
+    pub message: String,
+    /// Lines printed before the message.
+    pub details: Vec<String>,
+    /// What to do next.
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    /// An error of `class` with `message`.
+    pub fn new(class: Class, message: impl std::fmt::Display) -> CliError {
+        CliError {
+            class,
+            message: message.to_string(),
+            details: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Problems were already printed; a one-line summary.
+    pub fn reported(summary: impl std::fmt::Display) -> CliError {
+        CliError::new(Class::User, summary)
+    }
+
+    /// Prints the error on stderr.
+    pub fn print(&self) {
+        if self.class == Class::Closed {
+            return;
+        }
+        for line in &self.details {
+            eprintln!("{line}");
+        }
+        eprintln!("error: {}", self.message);
+        for hint in &self.hints {
+            eprintln!("  hint: {hint}");
+        }
+    }
+}
+
+/// The exit code of a run: the only place one is chosen.
+pub fn exit_code(result: &Result<Success, CliError>) -> u8 {
+    match result {
+        Ok(Success::Done) => 0,
+        Ok(Success::Changes) => 2,
+        Ok(Success::Deletes) => 3,
+        Err(e) => match e.class {
+            Class::Closed => 0,
+            Class::Interrupted => 130,
+            Class::User | Class::Environment | Class::Internal => 1,
+        },
+    }
+}
+
+/// The class and hint of a store error.
+fn store(e: &StoreError) -> (Class, Option<&'static str>) {
+    use Class::*;
+    use StoreError as E;
+    match e {
+        E::BadUrl { .. } => (User, Some("name a tenant as sqlite:PATH")),
+        E::NotFound { .. } => (
+            Environment,
+            Some("create it with `ferry tenant init sqlite:PATH --name N --platform-version V --engine E --engine-mode single --cluster C`, or check the path"),
+        ),
+        E::NoFolder { .. } => (Environment, Some("create the folder first, or choose another path")),
+        E::Exists { .. } => (User, Some("choose another path; ferry never overwrites a file")),
+        E::NotSqlite { .. } | E::NotTenant { .. } => {
+            (Environment, Some("check the path: tenants are made by `ferry tenant init`"))
+        }
+        E::TooNew { .. } => (Environment, Some("upgrade ferry to open this tenant")),
+        E::ReadOnly { .. } => (
+            Environment,
+            Some("make the file writable (chmod u+w) or work on a copy"),
+        ),
+        E::Locked { .. } => (
+            Environment,
+            Some("wait for the holder to finish or the lock to expire; if the holder is gone, `ferry tenant unlock URL --force`"),
+        ),
+        E::NotHolder { .. } => (User, Some("pass --force to release another holder's lock")),
+        E::AddressTaken { .. } => (
+            User,
+            Some("rename one of the objects, or put the file with that object's guid"),
+        ),
+        E::StillReferenced { .. } => {
+            (User, Some("remove or change the objects that refer to it first"))
+        }
+        E::DanglingReference { .. } => (User, Some("put the referenced object first")),
+        E::NoSuchObject { .. } => {
+            (User, Some("`ferry object list --tenant URL` shows what exists"))
+        }
+        E::Cancelled => (
+            Interrupted,
+            Some("nothing was changed; run the command again when you are ready"),
+        ),
+        E::WriteFailed { .. } | E::Database { .. } | E::Corrupt { .. } => (Internal, None),
+    }
+}
+
+/// The class and hint of a plan error.
+fn plan(e: &ferry::plan::PlanError) -> &'static str {
+    use ferry::plan::PlanError as E;
+    match e {
+        E::Prerequisite { .. } => "deploy only between tenants of the same platform version, engine type and engine mode; for another cluster, migrate the engine's data first",
+        E::NoSourceFacts => "run `ferry export --from SOURCE --commit` once so ferry.toml records the source tenant",
+        E::Unresolved(_) => "add the referenced objects to the repository, or create them in the destination first",
+        E::Conflict(_) => "pass --adopt to make the destination's objects ferry's, or rename one side",
+        E::Cycle(_) => "remove one of the references in the cycle",
+        E::OutsideSelection(_) => "widen the selection to what the objects need (`+X` selects X and its dependencies)",
+        E::BlockedDelete(_) => "change or delete the objects that still refer to them first",
+        E::Drift(_) => "look at the drift with --on-drift warn, then export the destination or re-apply",
+        E::Immutable(_) => "the platform does not allow this change: create a new object instead",
+    }
+}
+
+/// The class and hint of an apply error.
+fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
+    use ferry::apply::ApplyError as E;
+    match e {
+        E::Stale(_) => (
+            Class::User,
+            "make a new plan: the destination changed since this one",
+        ),
+        E::DesiredChanged(_) => (
+            Class::User,
+            "make a new plan from the repository as it is",
+        ),
+        E::Failed {
+            source: StoreError::Cancelled,
+            ..
+        } => (
+            Class::Interrupted,
+            "nothing was changed; run the command again when you are ready",
+        ),
+        E::NoDeployment { .. } | E::NotRestorable { .. } => (
+            Class::User,
+            "`ferry history --tenant URL` lists the deployments and their ids",
+        ),
+        E::Failed { .. } | E::Store(_) => (
+            Class::Environment,
+            "`ferry history --tenant URL` shows the failed deployment; fix the cause and apply again",
+        ),
+    }
+}
+
+const KIND_HINT: &str =
+    "fix the kind schema; schemas/README.md of ferry documents the x-ferry block";
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> CliError {
+        use Class::*;
+        // A rollback that cannot be planned is the planning error, after a line saying so.
+        let e = match e {
+            Error::RollbackPlan {
+                deployment,
+                commit,
+                source,
+            } => {
+                let mut err = CliError::from(*source);
+                err.details.insert(
+                    0,
+                    format!("cannot plan back to deployment {deployment} (commit {commit})"),
+                );
+                return err;
+            }
+            other => other,
+        };
+        let message = e.to_string();
+        let (class, hint): (Class, Option<String>) = match &e {
+            Error::Context(c) => return context(c, message),
+            Error::Config(c) => config(c),
+            Error::Repo(r) => (Environment, repo(r)),
+            Error::Kind(_) => (User, Some(KIND_HINT.into())),
+            Error::Store(s) => {
+                let (class, hint) = store(s);
+                (class, hint.map(Into::into))
+            }
+            Error::Select(s) => (
+                User,
+                Some(
+                    match s {
+                        ferry::select::SelectError::Parse { .. } => {
+                            "`ferry graph --help` shows the selector grammar"
+                        }
+                        ferry::select::SelectError::NoMatch { .. } => {
+                            "check the spelling; `ferry graph --format json` lists every address"
+                        }
+                    }
+                    .into(),
+                ),
+            ),
+            Error::Desired(d) => (User, desired(d)),
+            Error::Plan(p) => (User, Some(plan(p).into())),
+            Error::PlanFile(f) => {
+                use ferry::plan::file::PlanFileError as F;
+                match f {
+                    F::Write { .. } | F::Read { .. } => (Environment, Some("check the path".into())),
+                    F::NotAPlan { .. } => (User, Some("make one with `ferry plan --out PLAN`".into())),
+                    F::OtherVersion { .. } => {
+                        (User, Some("make the plan again with this ferry".into()))
+                    }
+                }
+            }
+            Error::Apply(a) => {
+                let (class, hint) = apply(a);
+                (class, Some(hint.into()))
+            }
+            Error::Export(x) => (
+                match x {
+                    ferry::export::ExportError::Store(s) => store(s).0,
+                    _ => Environment,
+                },
+                Some("the repository may hold part of the export: `git status` shows it, `git checkout -- objects` undoes it".into()),
+            ),
+            Error::Diff(d) => return diff(d, message),
+            Error::Invalid {
+                place, problems, ..
+            } => {
+                let mut err = CliError::new(User, message);
+                err.details = problems.iter().map(|p| p.to_string()).collect();
+                if place.is_some() {
+                    err = err.hint("`ferry validate --ref REF` shows the same problems; fix them and commit");
+                }
+                return err;
+            }
+            Error::UnknownKind { .. } => (User, Some("`ferry kinds` lists the kinds".into())),
+            Error::UnknownCategory { .. } => (
+                User,
+                Some(format!(
+                    "categories are {}",
+                    ferry::kinds::Category::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ),
+            Error::BadDate { .. } => (
+                User,
+                Some("write 2026-01-31 or 2026-01-31T12:00:00Z (UTC)".into()),
+            ),
+            Error::NoSuchObject { tenant, .. } => (
+                User,
+                Some(format!("`ferry object list --tenant {tenant}` shows what exists")),
+            ),
+            Error::Read { .. } => (Environment, Some("check the path".into())),
+            Error::Write { .. } => (Environment, None),
+            Error::VarNotSet { var } => (
+                Environment,
+                Some(format!(
+                    "export {var}=… with the shared deployment credential, then run again"
+                )),
+            ),
+            Error::ShortCredential { .. } => (
+                User,
+                Some("use a long random credential, e.g. `openssl rand -hex 32`".into()),
+            ),
+            Error::NothingToApply => (
+                User,
+                Some("`ferry apply --to sqlite:PATH` plans and applies; `ferry apply PLAN` applies a saved plan".into()),
+            ),
+            Error::Declined => (User, None),
+            Error::NoConfirmation => (
+                User,
+                Some("pass --auto-approve (as CI does), or apply a saved plan: `ferry plan --out plan.json` then `ferry apply plan.json`".into()),
+            ),
+            Error::PlanCommit { .. } => (
+                Environment,
+                Some("apply the plan in the repository it was made from (--repo DIR)".into()),
+            ),
+            // Taken apart above.
+            Error::RollbackPlan { .. } => (Internal, None),
+            Error::NotCanonical { .. } => (User, Some("run `ferry fmt` to rewrite them".into())),
+            Error::Synth(_) => (Internal, None),
+            Error::ThreeDotRange { .. } => (
+                User,
+                Some("to see what B changed since it branched from A: ferry diff \"$(git merge-base A B)..B\"".into()),
+            ),
+        };
+        let mut err = CliError::new(class, message);
+        err.hints.extend(hint);
+        err
+    }
+}
+
+/// The class and hint of a context error.
+fn context(e: &ferry::context::ContextError, message: String) -> CliError {
+    use ferry::context::ContextError as C;
+    match e {
+        C::BadNow { .. } => CliError::new(Class::Environment, message)
+            .hint("write it as 2026-01-31T12:00:00Z, or unset it"),
+        C::NotRepository { dir } => CliError::new(Class::Environment, message)
+            .hint(format!("run `ferry init {}` first", dir.display())),
+        C::NoConfigAt { .. } => {
+            CliError::new(Class::User, message).hint("pick a revision made after `ferry init`")
+        }
+        C::Config(c) => {
+            let (class, hint) = config(c);
+            let mut err = CliError::new(class, message);
+            err.hints.extend(hint);
+            err
+        }
+        C::Repo(r) => {
+            let mut err = CliError::new(Class::Environment, message);
+            err.hints.extend(repo(r));
+            err
+        }
+        C::Kind(_) => CliError::new(Class::User, message).hint(KIND_HINT),
+    }
+}
+
+/// The class and hint of a `ferry.toml` error.
+fn config(e: &ferry::config::ConfigError) -> (Class, Option<String>) {
+    use ferry::config::ConfigError as C;
+    match e {
+        C::NotFound { .. } => (
+            Class::Environment,
+            Some("run `ferry init` to make a tenant repository, or pass --repo DIR".into()),
+        ),
+        C::TooNew { .. } => (Class::Environment, Some("upgrade ferry".into())),
+        _ => (Class::User, Some("fix ferry.toml".into())),
+    }
+}
+
+/// The hint of a repository error.
+fn repo(e: &ferry::repo::RepoError) -> Option<String> {
+    match e {
+        ferry::repo::RepoError::RevisionNotFound { .. } => {
+            Some("check the branch, tag or commit id (`git log --oneline`)".into())
+        }
+        _ => None,
+    }
+}
+
+/// The hint of a desired-state error.
+fn desired(e: &ferry::desired::DesiredError) -> Option<String> {
+    use ferry::desired::DesiredError as D;
+    match e {
+        D::Kind(_) => Some(KIND_HINT.into()),
+        D::Config(c) => config(c).1,
+        D::Repo(r) => repo(r),
+        _ => None,
+    }
+}
+
+/// A diff error, with what to do.
+fn diff(e: &ferry::diff::DiffError, message: String) -> CliError {
+    use ferry::diff::DiffError as D;
+    match e {
+        D::Read(ferry::repo::RepoError::NotGit { path }) => CliError::new(
+            Class::Environment,
+            format!(
+                "{} is not in a git repository: ferry diff compares git revisions",
+                path.display()
+            ),
+        )
+        .hint("run `git init` and commit the repository first"),
+        D::Read(r) => {
+            let mut err = CliError::new(Class::Environment, message);
+            err.hints.extend(repo(r));
+            err
+        }
+        D::Kinds { .. } => CliError::new(Class::User, message).hint(
+            "fix the custom kind schema at that revision; schemas/README.md of ferry documents the x-ferry block",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_has_its_exit_code() {
+        assert_eq!(exit_code(&Ok(Success::Done)), 0);
+        assert_eq!(exit_code(&Ok(Success::Changes)), 2);
+        assert_eq!(exit_code(&Ok(Success::Deletes)), 3);
+        for (class, code) in [
+            (Class::User, 1),
+            (Class::Environment, 1),
+            (Class::Internal, 1),
+            (Class::Interrupted, 130),
+            (Class::Closed, 0),
+        ] {
+            assert_eq!(
+                exit_code(&Err(CliError::new(class, "x"))),
+                code,
+                "{class:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_interrupted_write_is_an_interrupt() {
+        let e: CliError = Error::Store(StoreError::Cancelled).into();
+        assert_eq!(e.class, Class::Interrupted);
+    }
+}

@@ -1,0 +1,148 @@
+//! Flag groups several commands share, defined once (cargo's `command_prelude`), and the output
+//! helpers every command prints with.
+
+use std::io::Write as _;
+
+use ferry::ops::pipeline::PlanRequest;
+use ferry::plan::Options;
+use ferry::store::TenantUrl;
+
+pub use super::error::{Class, CliError, Success};
+
+/// A command's result.
+pub type Result<T = Success> = std::result::Result<T, CliError>;
+
+/// The long help of every `--select`.
+pub const SELECT_HELP: &str = "Only the objects this selector chooses over the dependency graph.
+
+  kind/name, kind/project/name   an address; `*` matches within a part, `**` across parts
+  name                           a name glob, any kind
+  kind:K  category:C  project:P  by kind, category or project (globs allowed for K and P)
+  +X   X and everything it depends on (N+X: to depth N)
+  X+   X and everything that depends on it (X+N: to depth N)
+  @X   X, everything that depends on it, and everything those depend on
+  A B  union (space);  A,B  intersection (comma)
+
+A part that matches nothing is an error. Example: --select 'derived_metric/retail_dw/gmv_1d+'";
+
+/// The output formats most commands offer: text for people, JSON for machines.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TextOrJson {
+    /// For people.
+    Text,
+    /// For machines (described by a schema in schemas/output/).
+    Json,
+}
+
+/// `--select` and `--exclude`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectFlags {
+    /// Only the objects this selector chooses over the commit's dependency graph; objects left
+    /// out are neither changed nor deleted.
+    #[arg(long, value_name = "EXPR", long_help = SELECT_HELP)]
+    pub select: Option<String>,
+    /// Leave out the objects this selector chooses.
+    #[arg(long, value_name = "EXPR")]
+    pub exclude: Option<String>,
+}
+
+/// What to do when destination objects were changed outside ferry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnDrift {
+    /// Say so in the plan.
+    Warn,
+    /// Refuse to plan.
+    Fail,
+}
+
+/// The flags that say what to plan, shared by `plan` and `apply` (the destination, `--to`, is
+/// each command's own: required by one, optional in the other).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanFlags {
+    /// The git revision to deploy.
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
+    pub revision: String,
+    /// Delete objects ferry applied earlier that the revision no longer has.
+    #[arg(long)]
+    pub prune: bool,
+    /// Make the destination's own object at a desired address ferry's (it takes the desired
+    /// GUID), instead of failing with a conflict.
+    #[arg(long)]
+    pub adopt: bool,
+    /// What to do when destination objects were changed outside ferry since it applied them.
+    #[arg(long, value_enum, default_value = "warn")]
+    pub on_drift: OnDrift,
+    /// A destination on another compute cluster is an error, not a warning.
+    #[arg(long)]
+    pub require_same_cluster: bool,
+    #[command(flatten)]
+    pub selection: SelectFlags,
+}
+
+impl PlanFlags {
+    /// The plan request for the destination `to`.
+    pub fn request(&self, to: &str) -> Result<PlanRequest> {
+        Ok(PlanRequest {
+            to: tenant_url(to)?,
+            revision: self.revision.clone(),
+            options: Options {
+                prune: self.prune,
+                adopt: self.adopt,
+                fail_on_drift: self.on_drift == OnDrift::Fail,
+                require_same_cluster: self.require_same_cluster,
+            },
+            select: self.selection.select.clone(),
+            exclude: self.selection.exclude.clone(),
+        })
+    }
+}
+
+/// A tenant URL argument, parsed.
+pub fn tenant_url(text: &str) -> Result<TenantUrl> {
+    TenantUrl::parse(text).map_err(|e| ferry::ops::Error::from(e).into())
+}
+
+/// Writes data to stdout; a closed pipe (`ferry graph | head`) ends the command quietly.
+pub fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::new(Class::Closed, "stdout was closed"))
+        }
+        Err(e) => Err(CliError::new(
+            Class::Environment,
+            format!("cannot write to stdout: {e}"),
+        )),
+    }
+}
+
+/// Prints JSON on stdout.
+pub fn out_json(value: &serde_json::Value) -> Result<()> {
+    out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    ))
+}
+
+/// A JSON document with `format_version` first, then the fields of `value`.
+pub fn document(value: &impl serde::Serialize) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert(
+        "format_version".into(),
+        ferry::render::OUTPUT_VERSION.into(),
+    );
+    if let serde_json::Value::Object(fields) = serde_json::to_value(value).expect("serializes") {
+        doc.extend(fields);
+    }
+    doc.into()
+}
+
+/// Whether to colour stdout: a terminal, and `NO_COLOR` not set.
+pub fn colour(ctx: &ferry::context::Context) -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal() && !ctx.is_set("NO_COLOR")
+}

@@ -1,0 +1,380 @@
+//! The context every operation runs in (cargo's `GlobalContext`): where the tenant repository
+//! is, who is acting, what time it is, and the environment variables ferry reads.
+//!
+//! The binary makes one [`Context`] from the process ([`Context::from_process`]); tests make
+//! their own ([`Context::new`]) with a pinned clock and actor. No other library module reads
+//! `std::env`: what an operation needs from the environment it asks of the context, so an
+//! operation's inputs are all in its arguments.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::config::{self, Config, ConfigError, CONFIG_FILE};
+use crate::kinds::{KindError, Registry};
+use crate::repo::{self, RepoError, Snapshot, Source};
+
+/// The environment variables ferry reads, with what each is for.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("FERRY_ACTOR", "who is acting (default: user@host)"),
+    ("FERRY_NOW", "the time, RFC 3339 (pins the clock)"),
+    (
+        "FERRY_FULL_READ",
+        "plan reads every object file, never only the changed ones",
+    ),
+    (
+        "FERRY_LOG",
+        "diagnostics filter for tracing (e.g. `ferry=debug`)",
+    ),
+    ("NO_COLOR", "no colour in output"),
+    ("USER", "the default actor's user name"),
+    ("USERNAME", "the default actor's user name (Windows)"),
+    ("HOSTNAME", "the default actor's host name"),
+];
+
+/// The context could not be made, or a repository could not be found from it.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// `FERRY_NOW` is not a time.
+    #[error("FERRY_NOW=`{value}` is not a time: {reason}")]
+    BadNow {
+        /// What it holds.
+        value: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// `--repo DIR` names a folder without a `ferry.toml`.
+    #[error("{} is not a tenant repository (no {CONFIG_FILE})", dir.display())]
+    NotRepository {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// A revision of the repository has no `ferry.toml`.
+    #[error("{} has no {CONFIG_FILE} at {revision}", root.display())]
+    NoConfigAt {
+        /// The repository.
+        root: PathBuf,
+        /// The revision read (or "the working tree").
+        revision: String,
+    },
+    /// `ferry.toml` is missing or broken.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The repository could not be read.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// A kind schema is broken.
+    #[error(transparent)]
+    Kind(#[from] KindError),
+}
+
+/// Where the time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A pinned time (`FERRY_NOW`), for reproducible runs and tests.
+    Fixed(SystemTime),
+}
+
+impl Clock {
+    /// Now.
+    pub fn now(self) -> SystemTime {
+        match self {
+            Clock::System => SystemTime::now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+/// A time as ferry stores and prints it: RFC 3339, UTC, whole seconds.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Parses an RFC 3339 time (`2026-01-31T12:00:00Z`).
+pub fn parse_time(text: &str) -> Result<SystemTime, humantime::TimestampError> {
+    humantime::parse_rfc3339_weak(text)
+}
+
+/// Everything an operation may know about the process it runs in.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// `--repo DIR`, when given.
+    repo: Option<PathBuf>,
+    /// The folder commands start from.
+    cwd: PathBuf,
+    /// Who is acting.
+    actor: String,
+    /// The clock.
+    clock: Clock,
+    /// The environment variables, as read once.
+    vars: BTreeMap<String, String>,
+}
+
+impl Context {
+    /// A context from explicit values (tests, embedding).
+    pub fn new(
+        repo: Option<PathBuf>,
+        cwd: PathBuf,
+        actor: String,
+        clock: Clock,
+        vars: BTreeMap<String, String>,
+    ) -> Context {
+        Context {
+            repo,
+            cwd,
+            actor,
+            clock,
+            vars,
+        }
+    }
+
+    /// The context of this process: its environment, current folder and clock.
+    pub fn from_process(repo: Option<PathBuf>) -> Result<Context, ContextError> {
+        let vars: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let clock = match vars.get("FERRY_NOW") {
+            Some(text) => Clock::Fixed(parse_time(text).map_err(|e| ContextError::BadNow {
+                value: text.clone(),
+                reason: e.to_string(),
+            })?),
+            None => Clock::System,
+        };
+        let actor = default_actor(&vars);
+        Ok(Context {
+            repo,
+            cwd: PathBuf::from("."),
+            actor,
+            clock,
+            vars,
+        })
+    }
+
+    /// Who is acting: `FERRY_ACTOR`, or `user@host`. Also the lock holder's name.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Now.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// Now, as ferry stores it.
+    pub fn timestamp(&self) -> String {
+        timestamp(self.now())
+    }
+
+    /// The acting user and the time, as the store records them.
+    pub fn store_actor(&self) -> crate::store::Actor {
+        crate::store::Actor {
+            name: self.actor.clone(),
+            now: self.timestamp(),
+        }
+    }
+
+    /// An environment variable ferry was asked to read (`--credential-env VAR`, say).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// Whether a flag-like variable is set at all.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
+
+    /// `--repo DIR`, when given.
+    pub fn repo_flag(&self) -> Option<&Path> {
+        self.repo.as_deref()
+    }
+
+    /// The folder a command without `--repo` starts from.
+    pub fn start(&self) -> &Path {
+        self.repo.as_deref().unwrap_or(&self.cwd)
+    }
+
+    /// The repository root: `--repo`, or the nearest folder up from here with a `ferry.toml`.
+    pub fn root(&self) -> Result<PathBuf, ContextError> {
+        if let Some(dir) = &self.repo {
+            if !dir.join(CONFIG_FILE).is_file() {
+                return Err(ContextError::NotRepository { dir: dir.clone() });
+            }
+        }
+        Ok(config::find_root(self.start())?)
+    }
+
+    /// The repository root for reading `revision` (or the working tree): as [`Context::root`],
+    /// but a revision may also be read from a git repository (a bare one included) that has no
+    /// `ferry.toml` on disk.
+    pub fn root_at(&self, revision: Option<&str>) -> Result<PathBuf, ContextError> {
+        match (self.root(), revision) {
+            (Ok(root), _) => Ok(root),
+            (Err(e), Some(_)) => repo::git_root(self.start()).ok_or(e),
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// The kind registry: the repository's (built-in plus custom kinds) when in one, else the
+    /// built-in kinds.
+    pub fn registry(&self) -> Result<Registry, ContextError> {
+        match self.root() {
+            Ok(root) => {
+                let snapshot = repo::snapshot_kinds(&root)?;
+                check_config(&root, &snapshot, None)?;
+                Ok(repo::registry_for(&snapshot)?)
+            }
+            Err(_) if self.repo.is_none() => Ok(Registry::builtin()?),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The repository at a revision (or its working tree), with its kind registry.
+    pub fn workspace(&self, revision: Option<&str>) -> Result<Workspace, ContextError> {
+        let root = self.root_at(revision)?;
+        Workspace::load(root, revision)
+    }
+}
+
+/// A tenant repository read at one revision (or its working tree): its files, its `ferry.toml`
+/// and its kind registry.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The repository root.
+    pub root: PathBuf,
+    /// The revision read, or `None` for the working tree.
+    pub revision: Option<String>,
+    /// The files read.
+    pub snapshot: Snapshot,
+    /// Its `ferry.toml`.
+    pub config: Config,
+    /// Built-in plus the repository's kinds.
+    pub registry: Registry,
+}
+
+impl Workspace {
+    /// Reads the repository at `root` at `revision` (or the working tree).
+    pub fn load(root: PathBuf, revision: Option<&str>) -> Result<Workspace, ContextError> {
+        let source = match revision {
+            Some(rev) => Source::Revision(rev.to_string()),
+            None => Source::WorkTree,
+        };
+        let snapshot = repo::snapshot(&root, &source)?;
+        let config = check_config(&root, &snapshot, revision)?;
+        let registry = repo::registry_for(&snapshot)?;
+        Ok(Workspace {
+            root,
+            revision: revision.map(str::to_string),
+            snapshot,
+            config,
+            registry,
+        })
+    }
+
+    /// What was read, for messages: the revision, or "the working tree".
+    pub fn read_from(&self) -> String {
+        self.revision
+            .clone()
+            .unwrap_or_else(|| "the working tree".to_string())
+    }
+}
+
+/// The snapshot's `ferry.toml`, parsed; refuses a snapshot without a valid one.
+fn check_config(
+    root: &Path,
+    snapshot: &Snapshot,
+    revision: Option<&str>,
+) -> Result<Config, ContextError> {
+    match &snapshot.config {
+        Some(file) => {
+            let text = String::from_utf8_lossy(&file.bytes);
+            Ok(Config::parse(&text, Path::new(CONFIG_FILE))?)
+        }
+        None => Err(ContextError::NoConfigAt {
+            root: root.to_path_buf(),
+            revision: revision.unwrap_or("the working tree").to_string(),
+        }),
+    }
+}
+
+/// `FERRY_ACTOR`, or `user@host`.
+fn default_actor(vars: &BTreeMap<String, String>) -> String {
+    if let Some(actor) = vars.get("FERRY_ACTOR") {
+        if !actor.trim().is_empty() {
+            return actor.clone();
+        }
+    }
+    let user = vars
+        .get("USER")
+        .or_else(|| vars.get("USERNAME"))
+        .cloned()
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = vars
+        .get("HOSTNAME")
+        .cloned()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_actor_is_ferry_actor_or_user_at_host() {
+        assert_eq!(default_actor(&vars(&[("FERRY_ACTOR", "ci")])), "ci");
+        assert_eq!(
+            default_actor(&vars(&[
+                ("FERRY_ACTOR", " "),
+                ("USER", "ana"),
+                ("HOSTNAME", "box")
+            ])),
+            "ana@box"
+        );
+    }
+
+    #[test]
+    fn a_fixed_clock_does_not_move() {
+        let t = parse_time("2026-01-31T12:00:00Z").unwrap();
+        let clock = Clock::Fixed(t);
+        assert_eq!(clock.now(), t);
+        assert_eq!(timestamp(clock.now()), "2026-01-31T12:00:00Z");
+    }
+
+    #[test]
+    fn repo_flag_without_ferry_toml_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(
+            Some(dir.path().to_path_buf()),
+            PathBuf::from("."),
+            "t".into(),
+            Clock::System,
+            BTreeMap::new(),
+        );
+        assert!(matches!(
+            ctx.root(),
+            Err(ContextError::NotRepository { .. })
+        ));
+        assert!(matches!(
+            ctx.registry(),
+            Err(ContextError::NotRepository { .. })
+        ));
+    }
+}

@@ -1,0 +1,80 @@
+//! Desired state: the objects a destination should hold, and where they come from.
+//!
+//! Today the source is a git ref ([`git`]); a deployment package is the next source, and the
+//! environment overlay a step after either. [`read`] decides how much of the source to read: when
+//! the destination's applied index can be trusted, only the object files that are not exactly
+//! what ferry last applied ([`git::read_changed`]); otherwise, or when asked, all of them
+//! ([`git::read_all`]). The destination side it reads with it comes from [`crate::store::actual`].
+
+pub mod git;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use uuid::Uuid;
+
+pub use git::DesiredError;
+
+use crate::kinds::Registry;
+use crate::plan::{Actual, Desired};
+use crate::store::{actual, Tenant};
+
+/// How much of the source to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Only what changed since the last apply, when that can be trusted.
+    Changed,
+    /// Every object file (a selection needs the whole graph; `FERRY_FULL_READ` asks for it).
+    All,
+}
+
+/// Both sides of a plan, read together.
+#[derive(Debug)]
+pub struct Read {
+    /// The desired objects.
+    pub desired: Desired,
+    /// The kind registry they were read with.
+    pub registry: Registry,
+    /// Each read object's git blob id.
+    pub blobs: HashMap<Uuid, String>,
+    /// The destination's objects and what ferry last applied.
+    pub actual: Actual,
+    /// For a read of only the changed files: how many were read and how many objects were
+    /// known unchanged without reading.
+    pub changed_only: Option<(usize, usize)>,
+}
+
+/// Reads the repository at `root` at `revision` and the destination `tenant`.
+pub fn read(
+    root: &Path,
+    revision: &str,
+    tenant: &dyn Tenant,
+    mode: ReadMode,
+) -> Result<Read, DesiredError> {
+    if mode == ReadMode::Changed {
+        let mut index = actual::read_index(tenant)?;
+        if let Some((desired, registry, blobs)) =
+            git::read_changed(root, revision, &mut index, tenant)?
+        {
+            let changed_only = Some((desired.objects.len(), desired.unchanged.len()));
+            let actual = actual::with_bodies(tenant, index, &desired)?;
+            tracing::debug!(?changed_only, "read only the changed object files");
+            return Ok(Read {
+                desired,
+                registry,
+                blobs,
+                actual,
+                changed_only,
+            });
+        }
+        tracing::debug!("the applied index cannot be trusted here; reading every object file");
+    }
+    let (desired, registry, blobs) = git::read_all(root, revision)?;
+    Ok(Read {
+        desired,
+        registry,
+        blobs,
+        actual: actual::read_all(tenant)?,
+        changed_only: None,
+    })
+}

@@ -1,0 +1,79 @@
+//! `ferry apply`: a saved plan, or a new one made from the plan flags, applied to its
+//! destination under its maintenance lock.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::pipeline::{self, PlanRequest, Planned};
+use super::{Error, Result, Ui};
+use crate::context::Context;
+use crate::plan::file;
+use crate::store::{Deployment, TenantUrl};
+
+/// What to apply.
+#[derive(Debug, Clone)]
+pub enum ApplySource {
+    /// A plan saved with `ferry plan --out`.
+    Saved(PathBuf),
+    /// A new plan from these flags.
+    Fresh(PlanRequest),
+}
+
+/// What `ferry apply` was asked.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The plan.
+    pub source: ApplySource,
+    /// Apply a new plan without asking.
+    pub auto_approve: bool,
+    /// How long to wait for another holder's lock.
+    pub lock_wait: Option<Duration>,
+}
+
+/// What `ferry apply` did.
+#[derive(Debug)]
+pub struct ApplyOutcome {
+    /// The plan.
+    pub planned: Planned,
+    /// Where it was applied, and the deployment record; `None` when it changes nothing.
+    pub applied: Option<(TenantUrl, Deployment)>,
+}
+
+/// Applies the plan. A new plan is shown through `ui` and, without `auto_approve`, applied only
+/// when `ui` confirms.
+pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<ApplyOutcome> {
+    let (planned, hash, url) = match &options.source {
+        ApplySource::Saved(path) => {
+            let saved = file::read(path)?;
+            let hash = saved.hash.clone();
+            let url = TenantUrl::parse(&saved.plan.destination.url)?;
+            (pipeline::planned_from_saved(ctx, saved)?, hash, url)
+        }
+        ApplySource::Fresh(request) => {
+            let planned = pipeline::make_plan(ctx, request)?;
+            ui.show_plan(&planned);
+            if !planned.plan.has_changes() {
+                return Ok(ApplyOutcome {
+                    planned,
+                    applied: None,
+                });
+            }
+            if !options.auto_approve && !ui.confirm()? {
+                return Err(Error::Declined);
+            }
+            let hash = file::hash(&planned.plan);
+            (planned, hash, request.to.clone())
+        }
+    };
+    if !planned.plan.has_changes() {
+        return Ok(ApplyOutcome {
+            planned,
+            applied: None,
+        });
+    }
+    let deployment = pipeline::apply_planned(ctx, &planned, &hash, &url, options.lock_wait, ui)?;
+    Ok(ApplyOutcome {
+        planned,
+        applied: Some((url, deployment)),
+    })
+}

@@ -1,0 +1,176 @@
+//! `ferry export`: a tenant's objects written into the repository as canonical files, and with
+//! `commit`, committed (only those files and the repository's own).
+
+use super::pipeline::choose;
+use super::{Error, Result};
+use crate::context::{timestamp, Context};
+use crate::export::{self, Options, Report, Selection};
+use crate::graph::Graph;
+use crate::kinds::{self, Category, Registry};
+use crate::repo::Staging;
+use crate::store::{self, TenantUrl};
+
+/// What `ferry export` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Only these kinds.
+    pub kinds: Vec<String>,
+    /// Only kinds of these categories.
+    pub categories: Vec<String>,
+    /// Only objects of these projects.
+    pub projects: Vec<String>,
+    /// `--select`.
+    pub select: Option<String>,
+    /// `--exclude`.
+    pub exclude: Option<String>,
+    /// Only objects changed at or after this date.
+    pub changed_since: Option<String>,
+    /// Only objects changed before this date.
+    pub changed_until: Option<String>,
+    /// Commit the result, with this subject when given.
+    pub commit: Option<Option<String>>,
+}
+
+/// What `ferry export` did.
+#[derive(Debug)]
+pub struct ExportOutcome {
+    /// The files written, moved and removed.
+    pub report: Report,
+    /// The repository root.
+    pub root: std::path::PathBuf,
+    /// The exported tenant's name.
+    pub tenant: String,
+    /// The commit made, if any.
+    pub commit: Option<String>,
+}
+
+/// A date flag as RFC 3339: `2026-01-31` is midnight UTC.
+fn parse_date(flag: &'static str, text: &str) -> Result<String> {
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    };
+    crate::context::parse_time(&full)
+        .map(timestamp)
+        .map_err(|e| Error::BadDate {
+            flag,
+            text: text.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The selection the flags name, checked against the registry.
+fn selection(registry: &Registry, options: &ExportOptions) -> Result<Options> {
+    super::object::check_kinds(registry, &options.kinds)?;
+    let categories = options
+        .categories
+        .iter()
+        .map(|c| {
+            Category::parse(c).ok_or_else(|| Error::UnknownCategory {
+                category: c.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Options {
+        selection: Selection {
+            kinds: options.kinds.clone(),
+            categories,
+            projects: options.projects.clone(),
+            addresses: None,
+        },
+        changed_since: options
+            .changed_since
+            .as_deref()
+            .map(|d| parse_date("--changed-since", d))
+            .transpose()?,
+        changed_until: options
+            .changed_until
+            .as_deref()
+            .map(|d| parse_date("--changed-until", d))
+            .transpose()?,
+    })
+}
+
+/// The repository's own files that go into an export commit beside the object files, so the
+/// first commit is a complete repository.
+fn own_files(root: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = [
+        ".gitignore",
+        crate::config::CONFIG_FILE,
+        "objects/.gitkeep",
+        "environments/.gitkeep",
+    ]
+    .iter()
+    .filter(|rel| root.join(rel).is_file())
+    .map(|rel| rel.to_string())
+    .collect();
+    files.extend(
+        kinds::BUILTIN_KINDS
+            .iter()
+            .map(|(name, _)| format!("{}/{name}.schema.json", kinds::KINDS_DIR)),
+    );
+    files
+}
+
+/// Exports the tenant at `from` into the repository. `progress` is told (done, total) as
+/// objects are processed.
+pub fn export(
+    ctx: &Context,
+    from: &TenantUrl,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(usize, u64),
+) -> Result<ExportOutcome> {
+    let root = ctx.root()?;
+    let registry = ctx.registry()?;
+    let mut export_options = selection(&registry, options)?;
+    let tenant = store::open(from)?;
+    if options.select.is_some() || options.exclude.is_some() {
+        let objects = export::tenant_objects(tenant.as_ref(), &registry)?;
+        let graph = Graph::build(&objects, &registry);
+        let chosen = choose(
+            &graph,
+            options.select.as_deref(),
+            options.exclude.as_deref(),
+        )?;
+        export_options.selection.addresses = Some(chosen.iter().map(|a| a.to_string()).collect());
+    }
+    let total: u64 = tenant.counts()?.values().sum();
+    // With a commit, each file's blob is made as the file is written.
+    let mut staging = match options.commit {
+        Some(_) => Some(Staging::open(&root)?),
+        None => None,
+    };
+    let mut on_progress = |done: usize| progress(done, total);
+    let report = export::export(
+        tenant.as_ref(),
+        &root,
+        &registry,
+        &export_options,
+        staging.as_mut(),
+        &mut on_progress,
+    )?;
+    let facts = tenant.facts()?;
+    let commit = match (staging, &options.commit) {
+        (Some(mut staging), Some(subject)) => {
+            // The files export wrote are staged already; these are read from disk, and those
+            // that did not change leave the tree as it is.
+            let mut files = report.written.clone();
+            files.extend(own_files(&root));
+            files.sort();
+            files.dedup();
+            for rel in &files {
+                staging.add_file(rel)?;
+            }
+            let message = report.commit_message(&facts.name, subject.as_deref());
+            staging.commit(&report.removed, &message)?
+        }
+        _ => None,
+    };
+    Ok(ExportOutcome {
+        report,
+        root,
+        tenant: facts.name,
+        commit,
+    })
+}

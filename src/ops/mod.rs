@@ -1,0 +1,227 @@
+//! Operations: one function per command (cargo's `ops::*`). Each takes the [`Context`] and an
+//! options value and returns a result value; the binary only parses arguments into options,
+//! calls one operation and prints what it returns. Operations never call each other's entry
+//! points: what several share (making a plan, applying one under the lock) lives in
+//! [`pipeline`] and in the modules below.
+//!
+//! [`Context`]: crate::context::Context
+
+pub mod apply;
+pub mod diff;
+pub mod export;
+pub mod fmt;
+pub mod graph;
+pub mod init;
+pub mod kinds;
+pub mod object;
+pub mod pipeline;
+pub mod plan;
+pub mod records;
+pub mod rollback;
+pub mod synth;
+pub mod tenant;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use crate::validate::Problem;
+
+/// Why an operation failed. Each variant carries the module error it wraps, or the facts of an
+/// operation's own refusal; the binary classifies them and adds what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The context (repository discovery, `FERRY_NOW`, `ferry.toml`, kinds).
+    #[error(transparent)]
+    Context(#[from] crate::context::ContextError),
+    /// `ferry.toml`.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The repository.
+    #[error(transparent)]
+    Repo(#[from] crate::repo::RepoError),
+    /// A kind schema.
+    #[error(transparent)]
+    Kind(#[from] crate::kinds::KindError),
+    /// The tenant store.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A selector.
+    #[error(transparent)]
+    Select(#[from] crate::select::SelectError),
+    /// Reading the desired objects.
+    #[error(transparent)]
+    Desired(crate::desired::DesiredError),
+    /// The plan's checks.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// A saved plan file.
+    #[error(transparent)]
+    PlanFile(#[from] crate::plan::file::PlanFileError),
+    /// Applying.
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    /// Exporting.
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    /// Diffing two revisions.
+    #[error(transparent)]
+    Diff(#[from] crate::diff::DiffError),
+    /// Object files, a repository or a revision hold problems (each reported on its own).
+    #[error("{} problem(s){}; {consequence}", problems.len(), place.as_deref().map(|p| format!(" in {p}")).unwrap_or_default())]
+    Invalid {
+        /// What was checked, when not the files given: "the repository at HEAD", ….
+        place: Option<String>,
+        /// The problems.
+        problems: Vec<Problem>,
+        /// What the operation did not do because of them.
+        consequence: String,
+    },
+    /// A kind name no registry holds.
+    #[error("unknown kind `{kind}`")]
+    UnknownKind {
+        /// The name given.
+        kind: String,
+    },
+    /// A category name that does not exist.
+    #[error("unknown category `{category}`")]
+    UnknownCategory {
+        /// The name given.
+        category: String,
+    },
+    /// A date flag that does not parse.
+    #[error("{flag} `{text}` is not a date: {reason}")]
+    BadDate {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        text: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// No object has the address or GUID.
+    #[error("no object {key} in {tenant}")]
+    NoSuchObject {
+        /// The address or GUID given.
+        key: String,
+        /// The tenant.
+        tenant: crate::store::TenantUrl,
+    },
+    /// A file or folder could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An environment variable ferry was told to read is not set.
+    #[error("environment variable {var} is not set")]
+    VarNotSet {
+        /// The variable.
+        var: String,
+    },
+    /// The deployment credential is too short to be safe.
+    #[error("the credential in {var} is shorter than {min} characters")]
+    ShortCredential {
+        /// The variable it came from.
+        var: String,
+        /// The least length accepted.
+        min: usize,
+    },
+    /// `ferry apply` with neither a plan file nor a destination.
+    #[error("nothing to apply: give a saved plan file or --to URL")]
+    NothingToApply,
+    /// The person asked said no.
+    #[error("apply cancelled")]
+    Declined,
+    /// No terminal to ask for confirmation on.
+    #[error("refusing to apply without confirmation: no terminal to ask on")]
+    NoConfirmation,
+    /// A saved plan's commit cannot be read where it is applied.
+    #[error("cannot read the plan's commit {commit}: {source}")]
+    PlanCommit {
+        /// The commit.
+        commit: String,
+        /// Why.
+        source: Box<Error>,
+    },
+    /// A rollback target cannot be planned.
+    #[error("cannot plan back to deployment {deployment} (commit {commit}): {source}")]
+    RollbackPlan {
+        /// The deployment.
+        deployment: String,
+        /// Its commit.
+        commit: String,
+        /// Why.
+        source: Box<Error>,
+    },
+    /// Files are not in canonical form (`ferry fmt --check`).
+    #[error("{count} file(s) are not in canonical form")]
+    NotCanonical {
+        /// How many.
+        count: usize,
+    },
+    /// Synthetic tenant generation failed.
+    #[error("{0}")]
+    Synth(String),
+    /// `ferry diff A...B`.
+    #[error("`{range}`: ferry diff takes A..B (two revisions), not A...B")]
+    ThreeDotRange {
+        /// The range given.
+        range: String,
+    },
+}
+
+impl From<crate::desired::DesiredError> for Error {
+    fn from(e: crate::desired::DesiredError) -> Error {
+        use crate::desired::DesiredError as D;
+        match e {
+            D::Invalid { revision, problems } => Error::Invalid {
+                place: Some(format!("the repository at {revision}")),
+                problems,
+                consequence: "no plan was made".to_string(),
+            },
+            D::Repo(e) => Error::Repo(e),
+            D::Store(e) => Error::Store(e),
+            other => Error::Desired(other),
+        }
+    }
+}
+
+/// A result of an operation.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What an operation may ask of the person running it, or tell them while it works.
+pub trait Ui {
+    /// A status line (the binary prints it on stderr).
+    fn status(&mut self, line: &str);
+    /// Shows a plan that is about to be applied, with what it was made from.
+    fn show_plan(&mut self, planned: &pipeline::Planned);
+    /// Asks whether to apply the plan just shown.
+    fn confirm(&mut self) -> Result<bool>;
+}
+
+/// A [`Ui`] that shows nothing and approves nothing (tests, embedding).
+#[derive(Debug, Default)]
+pub struct Silent {
+    /// The status lines, kept.
+    pub lines: Vec<String>,
+}
+
+impl Ui for Silent {
+    fn status(&mut self, line: &str) {
+        self.lines.push(line.to_string());
+    }
+    fn show_plan(&mut self, _planned: &pipeline::Planned) {}
+    fn confirm(&mut self) -> Result<bool> {
+        Ok(false)
+    }
+}

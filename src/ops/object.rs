@@ -1,0 +1,143 @@
+//! `ferry object put|get|list|rm`: direct edits of a tenant's objects, as the platform's own
+//! users make them outside git.
+
+use std::path::{Path, PathBuf};
+
+use super::{Error, Result};
+use crate::context::Context;
+use crate::edit;
+use crate::model::Object;
+use crate::repo::SourceFile;
+use crate::store::{self, Change, Filter, ObjectKey, StoredObject, TenantUrl, Written};
+
+/// Reads the object files at `path` (a file, or a folder searched for `.toml` files, hidden
+/// entries left out) into `out`, sorted by path.
+fn collect(path: &Path, out: &mut Vec<SourceFile>) -> Result<()> {
+    let read_error = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(read_error)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            let hidden = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if entry.is_dir() || entry.extension().is_some_and(|e| e == "toml") {
+                collect(&entry, out)?;
+            }
+        }
+    } else {
+        let bytes = std::fs::read(path).map_err(read_error)?;
+        out.push(SourceFile {
+            path: path.display().to_string(),
+            bytes,
+            symlink: false,
+        });
+    }
+    Ok(())
+}
+
+/// Puts the objects in `paths` into the tenant, all or nothing.
+pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Vec<Written>> {
+    let registry = ctx.registry()?;
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &mut files)?;
+    }
+    let mut tenant = store::open(url)?;
+    let changes = match edit::resolve(files, &registry, tenant.as_ref()) {
+        Ok(changes) => changes,
+        Err(edit::EditError::Invalid(problems)) => {
+            return Err(Error::Invalid {
+                place: None,
+                problems,
+                consequence: format!("nothing was written to {}", tenant.url()),
+            })
+        }
+        Err(edit::EditError::Store(e)) => return Err(e.into()),
+    };
+    Ok(tenant.write(&changes, &ctx.store_actor())?)
+}
+
+/// The object at an address or GUID.
+fn find(tenant: &dyn store::Tenant, key: &str) -> Result<StoredObject> {
+    tenant
+        .object(&ObjectKey::parse(key))?
+        .ok_or_else(|| Error::NoSuchObject {
+            key: key.to_string(),
+            tenant: tenant.url().clone(),
+        })
+}
+
+/// One object as stored, and as a file would hold it (address references).
+#[derive(Debug)]
+pub struct Got {
+    /// As stored.
+    pub stored: StoredObject,
+    /// As a file holds it.
+    pub object: Object,
+    /// Its kind, when the registry knows it.
+    pub kind: Option<crate::kinds::Kind>,
+}
+
+/// The object at an address or GUID.
+pub fn get(ctx: &Context, url: &TenantUrl, key: &str) -> Result<Got> {
+    let registry = ctx.registry()?;
+    let tenant = store::open(url)?;
+    let stored = find(tenant.as_ref(), key)?;
+    let kind = registry.get(&stored.kind);
+    let targets = kind
+        .map(|k| edit::referenced_guids(&stored, k))
+        .unwrap_or_default();
+    let addresses = tenant.addresses(&targets)?.into_iter().collect();
+    let object = edit::to_object(&stored, kind, &addresses);
+    Ok(Got {
+        kind: kind.cloned(),
+        stored,
+        object,
+    })
+}
+
+/// Refuses kind names the registry does not know.
+pub fn check_kinds(registry: &crate::kinds::Registry, kinds: &[String]) -> Result<()> {
+    match kinds.iter().find(|k| registry.get(k).is_none()) {
+        Some(kind) => Err(Error::UnknownKind { kind: kind.clone() }),
+        None => Ok(()),
+    }
+}
+
+/// The tenant's objects of the given kinds (all when empty), by address.
+pub fn list(ctx: &Context, url: &TenantUrl, kinds: &[String]) -> Result<Vec<StoredObject>> {
+    check_kinds(&ctx.registry()?, kinds)?;
+    let tenant = store::open(url)?;
+    let filter = Filter {
+        kinds: kinds.to_vec(),
+        ..Filter::default()
+    };
+    let mut objects = Vec::new();
+    tenant.for_each_object(&filter, &mut |o| {
+        objects.push(o);
+        Ok(())
+    })?;
+    Ok(objects)
+}
+
+/// Deletes the objects at the addresses or GUIDs, all or nothing.
+pub fn rm(ctx: &Context, url: &TenantUrl, keys: &[String]) -> Result<Vec<Written>> {
+    let mut tenant = store::open(url)?;
+    let mut changes = Vec::new();
+    for key in keys {
+        changes.push(Change::Delete(find(tenant.as_ref(), key)?.guid));
+    }
+    Ok(tenant.write(&changes, &ctx.store_actor())?)
+}

@@ -1,0 +1,158 @@
+//! The pipeline every plan and apply runs through, shared by `plan`, `apply` and `rollback`:
+//!
+//! ```text
+//! desired (git ref) → actual (the destination) → selection → plan::build → apply under the lock
+//! ```
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{Error, Result, Ui};
+use crate::apply::{self, session};
+use crate::context::Context;
+use crate::desired::{self, ReadMode};
+use crate::graph::Graph;
+use crate::kinds::Registry;
+use crate::model::Object;
+use crate::plan::{self, Options, Plan};
+use crate::select::{self, Selector};
+use crate::store::{self, Deployment, TenantUrl};
+
+/// What to plan: the flags `plan`, `apply` and `rollback` share.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// The destination.
+    pub to: TenantUrl,
+    /// The git revision to deploy.
+    pub revision: String,
+    /// The plan's options (prune, adopt, drift, cluster).
+    pub options: Options,
+    /// `--select`.
+    pub select: Option<String>,
+    /// `--exclude`.
+    pub exclude: Option<String>,
+}
+
+/// A plan with everything it was made from, for applying it.
+#[derive(Debug)]
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// The desired objects.
+    pub objects: Vec<Object>,
+    /// The kind registry.
+    pub registry: Registry,
+    /// The desired objects' git blobs.
+    pub blobs: HashMap<Uuid, String>,
+    /// For a plan that read only the changed files: how many it read, and how many objects it
+    /// knew unchanged without reading.
+    pub changed_only: Option<(usize, usize)>,
+}
+
+/// The addresses `select` minus `exclude` choose in `graph` (everything when both are absent).
+pub fn choose(
+    graph: &Graph,
+    select: Option<&str>,
+    exclude: Option<&str>,
+) -> Result<std::collections::BTreeSet<crate::model::Address>> {
+    let select = select.map(Selector::parse).transpose()?;
+    let exclude = exclude.map(Selector::parse).transpose()?;
+    Ok(select::choose(graph, select.as_ref(), exclude.as_ref())?)
+}
+
+/// Reads both sides and builds the plan.
+pub fn make_plan(ctx: &Context, request: &PlanRequest) -> Result<Planned> {
+    let root = ctx.root_at(Some(&request.revision))?;
+    let tenant = store::open(&request.to)?;
+    let selecting = request.select.is_some() || request.exclude.is_some();
+    // A selection needs the whole graph; otherwise only what changed since the last apply.
+    let mode = if selecting || ctx.is_set("FERRY_FULL_READ") {
+        ReadMode::All
+    } else {
+        ReadMode::Changed
+    };
+    let read = desired::read(&root, &request.revision, tenant.as_ref(), mode)?;
+    let mut desired = read.desired;
+    let mut actual = read.actual;
+    // A saved plan names its destination wherever it is applied from.
+    actual.url = request.to.absolute().to_string();
+    if selecting {
+        let graph = Graph::build(&desired.objects, &read.registry);
+        let chosen = choose(
+            &graph,
+            request.select.as_deref(),
+            request.exclude.as_deref(),
+        )?;
+        desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
+    }
+    let plan = plan::build(&desired, &actual, &read.registry, request.options)?;
+    Ok(Planned {
+        plan,
+        objects: desired.objects,
+        registry: read.registry,
+        blobs: read.blobs,
+        changed_only: read.changed_only,
+    })
+}
+
+/// Reads the desired objects a saved plan was made from: its commit, in its repository (or
+/// `--repo`).
+pub fn planned_from_saved(ctx: &Context, saved: plan::file::Saved) -> Result<Planned> {
+    let commit = saved.plan.source.id.clone();
+    let root = match (ctx.repo_flag(), &saved.plan.source.repository) {
+        (Some(_), _) | (None, None) => ctx.root_at(Some(&commit))?,
+        (None, Some(r)) => std::path::PathBuf::from(r),
+    };
+    let (desired, registry, blobs) =
+        desired::git::read_all(&root, &commit).map_err(|e| Error::PlanCommit {
+            commit: commit.clone(),
+            source: Box::new(e.into()),
+        })?;
+    Ok(Planned {
+        plan: saved.plan,
+        objects: desired.objects,
+        registry,
+        blobs,
+        changed_only: None,
+    })
+}
+
+/// Applies a plan to `url` as one deployment under the destination's lock, waiting up to
+/// `lock_wait` for another holder. `plan_hash` is the hash of its saved form.
+pub fn apply_planned(
+    ctx: &Context,
+    planned: &Planned,
+    plan_hash: &str,
+    url: &TenantUrl,
+    lock_wait: Option<Duration>,
+    ui: &mut dyn Ui,
+) -> Result<Deployment> {
+    let mut tenant = store::open(url)?;
+    let options = session::Options {
+        actor: ctx.actor(),
+        clock: ctx.clock(),
+        lock_wait: lock_wait.unwrap_or_default(),
+    };
+    let mut on_event = |event: session::Event<'_>| match event {
+        session::Event::Waiting { holder } => {
+            ui.status(&format!("waiting for the lock held by {holder}"))
+        }
+        session::Event::NotReleased(e) => {
+            ui.status(&format!("warning: the lock was not released: {e}"))
+        }
+    };
+    let done = session::with_lock(tenant.as_mut(), options, &mut on_event, |tenant, actor| {
+        apply::apply(
+            &planned.plan,
+            plan_hash,
+            &planned.objects,
+            &planned.blobs,
+            &planned.registry,
+            tenant,
+            actor,
+        )
+    })?;
+    Ok(done.deployment)
+}

@@ -1,0 +1,214 @@
+//! Saved plans (`ferry plan --out PLAN`, `ferry apply PLAN`): the file format, its version policy
+//! and the plan hash.
+//!
+//! A saved plan is the [`Plan`] as pretty-printed JSON with one trailing newline. Its hash is
+//! blake3 over exactly those bytes, so `b3sum plan.json` gives the `plan_hash` a deployment
+//! records; a plan applied without being saved is hashed over the bytes it would be saved as.
+//! A plan is read back only by the ferry version (and plan format) that wrote it.
+
+use std::path::{Path, PathBuf};
+
+use super::{Plan, PLAN_FORMAT};
+
+/// This ferry's version, as plan files record it.
+pub const FERRY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A saved plan could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// The file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a plan.
+    #[error("{} is not a ferry plan: {reason}", path.display())]
+    NotAPlan {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON reader said.
+        reason: String,
+    },
+    /// Another ferry version or plan format wrote it.
+    #[error("{} was made by ferry {ferry_version} (plan format {format_version}); this is ferry {FERRY_VERSION} (plan format {PLAN_FORMAT})", path.display())]
+    OtherVersion {
+        /// The file.
+        path: PathBuf,
+        /// The ferry version that wrote it.
+        ferry_version: String,
+        /// Its plan format.
+        format_version: u32,
+    },
+}
+
+/// A plan with the hash of its saved form.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// The plan.
+    pub plan: Plan,
+    /// blake3 of the file's bytes, hex.
+    pub hash: String,
+}
+
+/// The bytes a plan is saved as.
+pub fn to_bytes(plan: &Plan) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(plan).expect("plans serialize");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The hash of a plan: blake3 of its saved form, hex.
+pub fn hash(plan: &Plan) -> String {
+    hash_bytes(&to_bytes(plan))
+}
+
+fn hash_bytes(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Saves `plan` at `path`; returns its hash.
+pub fn write(path: &Path, plan: &Plan) -> Result<String, PlanFileError> {
+    let bytes = to_bytes(plan);
+    std::fs::write(path, &bytes).map_err(|source| PlanFileError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(hash_bytes(&bytes))
+}
+
+/// Reads a plan saved at `path` by this ferry.
+pub fn read(path: &Path) -> Result<Saved, PlanFileError> {
+    let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // The version fields first, so a plan of another format is refused as such, not as broken.
+    #[derive(serde::Deserialize)]
+    struct Versions {
+        format_version: u32,
+        ferry_version: String,
+    }
+    let not_a_plan = |e: serde_json::Error| PlanFileError::NotAPlan {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let versions: Versions = serde_json::from_slice(&bytes).map_err(not_a_plan)?;
+    if versions.format_version != PLAN_FORMAT || versions.ferry_version != FERRY_VERSION {
+        return Err(PlanFileError::OtherVersion {
+            path: path.to_path_buf(),
+            ferry_version: versions.ferry_version,
+            format_version: versions.format_version,
+        });
+    }
+    let plan: Plan = serde_json::from_slice(&bytes).map_err(not_a_plan)?;
+    Ok(Saved {
+        plan,
+        hash: hash_bytes(&bytes),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Destination, PlanSource};
+    use crate::store::Facts;
+
+    fn plan() -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT,
+            ferry_version: FERRY_VERSION.to_string(),
+            source: PlanSource {
+                kind: "git".into(),
+                repository: Some("/repo".into()),
+                revision: Some("HEAD".into()),
+                id: "0123456789abcdef0123456789abcdef01234567".into(),
+            },
+            destination: Destination {
+                url: "sqlite:/tmp/prod.db".into(),
+                name: "prod".into(),
+                fingerprint: "f".repeat(64),
+                facts: Facts {
+                    name: "prod".into(),
+                    platform_version: "4.5.0".into(),
+                    engine: "maxcompute".into(),
+                    engine_mode: "single".into(),
+                    cluster: "c1".into(),
+                },
+            },
+            changes: Vec::new(),
+            drift: Vec::new(),
+            unchanged: 3,
+            unmanaged: 0,
+            not_pruned: Vec::new(),
+            warnings: Vec::new(),
+            edges: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back_with_the_hash_of_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let written = write(&path, &plan()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(written, blake3::hash(&bytes).to_hex().to_string());
+        assert!(bytes.ends_with(b"}\n"));
+        let saved = read(&path).unwrap();
+        assert_eq!(saved.plan, plan());
+        assert_eq!(saved.hash, written);
+        assert_eq!(hash(&plan()), written);
+    }
+
+    #[test]
+    fn another_version_is_refused_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let mut old = plan();
+        old.ferry_version = "0.0.1".into();
+        write(&path, &old).unwrap();
+        match read(&path) {
+            Err(PlanFileError::OtherVersion { ferry_version, .. }) => {
+                assert_eq!(ferry_version, "0.0.1")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A future format whose other fields this ferry cannot read is still named by version.
+        std::fs::write(
+            &path,
+            r#"{"format_version": 9, "ferry_version": "9.0.0", "changes": "?"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            read(&path),
+            Err(PlanFileError::OtherVersion {
+                format_version: 9,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn broken_and_missing_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        assert!(matches!(read(&path), Err(PlanFileError::Read { .. })));
+        std::fs::write(&path, "not json").unwrap();
+        assert!(matches!(read(&path), Err(PlanFileError::NotAPlan { .. })));
+        let mut text = String::from_utf8(to_bytes(&plan())).unwrap();
+        text = text.replace("\"unchanged\": 3", "\"unchanged\": \"three\"");
+        std::fs::write(&path, text).unwrap();
+        assert!(matches!(read(&path), Err(PlanFileError::NotAPlan { .. })));
+    }
+}

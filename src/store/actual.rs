@@ -1,0 +1,133 @@
+//! The destination side of a plan (actual state): a tenant's objects with what ferry last applied
+//! to each. [`read_all`] reads everything; [`read_index`] reads identities and hashes only, and
+//! [`with_bodies`] then loads the bodies a plan over a fast desired read needs.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+use super::{Filter, ObjectKey, StoreError, Tenant};
+use crate::plan::{Actual, Applied, Desired};
+
+/// The destination's objects and what ferry last applied to them.
+pub fn read_all(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
+    let facts = tenant.facts()?;
+    let mut objects = Vec::new();
+    tenant.for_each_object(&Filter::default(), &mut |o| {
+        objects.push(o);
+        Ok(())
+    })?;
+    let applied = tenant
+        .applied()?
+        .into_iter()
+        .map(|(guid, a)| {
+            (
+                guid,
+                Applied {
+                    hash: a.hash,
+                    body: Some(a.body),
+                    blob: a.blob_id,
+                },
+            )
+        })
+        .collect();
+    Ok(Actual {
+        url: tenant.url().to_string(),
+        facts,
+        objects,
+        applied,
+        edges: tenant.reference_edges()?,
+    })
+}
+
+/// The destination without bodies: every object's identity, address and hash, and what ferry
+/// applied (hashes and blobs). Enough for [`crate::desired::git::read_changed`], which reads the references between
+/// objects when it needs them; [`with_bodies`] then loads the bodies (and the references) the
+/// plan needs.
+pub fn read_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
+    let applied = tenant
+        .applied_index()?
+        .into_iter()
+        .map(|(guid, a)| {
+            (
+                guid,
+                Applied {
+                    hash: a.hash,
+                    body: None,
+                    blob: a.blob_id,
+                },
+            )
+        })
+        .collect();
+    Ok(Actual {
+        url: tenant.url().to_string(),
+        facts: tenant.facts()?,
+        objects: tenant.object_index()?,
+        applied,
+        edges: Vec::new(),
+    })
+}
+
+/// Loads into `actual` the bodies a plan over `desired` needs: of the objects it read, of the
+/// destination objects it does not know unchanged (deletes, unmanaged ones), and of drifted
+/// objects (with what was applied to them, to show the drifted fields); and the references
+/// between destination objects, unless nothing was read and every object is unchanged (a plan
+/// without changes, which has no blast radius to count).
+pub fn with_bodies(
+    tenant: &dyn Tenant,
+    mut actual: Actual,
+    desired: &Desired,
+) -> Result<Actual, StoreError> {
+    let read: HashSet<Uuid> = desired.objects.iter().filter_map(|o| o.guid).collect();
+    let mut drifted = HashSet::new();
+    for o in &mut actual.objects {
+        let is_drifted = actual
+            .applied
+            .get(&o.guid)
+            .is_some_and(|a| a.hash != o.hash);
+        if is_drifted {
+            drifted.insert(o.guid);
+        }
+        if read.contains(&o.guid) || !desired.unchanged.contains(&o.guid) || is_drifted {
+            if let Some(full) = tenant.object(&ObjectKey::Guid(o.guid))? {
+                *o = full;
+            }
+        }
+    }
+    let no_change = desired.objects.is_empty()
+        && actual
+            .objects
+            .iter()
+            .all(|o| desired.unchanged.contains(&o.guid));
+    if !no_change && actual.edges.is_empty() {
+        // The references a plan counts (blast radius) or checks (deletes): every reference into
+        // an object that may change or go, and into those that depend on it, transitively;
+        // asked of the destination a level at a time.
+        let mut level: Vec<Uuid> = actual
+            .objects
+            .iter()
+            .filter(|o| read.contains(&o.guid) || !desired.unchanged.contains(&o.guid))
+            .map(|o| o.guid)
+            .collect();
+        let mut seen: HashSet<Uuid> = level.iter().copied().collect();
+        while !level.is_empty() {
+            let found = tenant.references_of(&level, false)?;
+            level = found
+                .iter()
+                .filter(|(from, _)| seen.insert(*from))
+                .map(|(from, _)| *from)
+                .collect();
+            actual.edges.extend(found);
+        }
+    }
+    if !drifted.is_empty() {
+        for (guid, a) in tenant.applied()? {
+            if drifted.contains(&guid) {
+                if let Some(entry) = actual.applied.get_mut(&guid) {
+                    entry.body = Some(a.body);
+                }
+            }
+        }
+    }
+    Ok(actual)
+}
