@@ -31,11 +31,11 @@ use crate::store::{self, Actor, AppliedRecord, Deployment, DeploymentResult, Sto
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// The destination changed since the plan for objects it touches.
-    #[error("the destination changed since the plan was made: {}", .0.join("; "))]
-    Stale(Vec<String>),
+    #[error("the destination changed since the plan was made: {}", join(.0))]
+    Stale(Vec<Stale>),
     /// The desired objects are not what the plan recorded.
-    #[error("the desired objects differ from the plan's: {}", .0.join("; "))]
-    DesiredChanged(Vec<String>),
+    #[error("the desired objects differ from the plan's: {}", join(.0))]
+    DesiredChanged(Vec<DesiredChanged>),
     /// The store refused the writes; nothing was applied.
     #[error("the apply failed and nothing was changed: {source}")]
     Failed {
@@ -63,6 +63,108 @@ pub enum ApplyError {
     /// Reading the destination failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Items joined for one message.
+fn join(items: &[impl std::fmt::Display]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The first 12 characters of a hash.
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// One way the destination changed since the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stale {
+    /// Its platform version, engine, engine mode or cluster.
+    Facts {
+        /// When planned.
+        planned: Box<store::Facts>,
+        /// Now.
+        now: Box<store::Facts>,
+    },
+    /// An object the plan touches has other content.
+    Changed {
+        /// Its address.
+        address: String,
+        /// Its content hash when planned.
+        planned: String,
+        /// Its content hash now.
+        now: String,
+    },
+    /// An object the plan touches is gone.
+    Deleted {
+        /// Its address.
+        address: String,
+    },
+    /// An object the plan creates exists already.
+    Exists {
+        /// Its address.
+        address: String,
+        /// Its GUID.
+        guid: Uuid,
+    },
+    /// Another object took an address the plan creates an object at.
+    AddressTaken {
+        /// The address.
+        address: String,
+    },
+}
+
+impl std::fmt::Display for Stale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stale::Facts { planned: p, now: n } => write!(
+                f,
+                "the destination's facts changed (platform {} / engine {} / {} / cluster {} when planned; now {} / {} / {} / {})",
+                p.platform_version, p.engine, p.engine_mode, p.cluster,
+                n.platform_version, n.engine, n.engine_mode, n.cluster
+            ),
+            Stale::Changed { address, planned, now } => write!(
+                f,
+                "{address} was changed (content hash {} → {})",
+                short(planned),
+                short(now)
+            ),
+            Stale::Deleted { address } => write!(f, "{address} was deleted"),
+            Stale::Exists { address, guid } => write!(f, "{address} now exists (GUID {guid})"),
+            Stale::AddressTaken { address } => {
+                write!(f, "{address} now exists with another GUID")
+            }
+        }
+    }
+}
+
+/// One way a desired object is not what the plan recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DesiredChanged {
+    /// The source no longer has it.
+    Gone {
+        /// Its address.
+        address: String,
+    },
+    /// Its content differs.
+    OtherContent {
+        /// Its address.
+        address: String,
+    },
+}
+
+impl std::fmt::Display for DesiredChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DesiredChanged::Gone { address } => write!(f, "{address} is no longer in the source"),
+            DesiredChanged::OtherContent { address } => {
+                write!(f, "{address} has other content than when planned")
+            }
+        }
+    }
 }
 
 /// What an apply did.
@@ -97,19 +199,11 @@ pub fn apply(
     let mut stale = Vec::new();
     let facts = tenant.facts()?;
     if facts != plan.destination.facts {
-        stale.push(format!(
-            "the destination's facts changed (platform {} / engine {} / {} / cluster {} when planned; now {} / {} / {} / {})",
-            plan.destination.facts.platform_version,
-            plan.destination.facts.engine,
-            plan.destination.facts.engine_mode,
-            plan.destination.facts.cluster,
-            facts.platform_version,
-            facts.engine,
-            facts.engine_mode,
-            facts.cluster
-        ));
+        stale.push(Stale::Facts {
+            planned: Box::new(plan.destination.facts.clone()),
+            now: Box::new(facts),
+        });
     }
-    let short = |h: &str| h.get(..12).unwrap_or(h).to_string();
     // Addresses the plan itself frees, by renaming or deleting what holds them.
     let freed: std::collections::HashSet<&str> = plan
         .changes
@@ -123,21 +217,24 @@ pub fn apply(
     for c in &plan.changes {
         let was = c.old_guid.unwrap_or(c.guid);
         match (&c.actual_hash, current.get(&was)) {
-            (Some(planned), Some((_, now))) if planned != now => stale.push(format!(
-                "{} was changed (content hash {} → {})",
-                c.address,
-                short(planned),
-                short(now)
-            )),
-            (Some(_), None) => stale.push(format!(
-                "{} was deleted",
-                c.old_address.as_ref().unwrap_or(&c.address)
-            )),
-            (None, Some(_)) => stale.push(format!("{} now exists (GUID {})", c.address, c.guid)),
+            (Some(planned), Some((_, now))) if planned != now => stale.push(Stale::Changed {
+                address: c.address.clone(),
+                planned: planned.clone(),
+                now: now.clone(),
+            }),
+            (Some(_), None) => stale.push(Stale::Deleted {
+                address: c.old_address.as_ref().unwrap_or(&c.address).clone(),
+            }),
+            (None, Some(_)) => stale.push(Stale::Exists {
+                address: c.address.clone(),
+                guid: c.guid,
+            }),
             (None, None)
                 if by_address.contains_key(&c.address) && !freed.contains(c.address.as_str()) =>
             {
-                stale.push(format!("{} now exists with another GUID", c.address))
+                stale.push(Stale::AddressTaken {
+                    address: c.address.clone(),
+                })
             }
             _ => {}
         }
@@ -179,11 +276,15 @@ pub fn apply(
             continue;
         }
         let Some(new) = prepared else {
-            changed_desired.push(format!("{} is no longer in the source", c.address));
+            changed_desired.push(DesiredChanged::Gone {
+                address: c.address.clone(),
+            });
             continue;
         };
         if Some(&new.hash) != c.desired_hash.as_ref() {
-            changed_desired.push(format!("{} has other content than when planned", c.address));
+            changed_desired.push(DesiredChanged::OtherContent {
+                address: c.address.clone(),
+            });
             continue;
         }
         if let (Action::Adopt, Some(from)) = (c.action, c.old_guid) {
