@@ -59,8 +59,11 @@ pub fn with_lock<T>(
     } else {
         format!("{me} (apply {})", &run_id[..8])
     };
-    if !own_lock {
+    if own_lock {
+        tracing::debug!(%holder, "working inside the holder's own maintenance window");
+    } else {
         take(tenant, &holder, options, on_event)?;
+        tracing::debug!(%holder, "took the lock");
     }
     let actor = Actor {
         name: holder.clone(),

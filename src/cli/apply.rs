@@ -86,12 +86,12 @@ impl Ui for Terminal<'_> {
 /// rolls back; the lock then lapses at its expiry).
 pub fn stop_on_signals() {
     let installed = ctrlc::set_handler(|| {
-        if ferry::store::cancelled() {
+        if ferry::ops::interrupted() {
             let interrupted = CliError::new(Class::Interrupted, "interrupted");
             std::process::exit(super::error::exit_code(&Err(interrupted)).into());
         }
         eprintln!("interrupted: stopping, rolling back and releasing the lock");
-        ferry::store::cancel();
+        ferry::ops::interrupt();
     });
     if let Err(e) = installed {
         eprintln!("warning: cannot catch Ctrl-C: {e}");

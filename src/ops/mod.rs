@@ -225,3 +225,14 @@ impl Ui for Silent {
         Ok(false)
     }
 }
+
+/// Asks the write in progress to stop and roll back (Ctrl-C, SIGTERM): safe to call from a
+/// signal handler's thread.
+pub fn interrupt() {
+    crate::store::cancel();
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    crate::store::cancelled()
+}

@@ -88,6 +88,12 @@ pub fn make_plan(ctx: &Context, request: &PlanRequest) -> Result<Planned> {
         desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
     }
     let plan = plan::build(&desired, &actual, &read.registry, request.options)?;
+    tracing::debug!(
+        changes = plan.changes.len(),
+        unchanged = plan.unchanged,
+        drift = plan.drift.len(),
+        "built the plan"
+    );
     Ok(Planned {
         plan,
         objects: desired.objects,

@@ -258,3 +258,26 @@ fn status_and_history_outputs_match_their_schemas() {
     check("tenant-info", &info);
     assert_eq!(info["last_deployment"]["id"], s["last_deployment"]["id"]);
 }
+
+#[test]
+fn ferry_log_turns_on_diagnostics_on_stderr_only() {
+    let env = TestEnv::new();
+    let (_, prod) = crate::plan::promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let plan = |log: Option<&str>| {
+        let mut cmd = env.ferry();
+        cmd.args(["plan", "--to", &prod, "--format", "json"])
+            .current_dir(&repo);
+        if let Some(filter) = log {
+            cmd.env("FERRY_LOG", filter);
+        }
+        let out = cmd.assert().success();
+        (stdout(&out), crate::common::stderr(&out))
+    };
+    let (quiet_out, quiet_err) = plan(None);
+    let (debug_out, debug_err) = plan(Some("ferry=debug"));
+    assert!(!quiet_err.contains("built the plan"), "{quiet_err}");
+    assert!(debug_err.contains("built the plan"), "{debug_err}");
+    // Diagnostics never touch the data on stdout.
+    assert_eq!(quiet_out, debug_out);
+}
