@@ -13,7 +13,8 @@ use super::prelude::*;
 /// of objects that no longer exist, within the selection only. Secret fields are written as the
 /// placeholder "(sensitive)", never their values. Objects the platform cannot move are not
 /// written and are listed at the end with the reason. Exporting an unchanged tenant writes
-/// nothing and (with --commit) makes no commit.
+/// nothing and (with --commit) makes no commit. --select chooses over the tenant's dependency
+/// graph; an export of a selection removes no files.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The tenant to export (sqlite:PATH).
@@ -28,13 +29,8 @@ pub struct Args {
     /// Only objects of these projects (repeatable).
     #[arg(long = "project", value_name = "PROJECT")]
     projects: Vec<String>,
-    /// Only the objects this selector chooses over the tenant's dependency graph; such an
-    /// export removes no files.
-    #[arg(long, value_name = "EXPR", long_help = SELECT_HELP)]
-    select: Option<String>,
-    /// Leave out the objects this selector chooses.
-    #[arg(long, value_name = "EXPR")]
-    exclude: Option<String>,
+    #[command(flatten)]
+    selection: SelectFlags,
     /// Only objects changed at or after this time (2026-01-31 or 2026-01-31T12:00:00Z). An
     /// object changed several times is included when any change falls in the window.
     #[arg(long, value_name = "DATE")]
@@ -85,8 +81,8 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         kinds: args.kinds,
         categories: args.categories,
         projects: args.projects,
-        select: args.select,
-        exclude: args.exclude,
+        select: args.selection.select,
+        exclude: args.selection.exclude,
         changed_since: args.changed_since,
         changed_until: args.changed_until,
         commit: args.commit.then_some(args.message),

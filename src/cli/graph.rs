@@ -6,6 +6,7 @@ use super::prelude::*;
 ///
 /// Arrows point from an object to the objects that depend on it. Mermaid output renders in
 /// GitHub comments and Markdown; DOT renders with Graphviz (`ferry graph | dot -Tsvg`).
+/// `--select 'data_source/orders_mysql+'` shows what a change to that data source would touch.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Read this git revision instead of the working tree.
@@ -14,13 +15,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "dot")]
     format: Format,
-    /// Only the objects this selector chooses (e.g. `data_source/orders_mysql+` shows what a
-    /// change to that data source would touch).
-    #[arg(long, value_name = "EXPR", long_help = SELECT_HELP)]
-    select: Option<String>,
-    /// Leave out the objects this selector chooses.
-    #[arg(long, value_name = "EXPR")]
-    exclude: Option<String>,
+    #[command(flatten)]
+    selection: SelectFlags,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -34,8 +30,8 @@ pub fn run(ctx: &Context, args: Args) -> Result {
     let done = ferry::ops::graph::graph(
         ctx,
         args.revision.as_deref(),
-        args.select.as_deref(),
-        args.exclude.as_deref(),
+        args.selection.select.as_deref(),
+        args.selection.exclude.as_deref(),
     )?;
     if done.problems > 0 {
         eprintln!(

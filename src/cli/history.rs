@@ -7,9 +7,8 @@ use super::prelude::*;
 /// how many objects ended in each status.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The tenant (sqlite:PATH).
-    #[arg(long, value_name = "URL")]
-    tenant: String,
+    #[command(flatten)]
+    tenant: TenantFlag,
     /// Show at most this many deployments.
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
@@ -37,7 +36,7 @@ pub fn line(d: &Summary) -> String {
 }
 
 pub fn run(_ctx: &Context, args: Args) -> Result {
-    let deployments = ferry::ops::records::history(&tenant_url(&args.tenant)?, args.limit)?;
+    let deployments = ferry::ops::records::history(&args.tenant.url()?, args.limit)?;
     match args.format {
         TextOrJson::Json => out_json(&serde_json::json!({
             "format_version": ferry::render::OUTPUT_VERSION,

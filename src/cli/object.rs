@@ -28,9 +28,8 @@ use TextOrJson as Format;
 
 #[derive(Debug, clap::Args)]
 pub struct PutArgs {
-    /// The tenant URL.
-    #[arg(long)]
-    tenant: String,
+    #[command(flatten)]
+    tenant: TenantFlag,
     /// Object files or folders of them.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -38,9 +37,8 @@ pub struct PutArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// The tenant URL.
-    #[arg(long)]
-    tenant: String,
+    #[command(flatten)]
+    tenant: TenantFlag,
     /// An address (kind/name or kind/project/name) or a GUID.
     object: String,
     /// Output format: toml (the object file) or json.
@@ -56,9 +54,8 @@ enum GetFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// The tenant URL.
-    #[arg(long)]
-    tenant: String,
+    #[command(flatten)]
+    tenant: TenantFlag,
     /// Only these kinds.
     #[arg(long = "kind", value_name = "KIND")]
     kinds: Vec<String>,
@@ -69,9 +66,8 @@ pub struct ListArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
-    /// The tenant URL.
-    #[arg(long)]
-    tenant: String,
+    #[command(flatten)]
+    tenant: TenantFlag,
     /// Addresses or GUIDs.
     #[arg(required = true)]
     objects: Vec<String>,
@@ -91,7 +87,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result {
 const SHOWN: usize = 50;
 
 fn put(ctx: &Context, a: PutArgs) -> Result<()> {
-    let url = tenant_url(&a.tenant)?;
+    let url = a.tenant.url()?;
     let written = object::put(ctx, &url, &a.files)?;
     let mut counts = [0usize; 5];
     let mut shown = 0usize;
@@ -131,7 +127,7 @@ fn put(ctx: &Context, a: PutArgs) -> Result<()> {
 }
 
 fn get(ctx: &Context, a: GetArgs) -> Result<()> {
-    let got = object::get(ctx, &tenant_url(&a.tenant)?, &a.object)?;
+    let got = object::get(ctx, &a.tenant.url()?, &a.object)?;
     let stored = &got.stored;
     match a.format {
         GetFormat::Toml => {
@@ -156,7 +152,7 @@ fn get(ctx: &Context, a: GetArgs) -> Result<()> {
 }
 
 fn list(ctx: &Context, a: ListArgs) -> Result<()> {
-    let objects = object::list(ctx, &tenant_url(&a.tenant)?, &a.kinds)?;
+    let objects = object::list(ctx, &a.tenant.url()?, &a.kinds)?;
     match a.format {
         Format::Text => out(&objects
             .iter()
@@ -178,7 +174,7 @@ fn list(ctx: &Context, a: ListArgs) -> Result<()> {
 }
 
 fn rm(ctx: &Context, a: RmArgs) -> Result<()> {
-    let url = tenant_url(&a.tenant)?;
+    let url = a.tenant.url()?;
     let written = object::rm(ctx, &url, &a.objects)?;
     for w in written.iter().take(SHOWN) {
         eprintln!("  deleted {}", w.address);

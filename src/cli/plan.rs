@@ -11,7 +11,8 @@ use super::prelude::*;
 /// Desired objects are read from the git object database at --ref (no checkout) and validated;
 /// they are matched with the destination's objects by GUID. Creates, adoptions, renames and
 /// updates run in waves over the dependency graph; deletes (only of objects ferry applied, and
-/// only with --prune) run last, dependents first. Nothing is changed.
+/// only with --prune) run last, dependents first. Objects --select leaves out are neither changed
+/// nor deleted. Nothing is changed.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes without
 /// deletes, 3 changes with deletes (2 and 3 only with --detailed-exitcode).

@@ -34,11 +34,25 @@ pub enum TextOrJson {
     Json,
 }
 
+/// `--tenant URL`, for the commands that read or edit one tenant.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TenantFlag {
+    /// The tenant (sqlite:PATH).
+    #[arg(long = "tenant", value_name = "URL")]
+    pub tenant: String,
+}
+
+impl TenantFlag {
+    /// The tenant URL, parsed.
+    pub fn url(&self) -> Result<TenantUrl> {
+        tenant_url(&self.tenant)
+    }
+}
+
 /// `--select` and `--exclude`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SelectFlags {
-    /// Only the objects this selector chooses over the commit's dependency graph; objects left
-    /// out are neither changed nor deleted.
+    /// Only the objects this selector chooses over the dependency graph (--help: the grammar).
     #[arg(long, value_name = "EXPR", long_help = SELECT_HELP)]
     pub select: Option<String>,
     /// Leave out the objects this selector chooses.

@@ -7,16 +7,15 @@ use super::prelude::*;
 /// it applied them (drift).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The tenant (sqlite:PATH).
-    #[arg(long, value_name = "URL")]
-    tenant: String,
+    #[command(flatten)]
+    tenant: TenantFlag,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TextOrJson,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result {
-    let status = ferry::ops::records::status(ctx, &tenant_url(&args.tenant)?)?;
+    let status = ferry::ops::records::status(ctx, &args.tenant.url()?)?;
     match args.format {
         TextOrJson::Json => out_json(&document(&status))?,
         TextOrJson::Text => {
