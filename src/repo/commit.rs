@@ -1,6 +1,6 @@
 //! The commit writer: exactly the files an export wrote (and the removals), committed on top of
 //! HEAD without touching anything else staged or changed in the work tree. Blobs go into one new
-//! pack as the files are written ([`Staging`]); the trees are written over HEAD's ([`super::tree`]);
+//! pack as the files are written ([`Staging`]); the trees are written over HEAD's (`tree.rs`);
 //! HEAD and git's index move only once git reads the new commit back.
 
 use std::path::{Path, PathBuf};

@@ -1,20 +1,21 @@
 //! The tenant repository, on disk and in git: the only module that uses git2.
 //!
-//! ferry reads a repository as a [`Snapshot`] ([`snapshot`]: `ferry.toml`, the object files and
+//! ferry reads a repository as a [`Snapshot`] (`snapshot.rs`: `ferry.toml`, the object files and
 //! the custom kind schemas, from the working tree or from git at a revision without a checkout),
-//! lists the object files that changed between two revisions ([`changes`]), commits the files an
-//! export wrote ([`commit`], with the trees in [`tree`] and the pack in `pack`), and makes a new
-//! repository ([`init`]). This file holds what they share: where to read from ([`Source`]), a file
-//! read ([`SourceFile`]), the error type, and the helpers that find the git repository and the
-//! ferry repository's place in it.
+//! lists the object files that changed between two revisions (`changes.rs`:
+//! [`changed_files`]), commits the files an export wrote (`commit.rs`: [`Staging`], with the
+//! trees in `tree.rs` and the pack in `pack.rs`), and makes a new repository (`init.rs`:
+//! [`init()`]). This file holds what they share: where to read from ([`Source`]), a file read
+//! ([`SourceFile`]), the error type, and the helpers that find the git repository and the ferry
+//! repository's place in it.
 
 use std::path::{Path, PathBuf};
 
-pub mod changes;
-pub mod commit;
-pub mod init;
+mod changes;
+mod commit;
+mod init;
 mod pack;
-pub mod snapshot;
+mod snapshot;
 mod tree;
 
 pub use changes::{changed_files, ChangedFile, ChangedFiles};
