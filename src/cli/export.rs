@@ -188,7 +188,7 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             staging.add_file(rel)?;
         }
         let message = report.commit_message(&facts.name, args.message.as_deref());
-        staging.commit(&report.removed, &message)?
+        staging.commit(&report.removed, &message, std::time::SystemTime::now())?
     } else {
         None
     };

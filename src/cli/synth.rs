@@ -21,8 +21,14 @@ pub struct Args {
 pub fn run(args: Args) -> super::Result {
     let registry = ferry::kinds::Registry::builtin()?;
     if let Some(k) = args.mutate {
-        let m = ferry::synth::mutate(&args.out, k, args.seed, &registry)
-            .map_err(|e| super::CliError::new(e, None))?;
+        let m = ferry::synth::mutate(
+            &args.out,
+            k,
+            args.seed,
+            &registry,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|e| super::CliError::new(e, None))?;
         eprintln!(
             "{} edited, {} renamed, {} deleted; commit {}",
             m.edited.len(),

@@ -4,6 +4,7 @@
 //! HEAD and git's index move only once git reads the new commit back.
 
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::tree::{pack_dir, store, write_tree, Change, Dir};
 use super::{git_error, io, join_prefix, open, pack, prefix_in, RepoError};
@@ -11,18 +12,20 @@ use super::{git_error, io, join_prefix, open, pack, prefix_in, RepoError};
 /// Commits exactly the given files of the ferry repository at `root` on top of HEAD (or as the
 /// first commit), leaving anything else staged or changed in the work tree out of the commit.
 /// `written` are paths (relative to `root`) whose current content is committed, `removed` are
-/// paths deleted. Returns the new commit id, or `None` when the tree would not change.
+/// paths deleted. The commit is dated `when` (see [`Staging::commit`]). Returns the new commit
+/// id, or `None` when the tree would not change.
 pub fn commit_files(
     root: &Path,
     written: &[String],
     removed: &[String],
     message: &str,
+    when: SystemTime,
 ) -> Result<Option<String>, RepoError> {
     let mut staging = Staging::open(root)?;
     for rel in written {
         staging.add_file(rel)?;
     }
-    staging.commit(removed, message)
+    staging.commit(removed, message, when)
 }
 
 /// A commit being made while its files are written: each file's blob is hashed, compressed and
@@ -218,12 +221,16 @@ impl Staging {
 
     /// Commits the staged files, and the removal of `removed` (paths relative to the root), on
     /// top of HEAD (or as the first commit), leaving anything else staged or changed in the work
-    /// tree out of the commit. Returns the new commit id, or `None` when the tree would not
-    /// change (then git's index is still updated for the staged files).
+    /// tree out of the commit. The author and committer are the repository's git user
+    /// (`user.name`, `user.email`), or `ferry <ferry@localhost>` when it has none, dated `when`
+    /// in UTC, so the same files, message and time give the same commit id. Returns the new
+    /// commit id, or `None` when the tree would not change (then git's index is still updated
+    /// for the staged files).
     pub fn commit(
         mut self,
         removed: &[String],
         message: &str,
+        when: SystemTime,
     ) -> Result<Option<String>, RepoError> {
         self.sort();
         let root = self.root.clone();
@@ -276,11 +283,7 @@ impl Staging {
             self.update_index(&ids, removed)?;
             return Ok(None);
         }
-        let signature = self
-            .repo
-            .signature()
-            .or_else(|_| git2::Signature::now("ferry", "ferry@localhost"))
-            .map_err(git("make a signature"))?;
+        let signature = self.signature(when)?;
         let odb = self.repo.odb().map_err(git("open the object database"))?;
         // Git makes a commit only over a tree it can read: the root tree and the commit are made
         // in memory first, then go into the pack with the rest.
@@ -316,6 +319,23 @@ impl Staging {
         self.move_head(id, &signature)?;
         self.update_index(&ids, removed)?;
         Ok(Some(id.to_string()))
+    }
+
+    /// The signature of the commit: the repository's git user, or ferry, at `when` (UTC).
+    fn signature(&self, when: SystemTime) -> Result<git2::Signature<'static>, RepoError> {
+        let seconds = match when.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+        };
+        let (name, email) = match self.repo.signature() {
+            Ok(user) => (
+                String::from_utf8_lossy(user.name_bytes()).into_owned(),
+                String::from_utf8_lossy(user.email_bytes()).into_owned(),
+            ),
+            Err(_) => ("ferry".to_string(), "ferry@localhost".to_string()),
+        };
+        git2::Signature::new(&name, &email, &git2::Time::new(seconds, 0))
+            .map_err(git_error(&self.root, "make a signature"))
     }
 
     /// Points HEAD (the branch it names, created when unborn) at the commit `id`, with git's
@@ -400,6 +420,11 @@ mod tests {
     use super::*;
     use crate::repo::slash_path;
 
+    /// 2026-01-01T00:00:00Z.
+    fn when() -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600)
+    }
+
     /// Writes a file under `root` and stages it, as export does.
     fn put(staging: &mut Staging, root: &Path, rel: &str, text: &str) {
         let full = root.join(rel);
@@ -468,7 +493,7 @@ mod tests {
         for rel in ["a.txt", "d/b.txt", "d/e/c.txt", "z.txt", "d-x/f.txt"] {
             put(&mut staging, root, rel, &format!("{rel}\n"));
         }
-        let first = staging.commit(&[], "first\n").unwrap().unwrap();
+        let first = staging.commit(&[], "first\n", when()).unwrap().unwrap();
         let head = repo.head().unwrap().peel_to_commit().unwrap();
         assert_eq!(head.id().to_string(), first);
         assert_eq!(head.parent_count(), 0);
@@ -486,7 +511,7 @@ mod tests {
         put(&mut staging, root, "twice.txt", "second\n");
         staging.add_file("twice.txt").unwrap();
         let second = staging
-            .commit(&["d/e/c.txt".to_string()], "second\n")
+            .commit(&["d/e/c.txt".to_string()], "second\n", when())
             .unwrap()
             .unwrap();
         let head = repo.head().unwrap().peel_to_commit().unwrap();
@@ -504,7 +529,7 @@ mod tests {
         // Nothing changed: no commit.
         let mut staging = Staging::open(root).unwrap();
         staging.add_file("a.txt").unwrap();
-        assert_eq!(staging.commit(&[], "none\n").unwrap(), None);
+        assert_eq!(staging.commit(&[], "none\n", when()).unwrap(), None);
 
         // Everything removed: the empty tree.
         let all: Vec<String> = [
@@ -523,7 +548,7 @@ mod tests {
             std::fs::remove_file(root.join(rel)).unwrap();
         }
         let staging = Staging::open(root).unwrap();
-        staging.commit(&all, "empty\n").unwrap().unwrap();
+        staging.commit(&all, "empty\n", when()).unwrap().unwrap();
         let head = repo.head().unwrap().peel_to_commit().unwrap();
         assert_eq!(head.tree().unwrap().len(), 0);
         assert!(clean(&repo));
@@ -555,7 +580,7 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let mut staging = Staging::open(&root).unwrap();
         put(&mut staging, &root, "objects/x.toml", "x\n");
-        staging.commit(&[], "sub\n").unwrap().unwrap();
+        staging.commit(&[], "sub\n", when()).unwrap().unwrap();
         let head = repo.head().unwrap().peel_to_commit().unwrap();
         assert!(head
             .tree()
@@ -564,5 +589,26 @@ mod tests {
             .is_ok());
         assert_eq!(head.tree_id(), tree_of_work_tree(&repo));
         assert!(clean(&repo));
+    }
+
+    #[test]
+    fn the_commit_is_dated_when_given_so_the_same_files_make_the_same_commit() {
+        let commit_in = |dir: &Path| {
+            let repo = git2::Repository::init(dir).unwrap();
+            let mut config = repo.config().unwrap();
+            config.set_str("user.name", "Ann").unwrap();
+            config.set_str("user.email", "ann@example.com").unwrap();
+            let mut staging = Staging::open(dir).unwrap();
+            put(&mut staging, dir, "objects/x.toml", "x\n");
+            let id = staging.commit(&[], "export\n", when()).unwrap().unwrap();
+            let commit = repo.find_commit(git2::Oid::from_str(&id).unwrap()).unwrap();
+            assert_eq!(commit.time().seconds(), 1_767_225_600);
+            assert_eq!(commit.time().offset_minutes(), 0);
+            assert_eq!(commit.author().name(), Ok("Ann"));
+            assert_eq!(commit.committer().email(), Ok("ann@example.com"));
+            id
+        };
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        assert_eq!(commit_in(a.path()), commit_in(b.path()));
     }
 }
