@@ -49,7 +49,7 @@ impl Action {
     }
 }
 
-pub use crate::diff::FieldChange;
+pub use crate::model::field_diff::FieldChange;
 
 /// One object the plan changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
