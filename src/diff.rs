@@ -7,24 +7,21 @@
 //! renamed object, and a file replaced by another object with the same name is a deletion and an
 //! addition. Changed fields come from [`field_changes`]: by JSON pointer, with text that holds
 //! line breaks also as a unified diff, and a field that a kind declares secret only as
-//! [`PLACEHOLDER`], whatever the file holds.
+//! [`PLACEHOLDER`](crate::secret::PLACEHOLDER), whatever the file holds.
 //!
 //! A file that cannot be parsed is left out with a [`Warning`]; so is a file without a GUID
 //! (`ferry fmt` gives it one), since nothing else can match it across commits.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::kinds::{Kind, KindError, Registry};
 use crate::model::field_diff::{field_changes, FieldChange};
 use crate::model::Address;
-use crate::render::OUTPUT_VERSION;
+use crate::render::plural;
 use crate::repo::{self, ChangedFiles, RepoError, Snapshot, Source, SourceFile};
-use crate::secret::PLACEHOLDER;
 use crate::validate::{parse_file, Loaded};
 
 /// How the text output names the working tree.
@@ -301,183 +298,17 @@ fn is_object_file(file: &SourceFile) -> bool {
     !file.symlink && !name.starts_with('.') && name.ends_with(".toml")
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 impl Diff {
     /// How many changes of an action.
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action == action).count()
-    }
-
-    /// `4 objects changed: 1 added, 1 modified, 1 renamed, 1 deleted`, or `no changes`.
-    pub fn summary(&self) -> String {
-        let n = self.changes.len();
-        if n == 0 {
-            return "no changes".to_string();
-        }
-        format!(
-            "{n} object{} changed: {} added, {} modified, {} renamed, {} deleted",
-            plural(n),
-            self.count(Action::Added),
-            self.count(Action::Modified),
-            self.count(Action::Renamed),
-            self.count(Action::Deleted),
-        )
-    }
-
-    /// How a side is named in messages: a short commit id, or `working tree`.
-    pub fn side_label(&self, side: Side) -> String {
-        let commit = match side {
-            Side::From => &self.from,
-            Side::To => &self.to,
-        };
-        match commit {
-            Some(id) => id.chars().take(12).collect(),
-            None => WORKING_TREE.to_string(),
-        }
-    }
-
-    /// One line per warning: `warning: FILE:LINE:COLUMN (at SIDE): MESSAGE; skipped`.
-    pub fn warning_lines(&self) -> Vec<String> {
-        self.warnings
-            .iter()
-            .map(|w| {
-                let at = match w.position {
-                    Some(p) => format!(":{}:{}", p.line, p.column),
-                    None => String::new(),
-                };
-                format!(
-                    "warning: {}{at} (at {}): {}; file skipped",
-                    w.path,
-                    self.side_label(w.side),
-                    w.message
-                )
-            })
-            .collect()
-    }
-
-    /// The changes for people: one block per object, sorted by address.
-    ///
-    /// ```text
-    /// renamed  data_segment/retail → data_segment/retail_cn
-    /// modified compute_task/sales/x
-    ///   /spec/schedule/cron: "0 2 * * *" → "0 3 * * *"
-    /// ```
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for change in &self.changes {
-            let _ = match &change.old_address {
-                Some(old) => writeln!(
-                    out,
-                    "{:<8} {old} → {}",
-                    change.action.as_str(),
-                    change.address
-                ),
-                None => writeln!(out, "{:<8} {}", change.action.as_str(), change.address),
-            };
-            for field in &change.fields {
-                match &field.unified_diff {
-                    Some(diff) => {
-                        let _ = writeln!(out, "  {}:", field.pointer);
-                        for line in diff.lines() {
-                            let _ = writeln!(out, "    {line}");
-                        }
-                    }
-                    None => {
-                        let _ = writeln!(
-                            out,
-                            "  {}: {} → {}",
-                            field.pointer,
-                            show(field.old.as_ref(), field.sensitive),
-                            show(field.new.as_ref(), field.sensitive)
-                        );
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The changes for machines (`schemas/output/diff.schema.json`).
-    pub fn to_json(&self) -> Value {
-        let side = |commit: &Option<String>| match commit {
-            Some(id) => id.clone(),
-            None => WORKING_TREE.to_string(),
-        };
-        let changes: Vec<Value> = self
-            .changes
-            .iter()
-            .map(|c| {
-                let fields: Vec<Value> = c
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        json!({
-                            "pointer": f.pointer,
-                            "old": f.old,
-                            "new": f.new,
-                            "sensitive": f.sensitive,
-                            "unified_diff": f.unified_diff,
-                        })
-                    })
-                    .collect();
-                json!({
-                    "action": c.action.as_str(),
-                    "address": c.address.to_string(),
-                    "old_address": c.old_address.as_ref().map(Address::to_string),
-                    "guid": c.guid.to_string(),
-                    "kind": c.kind,
-                    "path": c.path,
-                    "old_path": c.old_path,
-                    "fields": fields,
-                })
-            })
-            .collect();
-        let warnings: Vec<Value> = self
-            .warnings
-            .iter()
-            .map(|w| {
-                json!({
-                    "side": w.side.as_str(),
-                    "path": w.path,
-                    "line": w.position.map(|p| p.line),
-                    "column": w.position.map(|p| p.column),
-                    "message": w.message,
-                })
-            })
-            .collect();
-        json!({
-            "format_version": OUTPUT_VERSION,
-            "from": side(&self.from),
-            "to": side(&self.to),
-            "changes": changes,
-            "warnings": warnings,
-            "stats": {
-                "files_changed": self.files_changed,
-                "blobs_read": self.blobs_read,
-            },
-        })
-    }
-}
-
-/// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
-fn show(value: Option<&Value>, sensitive: bool) -> String {
-    match value {
-        None => "(absent)".to_string(),
-        Some(Value::String(s)) if sensitive && s == PLACEHOLDER => PLACEHOLDER.to_string(),
-        Some(v) => v.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render;
     use crate::repo::ChangedFile;
 
     const SEGMENT: &str = "kind = \"data_segment\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a01\"\nname = \"retail\"\n\n[spec]\ndisplay_name = \"Retail\"\nprefix = \"rt\"\n";
@@ -532,11 +363,11 @@ mod tests {
             Some("objects/global/data_segment/retail.toml")
         );
         assert_eq!(
-            diff.to_text(),
+            render::diff::text(&diff),
             "renamed  data_segment/retail → data_segment/retail_cn\n  /spec/prefix: \"rt\" → \"rc\"\n"
         );
         assert_eq!(
-            diff.summary(),
+            render::diff::summary(&diff),
             "1 object changed: 0 added, 0 modified, 1 renamed, 0 deleted"
         );
     }
@@ -565,19 +396,11 @@ mod tests {
             ("objects/global/data_segment/.gitkeep", None, Some("")),
         ]);
         assert!(diff.changes.is_empty());
-        assert_eq!(diff.summary(), "no changes");
+        assert_eq!(render::diff::summary(&diff), "no changes");
         assert_eq!(diff.warnings.len(), 1);
         assert_eq!(diff.warnings[0].side, Side::To);
-        assert!(diff.warning_lines()[0].starts_with(
+        assert!(render::diff::warning_lines(&diff)[0].starts_with(
             "warning: objects/global/data_segment/x.toml:1:8 (at working tree): TOML syntax"
         ));
-    }
-
-    #[test]
-    fn secret_values_show_as_the_placeholder_alone() {
-        let placeholder = Value::String(PLACEHOLDER.into());
-        assert_eq!(show(Some(&placeholder), true), "(sensitive)");
-        assert_eq!(show(Some(&placeholder), false), "\"(sensitive)\"");
-        assert_eq!(show(None, true), "(absent)");
     }
 }

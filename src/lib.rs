@@ -10,7 +10,7 @@
 //! - [`validate`]: every check a set of object files must pass, reported all at once.
 //! - [`graph`]: the dependency graph of objects (petgraph), cycles and waves.
 //! - [`select`]: selectors over the dependency graph (`--select`, `--exclude`).
-//! - [`render`]: graph output as DOT, Mermaid and JSON.
+//! - [`render`]: every output: plans (text, Markdown), diffs, the graph (DOT, Mermaid, JSON), reports.
 //! - [`fmt`]: rewriting object files in canonical form.
 //! - [`config`]: reading and writing `ferry.toml`.
 //! - [`store`]: tenant stores behind the `Tenant` trait; `store::sqlite` is the embedded one

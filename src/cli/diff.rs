@@ -70,13 +70,13 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
             ),
         ),
     })?;
-    for line in diff.warning_lines() {
+    for line in ferry::render::diff::warning_lines(&diff) {
         eprintln!("{line}");
     }
     match args.format {
-        Format::Text => super::out(&diff.to_text()),
-        Format::Json => super::out_json(&diff.to_json()),
+        Format::Text => super::out(&ferry::render::diff::text(&diff)),
+        Format::Json => super::out_json(&ferry::render::diff::json(&diff)),
     }
-    eprintln!("{}", diff.summary());
+    eprintln!("{}", ferry::render::diff::summary(&diff));
     Ok(())
 }

@@ -52,11 +52,11 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
         graph = Graph::build(&objects, &registry);
     }
     let text = match args.format {
-        Format::Dot => ferry::render::graph_dot(&graph),
-        Format::Mermaid => ferry::render::graph_mermaid(&graph),
+        Format::Dot => ferry::render::graph::dot(&graph),
+        Format::Mermaid => ferry::render::graph::mermaid(&graph),
         Format::Json => format!(
             "{}\n",
-            serde_json::to_string_pretty(&ferry::render::graph_json(&graph))
+            serde_json::to_string_pretty(&ferry::render::graph::json(&graph))
                 .expect("JSON values serialize")
         ),
     };

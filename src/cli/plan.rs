@@ -186,9 +186,9 @@ pub fn show(plan: &Plan, format: Format) {
     match format {
         Format::Text => {
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            out(&plan::render::text(plan, colour));
+            out(&ferry::render::plan::text(plan, colour));
         }
-        Format::Markdown => out(&plan::render::markdown(plan)),
+        Format::Markdown => out(&ferry::render::plan::markdown(plan)),
         Format::Json => out(&format!(
             "{}\n",
             serde_json::to_string_pretty(plan).expect("plans serialize")

@@ -23,7 +23,7 @@ pub fn run(args: Args, repo: Option<&Path>) -> super::Result {
     let report = ferry::validate::check(std::mem::take(&mut snapshot.objects), &registry);
     match args.format {
         Format::Json => {
-            let json = ferry::render::problems_json(report.objects.len(), &report.problems);
+            let json = ferry::render::json::problems(report.objects.len(), &report.problems);
             super::out(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&json).expect("JSON values serialize")

@@ -9,7 +9,6 @@
 //! blast radius of every change. The same inputs give the same plan, byte for byte.
 
 pub mod build;
-pub mod render;
 pub mod source;
 
 pub use build::{build, Actual, Applied, Desired, DesiredObject, Options, PlanError};
