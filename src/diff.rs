@@ -5,26 +5,23 @@
 //! to `objects/`, so only the blobs of changed files are read). [`diff`] parses the old and new
 //! versions of those files and matches them by GUID, so a file that was moved and edited is one
 //! renamed object, and a file replaced by another object with the same name is a deletion and an
-//! addition. Changed fields are listed by JSON pointer: every changed leaf value (or array, as a
-//! whole), with text that holds line breaks (SQL, code) also as a unified diff. A field that a
-//! kind declares secret shows only [`PLACEHOLDER`], whatever the file holds.
+//! addition. Changed fields come from [`field_changes`]: by JSON pointer, with text that holds
+//! line breaks also as a unified diff, and a field that a kind declares secret only as
+//! [`PLACEHOLDER`](crate::secret::PLACEHOLDER), whatever the file holds.
 //!
 //! A file that cannot be parsed is left out with a [`Warning`]; so is a file without a GUID
 //! (`ferry fmt` gives it one), since nothing else can match it across commits.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::kinds::{Kind, KindError, Registry};
-use crate::model::pointer;
+use crate::model::field_diff::{field_changes, FieldChange};
 use crate::model::Address;
-use crate::render::OUTPUT_VERSION;
+use crate::render::plural;
 use crate::repo::{self, ChangedFiles, RepoError, Snapshot, Source, SourceFile};
-use crate::secret::PLACEHOLDER;
 use crate::validate::{parse_file, Loaded};
 
 /// How the text output names the working tree.
@@ -53,21 +50,6 @@ impl Action {
             Action::Deleted => "deleted",
         }
     }
-}
-
-/// One changed field of an object.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FieldChange {
-    /// JSON pointer of the field (`/spec/schedule/cron`).
-    pub pointer: String,
-    /// The old value (`None`: the field was absent). Secret fields hold [`PLACEHOLDER`].
-    pub old: Option<Value>,
-    /// The new value (`None`: the field is absent now). Secret fields hold [`PLACEHOLDER`].
-    pub new: Option<Value>,
-    /// Whether the field is (or lies within) a field the kind declares secret.
-    pub sensitive: bool,
-    /// For text with line breaks: the change as unified diff hunks (`@@ … @@` lines on).
-    pub unified_diff: Option<String>,
 }
 
 /// One changed object.
@@ -316,297 +298,17 @@ fn is_object_file(file: &SourceFile) -> bool {
     !file.symlink && !name.starts_with('.') && name.ends_with(".toml")
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// The changed fields of two versions of an object's document, under `/spec` (the address
-/// fields `kind`, `name` and `project` show as a rename; the GUID is the same by construction).
-pub fn field_changes(old: &Value, new: &Value, kinds: &[&Kind]) -> Vec<FieldChange> {
-    let mut raw = Vec::new();
-    compare("/spec", old.get("spec"), new.get("spec"), &mut raw);
-    raw.into_iter()
-        .map(|(pointer, old, new)| {
-            let sensitive = secret_at(kinds, &pointer);
-            fn text(v: Option<&Value>) -> Option<&str> {
-                match v {
-                    None => Some(""),
-                    Some(Value::String(s)) => Some(s.as_str()),
-                    Some(_) => None,
-                }
-            }
-            let unified_diff = match (text(old), text(new)) {
-                (Some(a), Some(b)) if !sensitive && (a.contains('\n') || b.contains('\n')) => Some(
-                    similar::TextDiff::from_lines(a, b)
-                        .unified_diff()
-                        .context_radius(3)
-                        .to_string(),
-                ),
-                _ => None,
-            };
-            FieldChange {
-                old: old.map(|v| mask(kinds, &pointer, v)),
-                new: new.map(|v| mask(kinds, &pointer, v)),
-                pointer,
-                sensitive,
-                unified_diff,
-            }
-        })
-        .collect()
-}
-
-type RawChange<'v> = (String, Option<&'v Value>, Option<&'v Value>);
-
-/// Every changed leaf (or array) below `at`; tables are compared key by key, in key order.
-fn compare<'v>(
-    at: &str,
-    old: Option<&'v Value>,
-    new: Option<&'v Value>,
-    out: &mut Vec<RawChange<'v>>,
-) {
-    if old == new {
-        return;
-    }
-    let table = |v: Option<&'v Value>| match v {
-        Some(Value::Object(m)) if !m.is_empty() => Some(m),
-        _ => None,
-    };
-    match (old, new, table(old), table(new)) {
-        (_, _, Some(a), Some(b)) => {
-            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for key in keys {
-                let child = format!("{at}/{}", pointer::escape_segment(key));
-                compare(&child, a.get(key), b.get(key), out);
-            }
-        }
-        (Some(_), None, Some(a), None) => {
-            for (key, value) in a {
-                let child = format!("{at}/{}", pointer::escape_segment(key));
-                compare(&child, Some(value), None, out);
-            }
-        }
-        (None, Some(_), None, Some(b)) => {
-            for (key, value) in b {
-                let child = format!("{at}/{}", pointer::escape_segment(key));
-                compare(&child, None, Some(value), out);
-            }
-        }
-        _ => out.push((at.to_string(), old, new)),
-    }
-}
-
-/// Whether `at` is, or lies within, a field one of the kinds declares secret.
-fn secret_at(kinds: &[&Kind], at: &str) -> bool {
-    let segments = pointer::segments(at);
-    let mut prefix = String::new();
-    for segment in segments {
-        prefix.push('/');
-        prefix.push_str(&pointer::escape_segment(&segment));
-        if kinds.iter().any(|k| k.is_secret(&prefix)) {
-            return true;
-        }
-    }
-    false
-}
-
-/// `value` (at `at`) with every secret field in it replaced by the placeholder.
-fn mask(kinds: &[&Kind], at: &str, value: &Value) -> Value {
-    if secret_at(kinds, at) {
-        return Value::String(PLACEHOLDER.to_string());
-    }
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let child = format!("{at}/{}", pointer::escape_segment(k));
-                    (k.clone(), mask(kinds, &child, v))
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| mask(kinds, &format!("{at}/{i}"), v))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
 impl Diff {
     /// How many changes of an action.
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action == action).count()
-    }
-
-    /// `4 objects changed: 1 added, 1 modified, 1 renamed, 1 deleted`, or `no changes`.
-    pub fn summary(&self) -> String {
-        let n = self.changes.len();
-        if n == 0 {
-            return "no changes".to_string();
-        }
-        format!(
-            "{n} object{} changed: {} added, {} modified, {} renamed, {} deleted",
-            plural(n),
-            self.count(Action::Added),
-            self.count(Action::Modified),
-            self.count(Action::Renamed),
-            self.count(Action::Deleted),
-        )
-    }
-
-    /// How a side is named in messages: a short commit id, or `working tree`.
-    pub fn side_label(&self, side: Side) -> String {
-        let commit = match side {
-            Side::From => &self.from,
-            Side::To => &self.to,
-        };
-        match commit {
-            Some(id) => id.chars().take(12).collect(),
-            None => WORKING_TREE.to_string(),
-        }
-    }
-
-    /// One line per warning: `warning: FILE:LINE:COLUMN (at SIDE): MESSAGE; skipped`.
-    pub fn warning_lines(&self) -> Vec<String> {
-        self.warnings
-            .iter()
-            .map(|w| {
-                let at = match w.position {
-                    Some(p) => format!(":{}:{}", p.line, p.column),
-                    None => String::new(),
-                };
-                format!(
-                    "warning: {}{at} (at {}): {}; file skipped",
-                    w.path,
-                    self.side_label(w.side),
-                    w.message
-                )
-            })
-            .collect()
-    }
-
-    /// The changes for people: one block per object, sorted by address.
-    ///
-    /// ```text
-    /// renamed  data_segment/retail → data_segment/retail_cn
-    /// modified compute_task/sales/x
-    ///   /spec/schedule/cron: "0 2 * * *" → "0 3 * * *"
-    /// ```
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for change in &self.changes {
-            let _ = match &change.old_address {
-                Some(old) => writeln!(
-                    out,
-                    "{:<8} {old} → {}",
-                    change.action.as_str(),
-                    change.address
-                ),
-                None => writeln!(out, "{:<8} {}", change.action.as_str(), change.address),
-            };
-            for field in &change.fields {
-                match &field.unified_diff {
-                    Some(diff) => {
-                        let _ = writeln!(out, "  {}:", field.pointer);
-                        for line in diff.lines() {
-                            let _ = writeln!(out, "    {line}");
-                        }
-                    }
-                    None => {
-                        let _ = writeln!(
-                            out,
-                            "  {}: {} → {}",
-                            field.pointer,
-                            show(field.old.as_ref(), field.sensitive),
-                            show(field.new.as_ref(), field.sensitive)
-                        );
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The changes for machines (`schemas/output/diff.schema.json`).
-    pub fn to_json(&self) -> Value {
-        let side = |commit: &Option<String>| match commit {
-            Some(id) => id.clone(),
-            None => WORKING_TREE.to_string(),
-        };
-        let changes: Vec<Value> = self
-            .changes
-            .iter()
-            .map(|c| {
-                let fields: Vec<Value> = c
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        json!({
-                            "pointer": f.pointer,
-                            "old": f.old,
-                            "new": f.new,
-                            "sensitive": f.sensitive,
-                            "unified_diff": f.unified_diff,
-                        })
-                    })
-                    .collect();
-                json!({
-                    "action": c.action.as_str(),
-                    "address": c.address.to_string(),
-                    "old_address": c.old_address.as_ref().map(Address::to_string),
-                    "guid": c.guid.to_string(),
-                    "kind": c.kind,
-                    "path": c.path,
-                    "old_path": c.old_path,
-                    "fields": fields,
-                })
-            })
-            .collect();
-        let warnings: Vec<Value> = self
-            .warnings
-            .iter()
-            .map(|w| {
-                json!({
-                    "side": w.side.as_str(),
-                    "path": w.path,
-                    "line": w.position.map(|p| p.line),
-                    "column": w.position.map(|p| p.column),
-                    "message": w.message,
-                })
-            })
-            .collect();
-        json!({
-            "format_version": OUTPUT_VERSION,
-            "from": side(&self.from),
-            "to": side(&self.to),
-            "changes": changes,
-            "warnings": warnings,
-            "stats": {
-                "files_changed": self.files_changed,
-                "blobs_read": self.blobs_read,
-            },
-        })
-    }
-}
-
-/// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
-fn show(value: Option<&Value>, sensitive: bool) -> String {
-    match value {
-        None => "(absent)".to_string(),
-        Some(Value::String(s)) if sensitive && s == PLACEHOLDER => PLACEHOLDER.to_string(),
-        Some(v) => v.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render;
     use crate::repo::ChangedFile;
 
     const SEGMENT: &str = "kind = \"data_segment\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a01\"\nname = \"retail\"\n\n[spec]\ndisplay_name = \"Retail\"\nprefix = \"rt\"\n";
@@ -661,11 +363,11 @@ mod tests {
             Some("objects/global/data_segment/retail.toml")
         );
         assert_eq!(
-            diff.to_text(),
+            render::diff::text(&diff),
             "renamed  data_segment/retail → data_segment/retail_cn\n  /spec/prefix: \"rt\" → \"rc\"\n"
         );
         assert_eq!(
-            diff.summary(),
+            render::diff::summary(&diff),
             "1 object changed: 0 added, 0 modified, 1 renamed, 0 deleted"
         );
     }
@@ -694,50 +396,11 @@ mod tests {
             ("objects/global/data_segment/.gitkeep", None, Some("")),
         ]);
         assert!(diff.changes.is_empty());
-        assert_eq!(diff.summary(), "no changes");
+        assert_eq!(render::diff::summary(&diff), "no changes");
         assert_eq!(diff.warnings.len(), 1);
         assert_eq!(diff.warnings[0].side, Side::To);
-        assert!(diff.warning_lines()[0].starts_with(
+        assert!(render::diff::warning_lines(&diff)[0].starts_with(
             "warning: objects/global/data_segment/x.toml:1:8 (at working tree): TOML syntax"
         ));
-    }
-
-    #[test]
-    fn fields_diff_by_pointer_with_text_as_a_unified_diff() {
-        let old = serde_json::json!({"spec": {"a": 1, "t": {"x": "same", "y": [1, 2]}, "sql": "select 1\nfrom a\n"}});
-        let new = serde_json::json!({"spec": {"a": 1, "t": {"x": "same", "y": [1, 3], "z": true}, "sql": "select 2\nfrom a\n"}});
-        let fields = field_changes(&old, &new, &[]);
-        let pointers: Vec<_> = fields.iter().map(|f| f.pointer.as_str()).collect();
-        assert_eq!(pointers, vec!["/spec/sql", "/spec/t/y", "/spec/t/z"]);
-        assert_eq!(
-            fields[0].unified_diff.as_deref(),
-            Some("@@ -1,2 +1,2 @@\n-select 1\n+select 2\n from a\n")
-        );
-        assert_eq!(fields[2].old, None);
-        assert_eq!(fields[1].unified_diff, None);
-    }
-
-    #[test]
-    fn secret_fields_show_only_the_placeholder() {
-        let registry = Registry::builtin().unwrap();
-        let kind = registry.get("data_source").unwrap();
-        let old = serde_json::json!({"spec": {"connection": {"password": "(sensitive)", "host": "a"}, "config_files": [{"name": "k", "content": "(sensitive)"}]}});
-        let new = serde_json::json!({"spec": {"connection": {"password": "hunter2\nsecond line", "host": "b"}, "config_files": [{"name": "k", "content": "canary-secret"}, {"name": "j", "content": "x"}]}});
-        let fields = field_changes(&old, &new, &[kind]);
-        let text = format!("{fields:?}");
-        assert!(
-            !text.contains("hunter2") && !text.contains("canary-secret"),
-            "{text}"
-        );
-        let password = fields
-            .iter()
-            .find(|f| f.pointer == "/spec/connection/password")
-            .unwrap();
-        assert!(password.sensitive && password.unified_diff.is_none());
-        assert_eq!(password.new, Some(Value::String(PLACEHOLDER.into())));
-        assert_eq!(
-            show(password.new.as_ref(), password.sensitive),
-            "(sensitive)"
-        );
     }
 }

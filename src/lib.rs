@@ -29,7 +29,8 @@
 //! - [`export`]: a tenant's objects written into the repository (`ferry export`).
 //! - [`diff`]: the objects that changed between two commits, matched by GUID (`ferry diff`).
 //! - [`edit`]: direct edits of a tenant's objects (`ferry object put|get|list|rm`).
-//! - [`render`]: text, markdown, JSON, DOT and Mermaid output.
+//! - [`render`]: every output: plans (text, Markdown), diffs, the graph (DOT, Mermaid, JSON),
+//!   reports.
 //! - [`fmt`]: rewriting object files in canonical form.
 //! - [`validate`]: every check a set of object files must pass, reported all at once.
 //! - [`select`] and [`graph`]: the dependency graph of objects, its waves, and selectors over it.

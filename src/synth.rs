@@ -329,12 +329,14 @@ pub struct Mutation {
 
 /// Changes about `k` objects of the synthetic repository at `dir` and commits the result: a third
 /// edited (their description), a third renamed and a third deleted, the last two among objects
-/// nothing refers to, so the repository stays valid. Same seed, same changes.
+/// nothing refers to, so the repository stays valid. Same seed, same changes; the commit is
+/// dated `when`.
 pub fn mutate(
     dir: &Path,
     k: usize,
     seed: u64,
     registry: &Registry,
+    when: std::time::SystemTime,
 ) -> Result<Mutation, SynthError> {
     if !crate::repo::has_head(dir) {
         return Err(SynthError::NoCommit(dir.display().to_string()));
@@ -417,7 +419,7 @@ pub fn mutate(
         mutation.renamed.len(),
         mutation.deleted.len()
     );
-    mutation.commit = crate::repo::commit_files(dir, &written, &removed, &message)?;
+    mutation.commit = crate::repo::commit_files(dir, &written, &removed, &message, when)?;
     Ok(mutation)
 }
 

@@ -23,13 +23,13 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result {
     let diff = ferry::ops::diff::diff(ctx, args.range.as_deref())?;
-    for line in diff.warning_lines() {
+    for line in ferry::render::diff::warning_lines(&diff) {
         eprintln!("{line}");
     }
     match args.format {
-        TextOrJson::Text => out(&diff.to_text())?,
-        TextOrJson::Json => out_json(&diff.to_json())?,
+        TextOrJson::Text => out(&ferry::render::diff::text(&diff))?,
+        TextOrJson::Json => out_json(&ferry::render::diff::json(&diff))?,
     }
-    eprintln!("{}", diff.summary());
+    eprintln!("{}", ferry::render::diff::summary(&diff));
     Ok(Success::Done)
 }

@@ -40,9 +40,9 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         );
     }
     match args.format {
-        Format::Dot => out(&ferry::render::graph_dot(&done.graph))?,
-        Format::Mermaid => out(&ferry::render::graph_mermaid(&done.graph))?,
-        Format::Json => out_json(&ferry::render::graph_json(&done.graph))?,
+        Format::Dot => out(&ferry::render::graph::dot(&done.graph))?,
+        Format::Mermaid => out(&ferry::render::graph::mermaid(&done.graph))?,
+        Format::Json => out_json(&ferry::render::graph::json(&done.graph))?,
     }
     Ok(Success::Done)
 }

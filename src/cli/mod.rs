@@ -104,7 +104,7 @@ fn run(cli: Cli) -> Result {
         Command::Kinds(args) => kinds::run(&ctx, args),
         Command::Tenant(cmd) => tenant::run(&ctx, cmd),
         Command::Object(cmd) => object::run(&ctx, cmd),
-        Command::Synth(args) => synth::run(args),
+        Command::Synth(args) => synth::run(&ctx, args),
     }
 }
 

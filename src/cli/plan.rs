@@ -48,8 +48,8 @@ pub enum Format {
 /// Prints a plan in the chosen format.
 pub fn show(ctx: &Context, plan: &Plan, format: Format) -> Result<()> {
     match format {
-        Format::Text => out(&ferry::plan::render::text(plan, colour(ctx))),
-        Format::Markdown => out(&ferry::plan::render::markdown(plan)),
+        Format::Text => out(&ferry::render::plan::text(plan, colour(ctx))),
+        Format::Markdown => out(&ferry::render::plan::markdown(plan)),
         Format::Json => out(&String::from_utf8_lossy(&ferry::plan::file::to_bytes(plan))),
     }
 }

@@ -20,9 +20,9 @@ pub struct Args {
     mutate: Option<usize>,
 }
 
-pub fn run(args: Args) -> Result {
+pub fn run(ctx: &ferry::context::Context, args: Args) -> Result {
     if let Some(k) = args.mutate {
-        let m = ferry::ops::synth::mutate(&args.out, k, args.seed)?;
+        let m = ferry::ops::synth::mutate(ctx, &args.out, k, args.seed)?;
         eprintln!(
             "{} edited, {} renamed, {} deleted; commit {}",
             m.edited.len(),

@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result {
     let report = validate::validate(ctx, args.revision.as_deref())?.report;
     match args.format {
-        TextOrJson::Json => out_json(&ferry::render::problems_json(
+        TextOrJson::Json => out_json(&ferry::render::json::problems(
             report.objects.len(),
             &report.problems,
         ))?,

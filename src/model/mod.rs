@@ -7,6 +7,7 @@
 //! the only writer of them and [`path`] maps addresses to file paths and back.
 
 pub mod canonical;
+pub mod field_diff;
 pub mod file;
 pub mod hash;
 pub mod path;

@@ -163,7 +163,7 @@ pub fn export(
                 staging.add_file(rel)?;
             }
             let message = report.commit_message(&facts.name, subject.as_deref());
-            staging.commit(&report.removed, &message)?
+            staging.commit(&report.removed, &message, ctx.now())?
         }
         _ => None,
     };

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::{Error, Result};
+use crate::context::Context;
 use crate::kinds::Registry;
 use crate::synth::{self, Mutation, Summary};
 
@@ -12,8 +13,9 @@ pub fn write(out: &Path, objects: usize, seed: u64) -> Result<Summary> {
     synth::write_repository(out, objects, seed, &registry).map_err(|e| Error::Synth(e.to_string()))
 }
 
-/// Changes about `k` objects of the synthetic repository in `out` and commits the result.
-pub fn mutate(out: &Path, k: usize, seed: u64) -> Result<Mutation> {
+/// Changes about `k` objects of the synthetic repository in `out` and commits the result, dated
+/// by the context's clock.
+pub fn mutate(ctx: &Context, out: &Path, k: usize, seed: u64) -> Result<Mutation> {
     let registry = Registry::builtin()?;
-    synth::mutate(out, k, seed, &registry).map_err(|e| Error::Synth(e.to_string()))
+    synth::mutate(out, k, seed, &registry, ctx.now()).map_err(|e| Error::Synth(e.to_string()))
 }

@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::{Action, Change, Destination, Drift, Plan, PlanSource, PLAN_FORMAT};
 use crate::config::SourceFacts;
-use crate::diff::field_changes;
 use crate::edit;
 use crate::graph::Graph;
 use crate::kinds::Registry;
+use crate::model::field_diff::field_changes;
 use crate::model::{Address, Object};
 use crate::store::{Facts, NewObject, StoredObject};
 
@@ -588,7 +588,7 @@ fn new_change(
     category: &str,
     current: Option<&StoredObject>,
     old_address: Option<String>,
-    fields: Vec<crate::diff::FieldChange>,
+    fields: Vec<crate::model::field_diff::FieldChange>,
 ) -> Change {
     Change {
         action,

@@ -10,7 +10,6 @@
 
 pub mod build;
 pub mod file;
-pub mod render;
 
 pub use build::{build, Actual, Applied, Desired, DesiredObject, Options, PlanError};
 
@@ -49,7 +48,7 @@ impl Action {
     }
 }
 
-pub use crate::diff::FieldChange;
+pub use crate::model::field_diff::FieldChange;
 
 /// One object the plan changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Action, Change, FieldChange, Plan};
+use super::mermaid;
+use crate::plan::{Action, Change, FieldChange, Plan};
 
 /// The longest Markdown body a pull-request comment can hold, with room to spare.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -337,7 +338,7 @@ pub fn markdown(plan: &Plan) -> String {
                 body,
                 "  n{i}[\"{} {}\"]",
                 c.action.as_str(),
-                c.address.replace('"', "#quot;")
+                mermaid::escape(&c.address)
             );
         }
         for (dependent, dependency) in edges {

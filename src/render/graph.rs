@@ -1,5 +1,4 @@
-//! Rendering for people and machines: the dependency graph as DOT, Mermaid and JSON, and
-//! validation reports as JSON.
+//! The dependency graph (`ferry graph`) as Graphviz DOT, a Mermaid flowchart and JSON.
 //!
 //! Arrows in DOT and Mermaid point the way changes flow: from an object to the objects that
 //! depend on it (`data_segment/retail --> project/sales`), as lineage tools draw them. JSON
@@ -9,12 +8,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use super::{mermaid, OUTPUT_VERSION};
 use crate::graph::Graph;
 use crate::kinds::Category;
-use crate::validate::Problem;
-
-/// The version of every JSON document ferry prints.
-pub const OUTPUT_VERSION: u32 = 1;
 
 fn fill(category: Category) -> &'static str {
     match category {
@@ -30,7 +26,7 @@ fn fill(category: Category) -> &'static str {
 }
 
 /// The graph in Graphviz DOT.
-pub fn graph_dot(graph: &Graph) -> String {
+pub fn dot(graph: &Graph) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     let mut out = String::from(
         "digraph ferry {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n",
@@ -62,7 +58,7 @@ fn dedup_pairs(graph: &Graph) -> Vec<(String, String)> {
 }
 
 /// The graph as a Mermaid flowchart (renders in GitHub comments and Markdown files).
-pub fn graph_mermaid(graph: &Graph) -> String {
+pub fn mermaid(graph: &Graph) -> String {
     let mut out = String::from("flowchart LR\n");
     for category in Category::ALL {
         let _ = writeln!(
@@ -75,12 +71,12 @@ pub fn graph_mermaid(graph: &Graph) -> String {
     let mut ids = std::collections::HashMap::new();
     for (i, node) in graph.nodes().enumerate() {
         let address = node.address.to_string();
-        let label = address
-            .replace('&', "#amp;")
-            .replace('"', "#quot;")
-            .replace('<', "#lt;")
-            .replace('>', "#gt;");
-        let _ = writeln!(out, "  n{i}[\"{label}\"]:::{}", node.category.as_str());
+        let _ = writeln!(
+            out,
+            "  n{i}[\"{}\"]:::{}",
+            mermaid::escape(&address),
+            node.category.as_str()
+        );
         ids.insert(address, i);
     }
     for (dependent, dependency) in dedup_pairs(graph) {
@@ -90,7 +86,7 @@ pub fn graph_mermaid(graph: &Graph) -> String {
 }
 
 /// The graph as JSON (`schemas/output/graph.schema.json`).
-pub fn graph_json(graph: &Graph) -> Value {
+pub fn json(graph: &Graph) -> Value {
     let waves = graph.waves();
     let nodes: Vec<Value> = graph
         .nodes()
@@ -121,29 +117,5 @@ pub fn graph_json(graph: &Graph) -> Value {
         "format_version": OUTPUT_VERSION,
         "nodes": nodes,
         "edges": edges,
-    })
-}
-
-/// A validation report as JSON (`schemas/output/validate.schema.json`).
-pub fn problems_json(objects: usize, problems: &[Problem]) -> Value {
-    let problems: Vec<Value> = problems
-        .iter()
-        .map(|p| {
-            json!({
-                "code": p.code.as_str(),
-                "path": p.path,
-                "line": p.position.map(|p| p.line),
-                "column": p.position.map(|p| p.column),
-                "address": p.address,
-                "message": p.message,
-                "hint": p.hint,
-            })
-        })
-        .collect();
-    json!({
-        "format_version": OUTPUT_VERSION,
-        "valid": problems.is_empty(),
-        "objects": objects,
-        "problems": problems,
     })
 }

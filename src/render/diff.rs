@@ -1,0 +1,184 @@
+//! A [`Diff`] for people (text: one block per object, and the summary and warning lines) and for
+//! machines (JSON, described by `schemas/output/diff.schema.json`). Secret fields show only the
+//! placeholder.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::{plural, OUTPUT_VERSION};
+use crate::diff::{Action, Diff, Side, WORKING_TREE};
+use crate::model::Address;
+use crate::secret::PLACEHOLDER;
+
+/// `4 objects changed: 1 added, 1 modified, 1 renamed, 1 deleted`, or `no changes`.
+pub fn summary(diff: &Diff) -> String {
+    let n = diff.changes.len();
+    if n == 0 {
+        return "no changes".to_string();
+    }
+    format!(
+        "{n} object{} changed: {} added, {} modified, {} renamed, {} deleted",
+        plural(n),
+        diff.count(Action::Added),
+        diff.count(Action::Modified),
+        diff.count(Action::Renamed),
+        diff.count(Action::Deleted),
+    )
+}
+
+/// How a side is named in messages: a short commit id, or `working tree`.
+pub fn side_label(diff: &Diff, side: Side) -> String {
+    let commit = match side {
+        Side::From => &diff.from,
+        Side::To => &diff.to,
+    };
+    match commit {
+        Some(id) => id.chars().take(12).collect(),
+        None => WORKING_TREE.to_string(),
+    }
+}
+
+/// One line per warning: `warning: FILE:LINE:COLUMN (at SIDE): MESSAGE; skipped`.
+pub fn warning_lines(diff: &Diff) -> Vec<String> {
+    diff.warnings
+        .iter()
+        .map(|w| {
+            let at = match w.position {
+                Some(p) => format!(":{}:{}", p.line, p.column),
+                None => String::new(),
+            };
+            format!(
+                "warning: {}{at} (at {}): {}; file skipped",
+                w.path,
+                side_label(diff, w.side),
+                w.message
+            )
+        })
+        .collect()
+}
+
+/// The changes for people: one block per object, sorted by address.
+///
+/// ```text
+/// renamed  data_segment/retail → data_segment/retail_cn
+/// modified compute_task/sales/x
+///   /spec/schedule/cron: "0 2 * * *" → "0 3 * * *"
+/// ```
+pub fn text(diff: &Diff) -> String {
+    let mut out = String::new();
+    for change in &diff.changes {
+        let _ = match &change.old_address {
+            Some(old) => writeln!(
+                out,
+                "{:<8} {old} → {}",
+                change.action.as_str(),
+                change.address
+            ),
+            None => writeln!(out, "{:<8} {}", change.action.as_str(), change.address),
+        };
+        for field in &change.fields {
+            match &field.unified_diff {
+                Some(diff) => {
+                    let _ = writeln!(out, "  {}:", field.pointer);
+                    for line in diff.lines() {
+                        let _ = writeln!(out, "    {line}");
+                    }
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "  {}: {} → {}",
+                        field.pointer,
+                        show(field.old.as_ref(), field.sensitive),
+                        show(field.new.as_ref(), field.sensitive)
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The changes for machines (`schemas/output/diff.schema.json`).
+pub fn json(diff: &Diff) -> Value {
+    let side = |commit: &Option<String>| match commit {
+        Some(id) => id.clone(),
+        None => WORKING_TREE.to_string(),
+    };
+    let changes: Vec<Value> = diff
+        .changes
+        .iter()
+        .map(|c| {
+            let fields: Vec<Value> = c
+                .fields
+                .iter()
+                .map(|f| {
+                    json!({
+                        "pointer": f.pointer,
+                        "old": f.old,
+                        "new": f.new,
+                        "sensitive": f.sensitive,
+                        "unified_diff": f.unified_diff,
+                    })
+                })
+                .collect();
+            json!({
+                "action": c.action.as_str(),
+                "address": c.address.to_string(),
+                "old_address": c.old_address.as_ref().map(Address::to_string),
+                "guid": c.guid.to_string(),
+                "kind": c.kind,
+                "path": c.path,
+                "old_path": c.old_path,
+                "fields": fields,
+            })
+        })
+        .collect();
+    let warnings: Vec<Value> = diff
+        .warnings
+        .iter()
+        .map(|w| {
+            json!({
+                "side": w.side.as_str(),
+                "path": w.path,
+                "line": w.position.map(|p| p.line),
+                "column": w.position.map(|p| p.column),
+                "message": w.message,
+            })
+        })
+        .collect();
+    json!({
+        "format_version": OUTPUT_VERSION,
+        "from": side(&diff.from),
+        "to": side(&diff.to),
+        "changes": changes,
+        "warnings": warnings,
+        "stats": {
+            "files_changed": diff.files_changed,
+            "blobs_read": diff.blobs_read,
+        },
+    })
+}
+
+/// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
+fn show(value: Option<&Value>, sensitive: bool) -> String {
+    match value {
+        None => "(absent)".to_string(),
+        Some(Value::String(s)) if sensitive && s == PLACEHOLDER => PLACEHOLDER.to_string(),
+        Some(v) => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_show_as_the_placeholder_alone() {
+        let placeholder = Value::String(PLACEHOLDER.into());
+        assert_eq!(show(Some(&placeholder), true), "(sensitive)");
+        assert_eq!(show(Some(&placeholder), false), "\"(sensitive)\"");
+        assert_eq!(show(None, true), "(absent)");
+    }
+}

@@ -1,0 +1,185 @@
+//! The tenant repository, on disk and in git: the only module that uses git2.
+//!
+//! ferry reads a repository as a [`Snapshot`] (`snapshot.rs`: `ferry.toml`, the object files and
+//! the custom kind schemas, from the working tree or from git at a revision without a checkout),
+//! lists the object files that changed between two revisions (`changes.rs`:
+//! [`changed_files`]), commits the files an export wrote (`commit.rs`: [`Staging`], with the
+//! trees in `tree.rs` and the pack in `pack.rs`), and makes a new repository (`init.rs`:
+//! [`init()`]). This file holds what they share: where to read from ([`Source`]), a file read
+//! ([`SourceFile`]), the error type, and the helpers that find the git repository and the ferry
+//! repository's place in it.
+
+use std::path::{Path, PathBuf};
+
+mod changes;
+mod commit;
+mod init;
+mod pack;
+mod snapshot;
+mod tree;
+
+pub use changes::{changed_files, ChangedFile, ChangedFiles};
+pub use commit::{commit_files, Staging};
+pub use init::{init, refresh_schemas, InitReport};
+pub use snapshot::{
+    blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, BlobKey, Snapshot,
+};
+
+/// The folder of per-environment files.
+pub const ENVIRONMENTS_DIR: &str = "environments";
+
+/// One file read from a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Path relative to the repository root, `/`-separated.
+    pub path: String,
+    /// The file's bytes (empty for a symbolic link).
+    pub bytes: Vec<u8>,
+    /// Whether it is a symbolic link rather than a file.
+    pub symlink: bool,
+}
+
+/// Where to read a repository's files from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The files on disk, as they are now.
+    WorkTree,
+    /// A git revision (branch, tag, commit id, `HEAD~2`, …), read from the object database.
+    Revision(String),
+}
+
+/// A repository operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// A file or folder could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A file name that is not UTF-8 cannot be an object's name.
+    #[error("file name of {path} is not UTF-8: rename it (ferry names are Unicode text)")]
+    NonUtf8Path {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The folder is not inside a git repository.
+    #[error("{path} is not in a git repository, so --ref cannot be read: run `git init` (or `ferry init`) and commit first")]
+    NotGit {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// The revision does not name a commit.
+    #[error("git revision `{revision}` not found in {path}: {message}")]
+    RevisionNotFound {
+        /// The revision asked for.
+        revision: String,
+        /// The repository.
+        path: PathBuf,
+        /// What git said.
+        message: String,
+    },
+    /// Another git failure.
+    #[error("git: {action} in {path}: {source}")]
+    Git {
+        /// What was being done.
+        action: &'static str,
+        /// The repository.
+        path: PathBuf,
+        /// What git said.
+        source: git2::Error,
+    },
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> RepoError + 'a {
+    move |source| RepoError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The folder of the git repository that holds `start` (its work tree, or the repository itself
+/// when bare), if any.
+pub fn git_root(start: &Path) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(start).ok()?;
+    Some(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
+}
+
+fn open(root: &Path) -> Result<git2::Repository, RepoError> {
+    git2::Repository::discover(root).map_err(|_| RepoError::NotGit {
+        path: root.to_path_buf(),
+    })
+}
+
+fn git_error<'a>(
+    root: &'a Path,
+    action: &'static str,
+) -> impl FnOnce(git2::Error) -> RepoError + 'a {
+    move |source| RepoError::Git {
+        action,
+        path: root.to_path_buf(),
+        source,
+    }
+}
+
+/// Whether the repository holding `root` has a commit at HEAD.
+pub fn has_head(root: &Path) -> bool {
+    open(root).is_ok_and(|r| r.head().is_ok_and(|h| h.peel_to_commit().is_ok()))
+}
+
+/// Where the repository at `root` sits inside the git work tree, `/`-separated (`""` at the top,
+/// and for a bare repository).
+fn prefix_in(repo: &git2::Repository, root: &Path) -> Result<String, RepoError> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(String::new());
+    };
+    let workdir = workdir.canonicalize().map_err(io("cannot read", workdir))?;
+    let canonical_root = root.canonicalize().map_err(io("cannot read", root))?;
+    match canonical_root.strip_prefix(&workdir) {
+        Ok(rel) => Ok(slash_path(rel)),
+        Err(_) if repo.path().canonicalize().ok().as_deref() == Some(canonical_root.as_path()) => {
+            Ok(String::new())
+        }
+        Err(_) => Err(RepoError::NotGit {
+            path: root.to_path_buf(),
+        }),
+    }
+}
+
+fn join_prefix(prefix: &str, rel: &str) -> String {
+    if prefix.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{prefix}/{rel}")
+    }
+}
+
+/// The tree and commit id a revision names.
+fn revision_tree<'r>(
+    repo: &'r git2::Repository,
+    root: &Path,
+    revision: &str,
+) -> Result<(git2::Tree<'r>, String), RepoError> {
+    let commit = repo
+        .revparse_single(revision)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| RepoError::RevisionNotFound {
+            revision: revision.to_string(),
+            path: root.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
+    Ok((tree, commit.id().to_string()))
+}
