@@ -104,6 +104,10 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
     use StoreError as E;
     match e {
         E::BadUrl { .. } => (User, Some("name a tenant as sqlite:PATH")),
+        E::Unsupported { .. } => (
+            User,
+            Some("use an embedded tenant, sqlite:PATH; the PostgreSQL store comes in a later version"),
+        ),
         E::NotFound { .. } => (
             Environment,
             Some("create it with `ferry tenant init sqlite:PATH --name N --platform-version V --engine E --engine-mode single --cluster C`, or check the path"),
