@@ -156,8 +156,12 @@ pub struct Kind {
     pub env_specific: Vec<String>,
     /// Whether its objects can be moved.
     pub exportable: Exportable,
-    /// Tie-breaker within a wave: lower first.
-    pub order: i64,
+    /// Whether its objects are bound to the engine's cluster: a plan into a destination on
+    /// another cluster puts a risk on their creates and updates.
+    pub cluster_bound: bool,
+    /// Fields the platform does not allow to change once an object exists (pointers, `*`
+    /// wildcards allowed): a plan that changes one is refused.
+    pub immutable: Vec<String>,
     /// Whether the kind ships with ferry.
     pub builtin: bool,
     /// The schema document.
@@ -193,7 +197,9 @@ struct XFerry {
     #[serde(default = "default_exportable")]
     exportable: XExportable,
     #[serde(default)]
-    order: i64,
+    cluster_bound: bool,
+    #[serde(default)]
+    immutable: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -330,6 +336,11 @@ impl Kind {
                 return Err(invalid(format!("pointer `{ptr}` must start with /spec/")));
             }
         }
+        for ptr in &x.immutable {
+            if let Some(problem) = pointer_problem(ptr) {
+                return Err(invalid(format!("`immutable` pointer `{ptr}` {problem}")));
+            }
+        }
         let validator = jsonschema::draft202012::new(&schema)
             .map_err(|e| invalid(format!("not a valid JSON Schema: {e}")))?;
         let exportable = match x.exportable {
@@ -363,7 +374,8 @@ impl Kind {
             secrets: x.secrets,
             env_specific: x.env_specific,
             exportable,
-            order: x.order,
+            cluster_bound: x.cluster_bound,
+            immutable: x.immutable,
             builtin,
             schema,
             origin,
@@ -405,6 +417,24 @@ impl Kind {
     }
 }
 
+/// What is wrong with a field pointer of an `x-ferry` block, if anything: it must start with
+/// `/spec/`, have no empty segment, and escape `~` only as `~0` or `~1` (RFC 6901).
+fn pointer_problem(ptr: &str) -> Option<&'static str> {
+    let Some(rest) = ptr.strip_prefix("/spec/") else {
+        return Some("must start with /spec/");
+    };
+    if rest.split('/').any(str::is_empty) {
+        return Some("has an empty segment");
+    }
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Some("has a `~` that is not `~0` or `~1`");
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,7 +461,8 @@ mod tests {
                 .iter()
                 .map(|r| &r.pointer)
                 .chain(&kind.secrets)
-                .chain(&kind.env_specific);
+                .chain(&kind.env_specific)
+                .chain(&kind.immutable);
             for ptr in pointers {
                 let segs = pointer::segments(ptr);
                 let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -459,6 +490,96 @@ mod tests {
                 Value::Bool(false),
                 "{}",
                 kind.name
+            );
+        }
+    }
+
+    /// A one-field kind schema with the given `x-ferry` block.
+    fn schema(x_ferry: &str) -> String {
+        format!(
+            r#"{{"type": "object", "properties": {{"kind": {{"const": "gadget"}},
+                "spec": {{"type": "object", "properties": {{"code": {{"type": "string"}}}}}}}},
+                "x-ferry": {x_ferry}}}"#
+        )
+    }
+
+    fn load(x_ferry: &str) -> Result<Kind, KindError> {
+        Kind::from_text(
+            "gadget",
+            &schema(x_ferry),
+            "gadget.schema.json".into(),
+            false,
+        )
+    }
+
+    #[test]
+    fn cluster_bound_and_immutable_are_read_from_the_block() {
+        let plain = load(r#"{"category": "global", "scope": "tenant"}"#).unwrap();
+        assert!(!plain.cluster_bound);
+        assert!(plain.immutable.is_empty());
+        let kind = load(
+            r#"{"category": "global", "scope": "tenant", "cluster_bound": true,
+                "immutable": ["/spec/code", "/spec/parts/*/id", "/spec/a~1b"]}"#,
+        )
+        .unwrap();
+        assert!(kind.cluster_bound);
+        assert_eq!(
+            kind.immutable,
+            ["/spec/code", "/spec/parts/*/id", "/spec/a~1b"]
+        );
+        let registry = Registry::builtin().unwrap();
+        let bound: Vec<&str> = registry
+            .iter()
+            .filter(|k| k.cluster_bound)
+            .map(|k| k.name.as_str())
+            .collect();
+        assert_eq!(bound, ["compute_source", "project"]);
+        assert_eq!(
+            registry.get("data_source_type").unwrap().immutable,
+            ["/spec/type_code"]
+        );
+    }
+
+    #[test]
+    fn bad_cluster_bound_or_immutable_declarations_are_refused() {
+        for (block, message) in [
+            (
+                r#""cluster_bound": "yes""#,
+                "bad `x-ferry` block: invalid type: string \"yes\", expected a boolean",
+            ),
+            (
+                r#""immutable": "/spec/code""#,
+                "bad `x-ferry` block: invalid type: string \"/spec/code\", expected a sequence",
+            ),
+            (
+                r#""immutable": ["/name"]"#,
+                "`immutable` pointer `/name` must start with /spec/",
+            ),
+            (
+                r#""immutable": ["/spec//code"]"#,
+                "`immutable` pointer `/spec//code` has an empty segment",
+            ),
+            (
+                r#""immutable": ["/spec/code/"]"#,
+                "`immutable` pointer `/spec/code/` has an empty segment",
+            ),
+            (
+                r#""immutable": ["/spec/a~2b"]"#,
+                "`immutable` pointer `/spec/a~2b` has a `~` that is not `~0` or `~1`",
+            ),
+            (
+                r#""order": 100"#,
+                "bad `x-ferry` block: unknown field `order`",
+            ),
+        ] {
+            let err = load(&format!(
+                r#"{{"category": "global", "scope": "tenant", {block}}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.starts_with(&format!("kind schema gadget.schema.json: {message}")),
+                "{block}: {err}"
             );
         }
     }

@@ -15,10 +15,6 @@ use crate::model::field_diff::field_changes;
 use crate::model::{Address, Object};
 use crate::store::{Facts, NewObject, StoredObject};
 
-/// The kinds whose objects are bound to the engine's cluster: their changes carry a risk when
-/// the destination is on another cluster.
-pub const CLUSTER_BOUND_KINDS: &[&str] = &["compute_source", "project"];
-
 /// How many dependents a change lists before it only counts them.
 pub const BLAST_RADIUS_SHOWN: usize = 20;
 
@@ -311,19 +307,25 @@ pub fn build(
             unchanged += 1;
             continue;
         }
-        if kind.name == "data_source_type" {
-            let old = current.spec.get("type_code");
-            let new = d.object.spec.get("type_code");
+        let actual_doc = edit::to_object(current, Some(kind), actual_addresses()).to_document();
+        let desired_doc = d.object.to_document();
+        for rule in &kind.immutable {
+            let old = crate::model::pointer::select(&actual_doc, rule);
+            let new = crate::model::pointer::select(&desired_doc, rule);
             if old != new {
+                let field = rule.strip_prefix("/spec/").unwrap_or(rule);
+                let value = |v: Option<&(String, &Value)>| {
+                    v.map(|(_, v)| v.to_string()).unwrap_or_default()
+                };
                 immutable.push(format!(
-                    "{new_address}: type_code cannot change ({} → {}); create a new data source type instead",
-                    old.map(Value::to_string).unwrap_or_default(),
-                    new.map(Value::to_string).unwrap_or_default()
+                    "{new_address}: {field} cannot change ({} → {}); create a new {} instead",
+                    value(old.first()),
+                    value(new.first()),
+                    kind.name.replace('_', " ")
                 ));
             }
         }
-        let actual_doc = edit::to_object(current, Some(kind), actual_addresses()).to_document();
-        let fields = field_changes(&actual_doc, &d.object.to_document(), &[kind]);
+        let fields = field_changes(&actual_doc, &desired_doc, &[kind]);
         let action = if adopted_from.is_some() {
             Action::Adopt
         } else if current.address() != new_address {
@@ -554,7 +556,8 @@ pub fn build(
     // A different cluster accepted: what runs on the cluster carries the risk.
     if let Some(risk) = &cluster_risk {
         for c in &mut changes {
-            if c.action != Action::Delete && CLUSTER_BOUND_KINDS.contains(&c.kind.as_str()) {
+            let bound = registry.get(&c.kind).is_some_and(|k| k.cluster_bound);
+            if c.action != Action::Delete && bound {
                 c.risks.push(risk.clone());
             }
         }
@@ -622,7 +625,7 @@ pub fn fingerprint(objects: &[StoredObject]) -> String {
 }
 
 /// Checks the prerequisites; returns the risk a cluster mismatch (accepted) puts on changes of
-/// [`CLUSTER_BOUND_KINDS`].
+/// the kinds that declare `cluster_bound`.
 fn check_facts(
     desired: &Desired,
     actual: &Actual,

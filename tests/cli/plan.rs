@@ -1256,3 +1256,84 @@ fn an_unchanged_file_left_pointing_at_a_renamed_object_is_caught() {
         stderr(&out)
     );
 }
+
+/// A repository's own kind that declares `cluster_bound` and `immutable` in its `x-ferry` block:
+/// its changes carry the cluster risk, and a change of its immutable field is refused.
+#[test]
+fn a_custom_kind_declares_cluster_binding_and_immutable_fields() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let schema = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object", "additionalProperties": false, "required": ["kind", "name", "spec"],
+  "properties": {
+    "kind": {"const": "gadget"}, "guid": {"type": "string"}, "name": {"type": "string"},
+    "spec": {"type": "object", "additionalProperties": false,
+             "properties": {"code": {"type": "string"}, "note": {"type": "string"}}}
+  },
+  "x-ferry": {"category": "global", "scope": "tenant", "cluster_bound": true, "immutable": ["/spec/code"]}
+}"#;
+    env.write("repo/schemas/kinds/gadget.schema.json", schema);
+    let gadget = "objects/global/gadget/g1.toml";
+    env.write(
+        &format!("repo/{gadget}"),
+        "kind = \"gadget\"\nguid = \"7d1f0e2a-5b3c-4d4e-8f60-718293a4b5c6\"\nname = \"g1\"\n\n[spec]\ncode = \"G-1\"\nnote = \"first\"\n",
+    );
+    commit(&repo, "A gadget");
+
+    // Another cluster: the gadget's create carries the risk, as compute sources' do.
+    let same = ["4.5.0", "maxcompute", "single"];
+    let beijing = tenant_with(
+        &env,
+        "beijing",
+        [same[0], same[1], same[2], "cn-beijing-mc-02"],
+    );
+    let plan = plan_json(&env, &repo, &["--to", &beijing]);
+    let risk = "cluster differs: cn-shanghai-mc-01 in the repository, cn-beijing-mc-02 in the destination; check the engine's projects and connections there";
+    assert_eq!(
+        change(&plan, "gadget/g1")["risks"],
+        serde_json::json!([risk])
+    );
+    assert_eq!(
+        change(&plan, "data_segment/retail")["risks"],
+        serde_json::json!([])
+    );
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &beijing])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        stdout(&out).contains(&format!("  + create gadget/g1\n      risk: {risk}\n")),
+        "{}",
+        stdout(&out)
+    );
+
+    // The same cluster: no risk; once applied, the immutable field cannot change.
+    let plan = plan_json(&env, &repo, &["--to", &prod]);
+    assert_eq!(change(&plan, "gadget/g1")["risks"], serde_json::json!([]));
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    edit(&repo, gadget, "note = \"first\"", "note = \"second\"");
+    commit(&repo, "Another note");
+    let plan = plan_json(&env, &repo, &["--to", &prod]);
+    assert_eq!(change(&plan, "gadget/g1")["action"], "update");
+    edit(&repo, gadget, "code = \"G-1\"", "code = \"G-2\"");
+    commit(&repo, "Another code");
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    assert_eq!(
+        stderr(&out),
+        "read 1 changed object file(s); 167 are as ferry last applied them\n\
+         error: gadget/g1: code cannot change (\"G-1\" → \"G-2\"); create a new gadget instead\n  hint: the platform does not allow this change: create a new object instead\n"
+    );
+}
