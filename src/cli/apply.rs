@@ -8,7 +8,7 @@ use ferry::ops::pipeline::Planned;
 use ferry::ops::Ui;
 use ferry::store::Deployment;
 
-use super::plan::{report_read, show, Format};
+use super::plan::{show, Format};
 use super::prelude::*;
 
 /// Apply a plan to its destination: a saved plan file, or a new plan made from the same flags
@@ -57,7 +57,6 @@ impl Ui for Terminal<'_> {
     }
 
     fn show_plan(&mut self, planned: &Planned) {
-        report_read(planned.changed_only);
         if let Err(e) = show(self.ctx, &planned.plan, Format::Text) {
             self.failed.get_or_insert(e);
         }

@@ -54,20 +54,16 @@ pub fn show(ctx: &Context, plan: &Plan, format: Format) -> Result<()> {
     }
 }
 
-/// Says how much of the repository a plan read.
-pub fn report_read(changed_only: Option<(usize, usize)>) {
-    if let Some((read, unchanged)) = changed_only {
-        eprintln!("read {read} changed object file(s); {unchanged} are as ferry last applied them");
-    }
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result {
     let options = PlanOptions {
         request: args.plan.request(&args.to)?,
         out: args.out,
     };
-    let made = plan::plan(ctx, &options)?;
-    report_read(made.planned.changed_only);
+    let made = plan::plan(
+        ctx,
+        &options,
+        &mut super::apply::Terminal { ctx, failed: None },
+    )?;
     let plan = &made.planned.plan;
     show(ctx, plan, args.format)?;
     if let Some((path, _)) = &made.saved {

@@ -50,7 +50,7 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             (pipeline::planned_from_saved(ctx, saved)?, hash, url)
         }
         ApplySource::Fresh(request) => {
-            let planned = pipeline::make_plan(ctx, request)?;
+            let planned = pipeline::make_plan(ctx, request, ui)?;
             ui.show_plan(&planned);
             if !planned.plan.has_changes() {
                 return Ok(ApplyOutcome {

@@ -62,8 +62,8 @@ pub fn choose(
     Ok(select::choose(graph, select.as_ref(), exclude.as_ref())?)
 }
 
-/// Reads both sides and builds the plan.
-pub fn make_plan(ctx: &Context, request: &PlanRequest) -> Result<Planned> {
+/// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
+pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
     let root = ctx.root_at(Some(&request.revision))?;
     let tenant = store::open(&request.to)?;
     let selecting = request.select.is_some() || request.exclude.is_some();
@@ -74,6 +74,11 @@ pub fn make_plan(ctx: &Context, request: &PlanRequest) -> Result<Planned> {
         ReadMode::Changed
     };
     let read = desired::read(&root, &request.revision, tenant.as_ref(), mode)?;
+    if let Some((files, unchanged)) = read.changed_only {
+        ui.status(&format!(
+            "read {files} changed object file(s); {unchanged} are as ferry last applied them"
+        ));
+    }
     let mut desired = read.desired;
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.

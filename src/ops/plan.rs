@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::pipeline::{self, PlanRequest, Planned};
-use super::Result;
+use super::{Result, Ui};
 use crate::context::Context;
 use crate::plan::file;
 
@@ -26,8 +26,8 @@ pub struct PlanOutcome {
 }
 
 /// Makes the plan and saves it when asked.
-pub fn plan(ctx: &Context, options: &PlanOptions) -> Result<PlanOutcome> {
-    let planned = pipeline::make_plan(ctx, &options.request)?;
+pub fn plan(ctx: &Context, options: &PlanOptions, ui: &mut dyn Ui) -> Result<PlanOutcome> {
+    let planned = pipeline::make_plan(ctx, &options.request, ui)?;
     let saved = match &options.out {
         Some(path) => Some((path.clone(), file::write(path, &planned.plan)?)),
         None => None,

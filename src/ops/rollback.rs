@@ -54,7 +54,7 @@ pub fn rollback(
         select: None,
         exclude: None,
     };
-    let planned = pipeline::make_plan(ctx, &request).map_err(|e| Error::RollbackPlan {
+    let planned = pipeline::make_plan(ctx, &request, ui).map_err(|e| Error::RollbackPlan {
         deployment: target.id.clone(),
         commit: target.source.clone(),
         source: Box::new(e),

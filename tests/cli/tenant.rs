@@ -73,7 +73,9 @@ fn init_refuses_to_overwrite_and_names_missing_folders() {
         .code(1);
     let err = stderr(&out);
     assert!(
-        err.starts_with("error: `postgres:…` is not a tenant URL"),
+        err.starts_with(
+            "error: postgres://u:(sensitive)@h/db: PostgreSQL tenants are not supported"
+        ),
         "{err}"
     );
     assert!(!err.contains("pw"), "credentials in a URL are not echoed");
