@@ -1,0 +1,154 @@
+//! [`StoreError`]: every way a store operation fails, with the path, URL, address or GUID it
+//! concerns as fields.
+
+use std::path::PathBuf;
+
+use uuid::Uuid;
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Not a tenant URL.
+    #[error("`{url}` is not a tenant URL: {why}")]
+    BadUrl {
+        /// The URL (credentials removed).
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// No tenant at the path.
+    #[error("no tenant at {path}")]
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The folder of a new tenant does not exist.
+    #[error("cannot create a tenant at {path}: folder {folder} does not exist")]
+    NoFolder {
+        /// The path.
+        path: PathBuf,
+        /// The missing folder.
+        folder: PathBuf,
+    },
+    /// A tenant already exists there.
+    #[error("a file already exists at {path}; ferry does not overwrite it")]
+    Exists {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not a SQLite database.
+    #[error("{path} is not a SQLite database")]
+    NotSqlite {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A SQLite database without ferry's tables.
+    #[error("{path} is a SQLite database but not a ferry tenant")]
+    NotTenant {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Made by a newer ferry.
+    #[error("{path} has store schema version {found}; this ferry knows up to {known}")]
+    TooNew {
+        /// The path.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// The newest this ferry knows.
+        known: i64,
+    },
+    /// Cannot write the file.
+    #[error("{path} is read-only")]
+    ReadOnly {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Another holder has the lock.
+    #[error("tenant {tenant} is locked by {holder} for `{purpose}` until {expires_at}")]
+    Locked {
+        /// The tenant URL.
+        tenant: String,
+        /// The holder.
+        holder: String,
+        /// Why they hold it.
+        purpose: String,
+        /// When it lapses.
+        expires_at: String,
+    },
+    /// The lock is held by someone else and `force` was not given.
+    #[error("tenant {tenant} is locked by {holder}, not by you ({me})")]
+    NotHolder {
+        /// The tenant URL.
+        tenant: String,
+        /// The holder.
+        holder: String,
+        /// Who asked.
+        me: String,
+    },
+    /// Another object has the address.
+    #[error("address {address} is already used by object {guid}")]
+    AddressTaken {
+        /// The address.
+        address: String,
+        /// The object that has it.
+        guid: Uuid,
+    },
+    /// A deleted object is still referenced.
+    #[error("{address} cannot be deleted: {dependent} refers to it")]
+    StillReferenced {
+        /// The object.
+        address: String,
+        /// One object that refers to it.
+        dependent: String,
+    },
+    /// A reference to an object that is not in the tenant.
+    #[error("{address} refers to {guid} at {pointer}, which is not in the tenant")]
+    DanglingReference {
+        /// The referring object.
+        address: String,
+        /// The field.
+        pointer: String,
+        /// The missing GUID.
+        guid: Uuid,
+    },
+    /// A deleted object does not exist.
+    #[error("no object {guid} to delete")]
+    NoSuchObject {
+        /// The GUID.
+        guid: Uuid,
+    },
+    /// A database failure while writing one object of a batch; nothing was written.
+    #[error("writing {address}: {message}")]
+    WriteFailed {
+        /// The object's GUID.
+        guid: Uuid,
+        /// Its address (its GUID for deletes and adoptions).
+        address: String,
+        /// What the database said.
+        message: String,
+    },
+    /// The write was stopped by [`cancel`] and rolled back.
+    #[error("interrupted: the write was stopped and nothing was written")]
+    Cancelled,
+    /// Any other database failure.
+    #[error("tenant {path}: {action}: {message}")]
+    Database {
+        /// The path.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// What SQLite said.
+        message: String,
+    },
+    /// A stored body that cannot be read back.
+    #[error("tenant {path}: object {guid} has a damaged body: {message}")]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// The object.
+        guid: String,
+        /// What is wrong.
+        message: String,
+    },
+}

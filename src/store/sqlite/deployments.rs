@@ -1,0 +1,201 @@
+//! Deployments: an apply (a batch, what ferry applied, and the deployment record, in one
+//! transaction), deployment records and their per-object results, the deployment history, and
+//! the packages a tenant keeps.
+
+use std::path::Path;
+
+use rusqlite::{params, Transaction};
+
+use super::{commit, db, parse_guid, write, SqliteTenant};
+use crate::store::{
+    Actor, AppliedRecord, Change, Deployment, DeploymentResult, StoreError, StoredPackage, Written,
+};
+
+/// See [`crate::store::Tenant::apply`].
+pub(super) fn apply(
+    t: &mut SqliteTenant,
+    batch: &[Change],
+    applied: &[AppliedRecord],
+    deployment: &Deployment,
+    actor: &Actor,
+) -> Result<Vec<Written>, StoreError> {
+    let (path, url) = (t.path.clone(), t.url.clone());
+    let tx = t.begin()?;
+    let written = write::write_batch(&tx, &path, &url, batch, actor)?;
+    record_applied(&tx, &path, applied, &deployment.id, &actor.now)?;
+    insert(&tx, &path, deployment)?;
+    if crate::store::cancelled() {
+        return Err(StoreError::Cancelled);
+    }
+    commit(tx, &path)?;
+    Ok(written)
+}
+
+/// Records what a deployment applied to each object, replacing what was recorded before.
+fn record_applied(
+    tx: &Transaction<'_>,
+    path: &Path,
+    applied: &[AppliedRecord],
+    deployment_id: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    let err = |e| db(path, "record applied", e);
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO applied (guid, hash, blob_id, deployment_id, applied_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(err)?;
+    for a in applied {
+        insert
+            .execute(params![
+                a.guid.to_string(),
+                a.hash,
+                a.blob_id,
+                deployment_id,
+                now,
+                a.body
+            ])
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// See [`crate::store::Tenant::record_deployment`].
+pub(super) fn record(t: &mut SqliteTenant, d: &Deployment) -> Result<(), StoreError> {
+    let path = t.path.clone();
+    let tx = t.begin()?;
+    insert(&tx, &path, d)?;
+    commit(tx, &path)
+}
+
+/// Records a deployment and its results inside an open transaction.
+fn insert(tx: &Transaction<'_>, path: &Path, d: &Deployment) -> Result<(), StoreError> {
+    let err = |e| db(path, "record deployment", e);
+    tx.execute(
+        "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![d.id, d.source, d.plan_hash, d.actor, d.started_at, d.finished_at, d.status],
+    )
+    .map_err(err)?;
+    tx.execute(
+        "DELETE FROM deployment_results WHERE deployment_id = ?1",
+        [&d.id],
+    )
+    .map_err(err)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO deployment_results (deployment_id, guid, address, action, status, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(err)?;
+    for r in &d.results {
+        insert
+            .execute(params![
+                d.id,
+                r.guid.to_string(),
+                r.address,
+                r.action,
+                r.status,
+                r.message
+            ])
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// See [`crate::store::Tenant::deployments`].
+pub(super) fn latest(t: &SqliteTenant, limit: usize) -> Result<Vec<Deployment>, StoreError> {
+    read(
+        t,
+        "ORDER BY started_at DESC, id DESC LIMIT CAST(?1 AS INTEGER)",
+        &limit.to_string(),
+    )
+}
+
+/// See [`crate::store::Tenant::deployment`].
+pub(super) fn one(t: &SqliteTenant, id: &str) -> Result<Option<Deployment>, StoreError> {
+    Ok(read(t, "WHERE id = ?1", id)?.pop())
+}
+
+/// Deployments chosen by `clause` (with one parameter), with their results.
+fn read(t: &SqliteTenant, clause: &str, param: &str) -> Result<Vec<Deployment>, StoreError> {
+    let err = t.err("read deployments");
+    let mut stmt = t
+        .conn
+        .prepare(&format!(
+            "SELECT id, source, plan_hash, actor, started_at, finished_at, status FROM deployments {clause}"
+        ))
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([param], |r| {
+            Ok(Deployment {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                plan_hash: r.get(2)?,
+                actor: r.get(3)?,
+                started_at: r.get(4)?,
+                finished_at: r.get(5)?,
+                status: r.get(6)?,
+                results: Vec::new(),
+            })
+        })
+        .map_err(&err)?;
+    let mut deployments: Vec<Deployment> = rows.collect::<Result<_, _>>().map_err(&err)?;
+    let mut stmt = t
+        .conn
+        .prepare(
+            "SELECT guid, address, action, status, message FROM deployment_results
+             WHERE deployment_id = ?1 ORDER BY address",
+        )
+        .map_err(&err)?;
+    for d in &mut deployments {
+        let rows = stmt
+            .query_map([&d.id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (guid, address, action, status, message) = row.map_err(&err)?;
+            d.results.push(DeploymentResult {
+                guid: parse_guid(&t.path, &guid)?,
+                address,
+                action,
+                status,
+                message,
+            });
+        }
+    }
+    Ok(deployments)
+}
+
+/// See [`crate::store::Tenant::store_package`].
+pub(super) fn store_package(t: &mut SqliteTenant, p: &StoredPackage) -> Result<(), StoreError> {
+    t.conn
+        .execute(
+            "INSERT OR REPLACE INTO packages (hash, name, imported_at, expires_at, manifest, content)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![p.hash, p.name, p.imported_at, p.expires_at, p.manifest, p.content],
+        )
+        .map_err(t.err("keep package"))?;
+    Ok(())
+}
+
+/// See [`crate::store::Tenant::packages`].
+pub(super) fn packages(t: &SqliteTenant) -> Result<Vec<(String, String, String)>, StoreError> {
+    let err = t.err("read packages");
+    let mut stmt = t
+        .conn
+        .prepare("SELECT hash, name, imported_at FROM packages ORDER BY imported_at DESC, hash")
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(&err)?;
+    rows.collect::<Result<_, _>>().map_err(&err)
+}

@@ -1,0 +1,159 @@
+//! The store's schema: append-only numbered [`MIGRATIONS`], recorded in `PRAGMA user_version`.
+//! An older store is migrated when opened, one transaction per step; a newer one is refused;
+//! a SQLite file at version 0 is not a tenant.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::db;
+use crate::store::StoreError;
+
+/// The store's schema, one migration per version. Append only: never edit a released step.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE tenant (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        platform_version TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        engine_mode TEXT NOT NULL CHECK (engine_mode IN ('single', 'multi')),
+        cluster TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        retention_days INTEGER NOT NULL DEFAULT 30,
+        credential_fingerprint TEXT,
+        updated_at TEXT,
+        updated_by TEXT
+    );
+    CREATE TABLE objects (
+        guid TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        address TEXT NOT NULL UNIQUE,
+        project TEXT,
+        name TEXT NOT NULL,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+    CREATE INDEX objects_by_kind ON objects (kind, address);
+    CREATE TABLE object_refs (
+        from_guid TEXT NOT NULL REFERENCES objects (guid) ON DELETE CASCADE,
+        pointer TEXT NOT NULL,
+        to_guid TEXT NOT NULL,
+        PRIMARY KEY (from_guid, pointer)
+    );
+    CREATE INDEX object_refs_by_target ON object_refs (to_guid);
+    CREATE TABLE object_changes (
+        guid TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        action TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        changed_by TEXT NOT NULL,
+        PRIMARY KEY (guid, version)
+    );
+    CREATE INDEX object_changes_by_time ON object_changes (changed_at);
+    CREATE TABLE secrets (
+        guid TEXT NOT NULL REFERENCES objects (guid) ON DELETE CASCADE,
+        pointer TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (guid, pointer)
+    );
+    CREATE TABLE lock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE deployments (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL
+    );
+    CREATE TABLE deployment_results (
+        deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        guid TEXT NOT NULL,
+        address TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        PRIMARY KEY (deployment_id, guid)
+    );
+    CREATE TABLE packages (
+        hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        content BLOB NOT NULL
+    );
+    CREATE TABLE applied (
+        guid TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        blob_id TEXT,
+        deployment_id TEXT,
+        applied_at TEXT NOT NULL
+    );
+    "#,
+    // 2: what ferry applied keeps the body too, to show which fields drifted.
+    r#"
+    ALTER TABLE applied ADD COLUMN body TEXT;
+    "#,
+    // 3: covering indexes, so that a plan reads every object's identity, address and hash (and
+    // what ferry applied) without reading the bodies stored beside them.
+    r#"
+    CREATE INDEX objects_summary ON objects
+        (address, guid, kind, name, project, hash, version, updated_at, updated_by);
+    CREATE INDEX applied_summary ON applied (guid, hash, blob_id);
+    "#,
+];
+
+/// The store schema version this ferry writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the store at `conn` to [`SCHEMA_VERSION`]: refuses a store made by a newer ferry and a
+/// database that is not a tenant, migrates an older one.
+pub(super) fn upgrade(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| db(path, "read schema version", e))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == 0 {
+        return Err(StoreError::NotTenant {
+            path: path.to_path_buf(),
+        });
+    }
+    migrate(conn, path, version)
+}
+
+/// Runs the migrations after version `from`, each in its own transaction.
+pub(super) fn migrate(conn: &mut Connection, path: &Path, from: i64) -> Result<(), StoreError> {
+    let err = |e| db(path, "migrate", e);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}

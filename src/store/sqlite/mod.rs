@@ -1,0 +1,335 @@
+//! The embedded tenant store: one SQLite file (bundled SQLite, WAL mode, foreign keys on). The
+//! only module that uses rusqlite.
+//!
+//! This file opens and creates the file and implements [`Tenant`] by delegating to one file per
+//! concern: [`migrations`] (the schema, append-only numbered steps in `PRAGMA user_version`),
+//! `read.rs` (objects, references, what ferry applied), `write.rs` (a batch of changes),
+//! `deployments.rs` (deployment records, applies, packages) and `lock.rs` (the maintenance
+//! lock). Every write is one `BEGIN IMMEDIATE` transaction, so a batch is all or nothing, even
+//! when the process is killed, and two processes racing for the lock are serialised by SQLite.
+
+mod deployments;
+mod lock;
+pub mod migrations;
+mod read;
+mod write;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use uuid::Uuid;
+
+use super::{
+    Actor, AppliedRecord, Change, Deleted, Deployment, Facts, Filter, Lock, Managed, ObjectKey,
+    Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl, Written,
+};
+use crate::secret::Secret;
+
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+
+/// A tenant in a SQLite file.
+pub struct SqliteTenant {
+    conn: Connection,
+    path: PathBuf,
+    url: TenantUrl,
+}
+
+impl std::fmt::Debug for SqliteTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SqliteTenant({})", self.path.display())
+    }
+}
+
+impl SqliteTenant {
+    /// Opens an existing tenant, migrating an older store.
+    pub fn open(path: &Path) -> Result<SqliteTenant, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        let read_only = std::fs::metadata(path)
+            .map(|m| m.permissions().readonly())
+            .unwrap_or(false);
+        let flags = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut tenant = SqliteTenant::connect(path, flags, "open")?;
+        tenant.configure(read_only)?;
+        migrations::upgrade(&mut tenant.conn, path)?;
+        Ok(tenant)
+    }
+
+    /// Creates a new tenant file; refuses to overwrite any file.
+    pub fn create(path: &Path, facts: &Facts, now: &str) -> Result<SqliteTenant, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(StoreError::NoFolder {
+                path: path.to_path_buf(),
+                folder: folder.to_path_buf(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut tenant = SqliteTenant::connect(path, flags, "create")?;
+        if let Err(e) = tenant.initialise(facts, now) {
+            drop(tenant);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            return Err(e);
+        }
+        Ok(tenant)
+    }
+
+    fn connect(
+        path: &Path,
+        flags: OpenFlags,
+        action: &'static str,
+    ) -> Result<SqliteTenant, StoreError> {
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| db(path, action, e))?;
+        Ok(SqliteTenant {
+            conn,
+            path: path.to_path_buf(),
+            url: TenantUrl::Sqlite(path.to_path_buf()),
+        })
+    }
+
+    /// Makes the schema of a new file and writes its facts and default settings.
+    fn initialise(&mut self, facts: &Facts, now: &str) -> Result<(), StoreError> {
+        self.configure(false)?;
+        migrations::migrate(&mut self.conn, &self.path, 0)?;
+        self.conn
+            .execute(
+                "INSERT INTO tenant (id, name, platform_version, engine, engine_mode, cluster, created_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+                params![facts.name, facts.platform_version, facts.engine, facts.engine_mode, facts.cluster, now],
+            )
+            .map_err(self.err("write facts"))?;
+        self.conn
+            .execute("INSERT INTO settings (id) VALUES (1)", [])
+            .map_err(self.err("write settings"))?;
+        Ok(())
+    }
+
+    fn configure(&mut self, read_only: bool) -> Result<(), StoreError> {
+        let conn = &self.conn;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(self.err("configure"))?;
+        // Reading the schema version first tells a non-database file from a database.
+        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+            .map_err(self.err("read"))?;
+        if !read_only {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .map_err(self.err("enable WAL"))?;
+        }
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(self.err("configure"))?;
+        Ok(())
+    }
+
+    /// Begins a write transaction (`BEGIN IMMEDIATE`: it waits for another writer up to the busy
+    /// timeout, and no other writer starts before it ends).
+    fn begin(&mut self) -> Result<Transaction<'_>, StoreError> {
+        let path = &self.path;
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db(path, "begin", e))
+    }
+
+    /// Turns a rusqlite error met while doing `action` into a [`StoreError`] naming this file.
+    fn err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| db(&self.path, action, e)
+    }
+}
+
+/// A rusqlite error met at `path` while doing `action`, as a [`StoreError`].
+fn db(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => StoreError::NotSqlite {
+            path: path.to_path_buf(),
+        },
+        Some(ErrorCode::ReadOnly) => StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        },
+        _ => StoreError::Database {
+            path: path.to_path_buf(),
+            action,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// A GUID read from the file; a damaged one is [`StoreError::Corrupt`].
+fn parse_guid(path: &Path, text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        guid: text.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Commits a transaction.
+fn commit(tx: Transaction<'_>, path: &Path) -> Result<(), StoreError> {
+    tx.commit().map_err(|e| db(path, "commit", e))
+}
+
+impl Tenant for SqliteTenant {
+    fn url(&self) -> &TenantUrl {
+        &self.url
+    }
+
+    fn facts(&self) -> Result<Facts, StoreError> {
+        read::facts(self)
+    }
+
+    fn settings(&self) -> Result<Settings, StoreError> {
+        read::settings(self)
+    }
+
+    fn update_settings(
+        &mut self,
+        retention_days: Option<u32>,
+        credential_fingerprint: Option<String>,
+        actor: &Actor,
+    ) -> Result<Settings, StoreError> {
+        write::update_settings(self, retention_days, credential_fingerprint, actor)?;
+        read::settings(self)
+    }
+
+    fn for_each_object(
+        &self,
+        filter: &Filter,
+        each: &mut dyn FnMut(StoredObject) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        read::for_each_object(self, filter, each)
+    }
+
+    fn object(&self, key: &ObjectKey) -> Result<Option<StoredObject>, StoreError> {
+        read::object(self, key)
+    }
+
+    fn addresses(&self, guids: &[Uuid]) -> Result<BTreeMap<Uuid, String>, StoreError> {
+        read::addresses(self, guids)
+    }
+
+    fn guids(&self, addresses: &[String]) -> Result<BTreeMap<String, Uuid>, StoreError> {
+        read::guids(self, addresses)
+    }
+
+    fn address_index(&self) -> Result<HashMap<Uuid, String>, StoreError> {
+        read::address_index(self)
+    }
+
+    fn deleted(&self, filter: &Filter) -> Result<Vec<Deleted>, StoreError> {
+        read::deleted(self, filter)
+    }
+
+    fn secrets(&self, guid: Uuid) -> Result<Vec<(String, Secret)>, StoreError> {
+        read::secrets(self, guid)
+    }
+
+    fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        read::counts(self)
+    }
+
+    fn write(&mut self, batch: &[Change], actor: &Actor) -> Result<Vec<Written>, StoreError> {
+        let (path, url) = (self.path.clone(), self.url.clone());
+        let tx = self.begin()?;
+        let written = write::write_batch(&tx, &path, &url, batch, actor)?;
+        commit(tx, &path)?;
+        Ok(written)
+    }
+
+    fn applied(&self) -> Result<HashMap<Uuid, AppliedRecord>, StoreError> {
+        read::applied(self, true)
+    }
+
+    fn object_index(&self) -> Result<Vec<StoredObject>, StoreError> {
+        read::object_index(self)
+    }
+
+    fn applied_index(&self) -> Result<HashMap<Uuid, AppliedRecord>, StoreError> {
+        read::applied(self, false)
+    }
+
+    fn reference_edges(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        read::reference_edges(self)
+    }
+
+    fn references_of(&self, guids: &[Uuid], from: bool) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        read::references_of(self, guids, from)
+    }
+
+    fn apply(
+        &mut self,
+        batch: &[Change],
+        applied: &[AppliedRecord],
+        deployment: &Deployment,
+        actor: &Actor,
+    ) -> Result<Vec<Written>, StoreError> {
+        deployments::apply(self, batch, applied, deployment, actor)
+    }
+
+    fn lock(&self, now: &str) -> Result<Option<Lock>, StoreError> {
+        lock::live(self, now)
+    }
+
+    fn acquire_lock(
+        &mut self,
+        holder: &str,
+        purpose: &str,
+        now: &str,
+        expires_at: &str,
+    ) -> Result<Lock, StoreError> {
+        lock::acquire(self, holder, purpose, now, expires_at)
+    }
+
+    fn release_lock(
+        &mut self,
+        holder: &str,
+        force: bool,
+        now: &str,
+    ) -> Result<Option<Lock>, StoreError> {
+        lock::release(self, holder, force, now)
+    }
+
+    fn record_deployment(&mut self, deployment: &Deployment) -> Result<(), StoreError> {
+        deployments::record(self, deployment)
+    }
+
+    fn deployments(&self, limit: usize) -> Result<Vec<Deployment>, StoreError> {
+        deployments::latest(self, limit)
+    }
+
+    fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError> {
+        deployments::one(self, id)
+    }
+
+    fn managed(&self) -> Result<Managed, StoreError> {
+        read::managed(self)
+    }
+
+    fn store_package(&mut self, package: &StoredPackage) -> Result<(), StoreError> {
+        deployments::store_package(self, package)
+    }
+
+    fn packages(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        deployments::packages(self)
+    }
+}

@@ -1,0 +1,492 @@
+//! The write path: a batch of [`Change`]s inside one open transaction (see
+//! [`crate::store::Tenant::write`]), and settings changes. A batch checks the lock, frees the
+//! addresses its renames leave, applies each change in order, then checks that every reference
+//! lands on an object; any failure leaves the transaction to roll back, so nothing is written.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{commit, db, lock, parse_guid, SqliteTenant};
+use crate::model::hash::{canonical_json, canonical_json_of_map, content_hash};
+use crate::store::{Actor, Change, NewObject, Outcome, StoreError, TenantUrl, Written};
+
+/// Writes a batch inside an open transaction: see [`crate::store::Tenant::write`]. A database
+/// failure names the change it happened in ([`StoreError::WriteFailed`]).
+pub(super) fn write_batch(
+    tx: &Transaction<'_>,
+    path: &Path,
+    url: &TenantUrl,
+    batch: &[Change],
+    actor: &Actor,
+) -> Result<Vec<Written>, StoreError> {
+    lock::check(tx, path, url, &actor.name, &actor.now)?;
+    let mut writer = Writer {
+        tx,
+        path,
+        actor,
+        deleted: HashMap::new(),
+    };
+    let mut at = 0;
+    writer
+        .run(batch, &mut at)
+        .map_err(|e| in_change(e, batch, at))
+}
+
+/// An object's row as it was before the batch: address, hash, version.
+type Before = (String, String, i64);
+
+/// One batch being written.
+struct Writer<'a> {
+    tx: &'a Transaction<'a>,
+    path: &'a Path,
+    actor: &'a Actor,
+    /// The objects the batch deleted: GUID → address.
+    deleted: HashMap<String, String>,
+}
+
+impl Writer<'_> {
+    fn err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| db(self.path, action, e)
+    }
+
+    /// Applies the batch in order; `at` follows the change being applied.
+    fn run(&mut self, batch: &[Change], at: &mut usize) -> Result<Vec<Written>, StoreError> {
+        let delay = fault_delay();
+        if batch.len() > 1000 {
+            // A large batch touches its indexes all over: a page cache of 64 MiB (instead of 2)
+            // keeps SQLite from spilling and re-reading pages in the middle of the transaction.
+            self.tx
+                .execute_batch("PRAGMA cache_size = -65536")
+                .map_err(self.err("configure"))?;
+        }
+        let before = self.free_renamed(batch)?;
+        let mut written = Vec::with_capacity(batch.len());
+        for (i, change) in batch.iter().enumerate() {
+            *at = i;
+            if crate::store::cancelled() {
+                return Err(StoreError::Cancelled);
+            }
+            if let Some(delay) = delay {
+                if i == 1 {
+                    eprintln!("fault injection: batch write in progress");
+                }
+                std::thread::sleep(delay);
+            }
+            written.push(match change {
+                Change::Put(o) => self.put(o, before.get(&o.guid.to_string()))?,
+                Change::Adopt { from, to } => self.adopt(*from, *to)?,
+                Change::Delete(guid) => self.delete(*guid)?,
+            });
+        }
+        *at = batch.len();
+        self.check_references()?;
+        Ok(written)
+    }
+
+    /// An object's current row.
+    fn row_of(&self, guid: &str) -> Result<Option<Before>, StoreError> {
+        self.tx
+            .prepare_cached("SELECT address, hash, version FROM objects WHERE guid = ?1")
+            .and_then(|mut s| {
+                s.query_row([guid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(self.err("read object"))
+    }
+
+    /// Reads each put object's row as it was, once, and moves the objects a put renames to a
+    /// temporary address, so that an address a rename frees can be taken by another change of
+    /// the same batch (a swap of two names included). An adopted object keeps its row under its
+    /// new GUID (adoptions keep the address).
+    fn free_renamed(&self, batch: &[Change]) -> Result<HashMap<String, Before>, StoreError> {
+        let mut before = HashMap::new();
+        for change in batch {
+            let o = match change {
+                Change::Put(o) => o,
+                Change::Adopt { from, to } => {
+                    if let Some(row) = self.row_of(&from.to_string())? {
+                        before.insert(to.to_string(), row);
+                    }
+                    continue;
+                }
+                Change::Delete(_) => continue,
+            };
+            let guid = o.guid.to_string();
+            if before.contains_key(&guid) {
+                continue;
+            }
+            let Some(current) = self.row_of(&guid)? else {
+                continue;
+            };
+            if current.0 != o.address() {
+                self.tx
+                    .prepare_cached("UPDATE objects SET address = ?2 WHERE guid = ?1")
+                    .and_then(|mut s| s.execute([&guid, &format!("\u{1}renaming/{guid}")]))
+                    .map_err(self.err("rename"))?;
+            }
+            before.insert(guid, current);
+        }
+        Ok(before)
+    }
+
+    /// Creates, updates or renames one object (`existing`: its row before the batch).
+    fn put(&self, o: &NewObject, existing: Option<&Before>) -> Result<Written, StoreError> {
+        let guid = o.guid.to_string();
+        let address = o.address();
+        let holder: Option<String> = self
+            .tx
+            .prepare_cached("SELECT guid FROM objects WHERE address = ?1")
+            .and_then(|mut s| s.query_row([&address], |r| r.get(0)).optional())
+            .map_err(self.err("read object"))?;
+        if let Some(other) = holder.filter(|g| *g != guid) {
+            return Err(StoreError::AddressTaken {
+                address,
+                guid: parse_guid(self.path, &other)?,
+            });
+        }
+        let secrets_changed = self.secrets_differ(&guid, o)?;
+        let (outcome, version, old_address) = match existing {
+            None => (Outcome::Created, 1, None),
+            Some((old, hash, v)) if *old == address && *hash == o.hash && !secrets_changed => {
+                (Outcome::Unchanged, *v, None)
+            }
+            Some((old, _, v)) if *old != address => (Outcome::Renamed, v + 1, Some(old.clone())),
+            Some((_, _, v)) => (Outcome::Updated, v + 1, None),
+        };
+        if outcome != Outcome::Unchanged {
+            self.write_object(&guid, &address, o, version)?;
+            let action = match outcome {
+                Outcome::Created => "created",
+                Outcome::Renamed => "renamed",
+                _ => "updated",
+            };
+            self.record_change(&guid, version, &address, action)?;
+        }
+        Ok(Written {
+            guid: o.guid,
+            address,
+            old_address,
+            outcome,
+            version,
+        })
+    }
+
+    /// Whether any secret the put sets differs from the value kept.
+    fn secrets_differ(&self, guid: &str, o: &NewObject) -> Result<bool, StoreError> {
+        for (pointer, value) in &o.secrets {
+            let old: Option<String> = self
+                .tx
+                .prepare_cached("SELECT value FROM secrets WHERE guid = ?1 AND pointer = ?2")
+                .and_then(|mut s| s.query_row(params![guid, pointer], |r| r.get(0)).optional())
+                .map_err(self.err("read secrets"))?;
+            if old.as_deref() != Some(value.expose()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Writes an object's row, its references and the secrets it sets.
+    fn write_object(
+        &self,
+        guid: &str,
+        address: &str,
+        o: &NewObject,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        let body = canonical_json_of_map(&o.spec);
+        let actor = self.actor;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO objects (guid, kind, address, project, name, body, hash, version, updated_at, updated_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (guid) DO UPDATE SET kind = excluded.kind, address = excluded.address,
+                     project = excluded.project, name = excluded.name, body = excluded.body,
+                     hash = excluded.hash, version = excluded.version,
+                     updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    guid, o.kind, address, o.project, o.name, body, o.hash, version, actor.now, actor.name
+                ])
+            })
+            .map_err(self.err("write object"))?;
+        let refs = self.err("write references");
+        self.tx
+            .prepare_cached("DELETE FROM object_refs WHERE from_guid = ?1")
+            .and_then(|mut s| s.execute([guid]))
+            .map_err(&refs)?;
+        let mut insert = self
+            .tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO object_refs (from_guid, pointer, to_guid) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(&refs)?;
+        for (pointer, target) in &o.references {
+            insert
+                .execute(params![guid, pointer, target.to_string()])
+                .map_err(&refs)?;
+        }
+        let mut insert = self
+            .tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO secrets (guid, pointer, value) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(self.err("write secrets"))?;
+        for (pointer, value) in &o.secrets {
+            insert
+                .execute(params![guid, pointer, value.expose()])
+                .map_err(self.err("write secrets"))?;
+        }
+        Ok(())
+    }
+
+    /// Adds a line to an object's history.
+    fn record_change(
+        &self,
+        guid: &str,
+        version: i64,
+        address: &str,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO object_changes (guid, version, address, action, changed_at, changed_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    guid,
+                    version,
+                    address,
+                    action,
+                    self.actor.now,
+                    self.actor.name
+                ])
+            })
+            .map_err(self.err("write history"))?;
+        Ok(())
+    }
+
+    /// Gives the object `from` the GUID `to`: its row, references, secrets, and the bodies of
+    /// the objects that refer to it.
+    fn adopt(&self, from: Uuid, to: Uuid) -> Result<Written, StoreError> {
+        let (from_s, to_s) = (from.to_string(), to.to_string());
+        let Some((address, _, version)) = self.row_of(&from_s)? else {
+            return Err(StoreError::NoSuchObject { guid: from });
+        };
+        let err = self.err("adopt");
+        // Foreign keys are checked at commit, once every row has the new GUID.
+        self.tx
+            .execute_batch("PRAGMA defer_foreign_keys = ON")
+            .map_err(&err)?;
+        for sql in [
+            "UPDATE objects SET guid = ?2 WHERE guid = ?1",
+            "UPDATE object_refs SET from_guid = ?2 WHERE from_guid = ?1",
+            "UPDATE object_refs SET to_guid = ?2 WHERE to_guid = ?1",
+            "UPDATE secrets SET guid = ?2 WHERE guid = ?1",
+        ] {
+            self.tx
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([&from_s, &to_s]))
+                .map_err(&err)?;
+        }
+        self.tx
+            .prepare_cached("DELETE FROM applied WHERE guid = ?1")
+            .and_then(|mut s| s.execute([&from_s]))
+            .map_err(&err)?;
+        self.rekey_dependents(&from_s, &to_s)?;
+        Ok(Written {
+            guid: to,
+            address,
+            old_address: None,
+            outcome: Outcome::Updated,
+            version,
+        })
+    }
+
+    /// The bodies of the objects that refer to an adopted object hold its old GUID `from`:
+    /// rewrites them (and their hashes) to `to`.
+    fn rekey_dependents(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let err = self.err("adopt");
+        type Dependent = (String, String, String, Option<String>, String, String);
+        let dependents: Vec<Dependent> = {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "SELECT o.guid, o.kind, o.name, o.project, o.body, o.hash FROM objects o
+                     WHERE o.guid IN (SELECT from_guid FROM object_refs WHERE to_guid = ?1)",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([to], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .map_err(&err)?;
+            rows.collect::<Result<_, _>>().map_err(&err)?
+        };
+        for (guid, kind, name, project, body, old_hash) in dependents {
+            let mut spec: Value = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                path: self.path.to_path_buf(),
+                guid: guid.clone(),
+                message: e.to_string(),
+            })?;
+            replace_string(&mut spec, from, to);
+            let spec = match spec {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            let hash = content_hash(&kind, &name, project.as_deref(), &spec);
+            self.tx
+                .prepare_cached("UPDATE objects SET body = ?2, hash = ?3 WHERE guid = ?1")
+                .and_then(|mut s| {
+                    s.execute(params![guid, canonical_json(&Value::Object(spec)), hash])
+                })
+                .map_err(&err)?;
+            // What ferry applied to it named the old GUID too; unless it had drifted, it still
+            // matches, so re-key it rather than show false drift.
+            self.tx
+                .prepare_cached(
+                    "UPDATE applied SET hash = ?2, body = replace(body, ?4, ?5)
+                     WHERE guid = ?1 AND hash = ?3",
+                )
+                .and_then(|mut s| s.execute(params![guid, hash, old_hash, from, to]))
+                .map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes one object (its references and secrets go with it) and what ferry applied to it.
+    fn delete(&mut self, g: Uuid) -> Result<Written, StoreError> {
+        let guid = g.to_string();
+        let Some((address, _, version)) = self.row_of(&guid)? else {
+            return Err(StoreError::NoSuchObject { guid: g });
+        };
+        for sql in [
+            "DELETE FROM objects WHERE guid = ?1",
+            "DELETE FROM applied WHERE guid = ?1",
+        ] {
+            self.tx
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([&guid]))
+                .map_err(self.err("delete object"))?;
+        }
+        self.record_change(&guid, version + 1, &address, "deleted")?;
+        self.deleted.insert(guid, address.clone());
+        Ok(Written {
+            guid: g,
+            address,
+            old_address: None,
+            outcome: Outcome::Deleted,
+            version: version + 1,
+        })
+    }
+
+    /// Fails unless every reference lands on an object, now that the whole batch is in: a
+    /// reference to an object the batch deleted is [`StoreError::StillReferenced`], any other
+    /// [`StoreError::DanglingReference`].
+    fn check_references(&self) -> Result<(), StoreError> {
+        let dangling: Option<(String, String, String)> = self
+            .tx
+            .query_row(
+                "SELECT r.to_guid, r.pointer, f.address
+                 FROM object_refs r JOIN objects f ON f.guid = r.from_guid
+                 LEFT JOIN objects t ON t.guid = r.to_guid
+                 WHERE t.guid IS NULL ORDER BY f.address, r.pointer LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(self.err("check references"))?;
+        let Some((to, pointer, from)) = dangling else {
+            return Ok(());
+        };
+        Err(match self.deleted.get(&to) {
+            Some(address) => StoreError::StillReferenced {
+                address: address.clone(),
+                dependent: from,
+            },
+            None => StoreError::DanglingReference {
+                address: from,
+                pointer,
+                guid: parse_guid(self.path, &to)?,
+            },
+        })
+    }
+}
+
+/// Names the change of a batch a database failure happened in (`at`), so that the caller can
+/// say which object failed.
+fn in_change(e: StoreError, batch: &[Change], at: usize) -> StoreError {
+    let StoreError::Database { message, .. } = &e else {
+        return e;
+    };
+    let (guid, address) = match batch.get(at) {
+        Some(Change::Put(o)) => (o.guid, o.address()),
+        Some(Change::Delete(g)) => (*g, g.to_string()),
+        Some(Change::Adopt { to, .. }) => (*to, to.to_string()),
+        None => return e,
+    };
+    StoreError::WriteFailed {
+        guid,
+        address,
+        message: message.clone(),
+    }
+}
+
+/// Replaces every string equal to `from` with `to`, at any depth.
+fn replace_string(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::String(s) if s == from => *s = to.to_string(),
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_string(v, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|v| replace_string(v, from, to)),
+        _ => {}
+    }
+}
+
+/// Whether the test-only fault injection asks for a pause between the changes of a batch, so a
+/// test can kill the process in the middle of a write (`FERRY_FAULT_WRITE_DELAY_MS`).
+fn fault_delay() -> Option<Duration> {
+    std::env::var("FERRY_FAULT_WRITE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+}
+
+/// Changes settings (`None` keeps a value), unless another holder has the lock.
+pub(super) fn update_settings(
+    t: &mut SqliteTenant,
+    retention_days: Option<u32>,
+    credential_fingerprint: Option<String>,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let (path, url) = (t.path.clone(), t.url.clone());
+    let tx = t.begin()?;
+    lock::check(&tx, &path, &url, &actor.name, &actor.now)?;
+    tx.execute(
+        "UPDATE settings SET retention_days = COALESCE(?1, retention_days),
+             credential_fingerprint = COALESCE(?2, credential_fingerprint),
+             updated_at = ?3, updated_by = ?4
+         WHERE id = 1",
+        params![
+            retention_days,
+            credential_fingerprint,
+            actor.now,
+            actor.name
+        ],
+    )
+    .map_err(|e| db(&path, "write settings", e))?;
+    commit(tx, &path)
+}
