@@ -142,6 +142,7 @@ impl From<ferry::store::StoreError> for CliError {
         use ferry::store::StoreError as E;
         let hint = match &e {
             E::BadUrl { .. } => Some("name a tenant as sqlite:PATH".to_string()),
+            E::Unsupported { .. } => Some("use a sqlite:PATH tenant".to_string()),
             E::NotFound { .. } => Some(
                 "create it with `ferry tenant init sqlite:PATH --name N --platform-version V --engine E --engine-mode single --cluster C`, or check the path".to_string(),
             ),

@@ -25,7 +25,7 @@ pub use types::{
     Facts, Filter, Lock, Managed, NewObject, ObjectKey, Outcome, Settings, StoredObject,
     StoredPackage, Written,
 };
-pub use url::TenantUrl;
+pub use url::{Password, PostgresUrl, TenantUrl, UrlProblem};
 
 /// Set when the process is asked to stop (Ctrl-C, SIGTERM). Process-wide, as signals are.
 static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -45,6 +45,7 @@ pub fn cancelled() -> bool {
 pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
         TenantUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteTenant::open(path)?)),
+        TenantUrl::Postgres(_) => Err(StoreError::Unsupported { url: url.clone() }),
     }
 }
 
@@ -52,6 +53,7 @@ pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
 pub fn create(url: &TenantUrl, facts: &Facts, now: &str) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
         TenantUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteTenant::create(path, facts, now)?)),
+        TenantUrl::Postgres(_) => Err(StoreError::Unsupported { url: url.clone() }),
     }
 }
 

@@ -39,7 +39,7 @@ pub(super) fn check(
 ) -> Result<Option<Lock>, StoreError> {
     match read(conn, path)? {
         Some(lock) if lock.bars(holder, now) => Err(StoreError::Locked {
-            tenant: url.to_string(),
+            tenant: url.clone(),
             holder: lock.holder,
             purpose: lock.purpose,
             expires_at: lock.expires_at,
@@ -101,7 +101,7 @@ pub(super) fn release(
         None => None,
         Some(l) if l.bars(holder, now) && !force => {
             return Err(StoreError::NotHolder {
-                tenant: url.to_string(),
+                tenant: url,
                 holder: l.holder,
                 me: holder.to_string(),
             })
