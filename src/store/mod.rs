@@ -150,3 +150,25 @@ pub trait Tenant {
     /// Hashes and names of the packages kept, newest first.
     fn packages(&self) -> Result<Vec<(String, String, String)>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_tenants_are_refused_without_showing_the_password() {
+        let url = TenantUrl::parse("postgres://user:secret@host/db").unwrap();
+        let facts = sqlite::test_support::facts();
+        for e in [
+            open(&url).err().unwrap(),
+            create(&url, &facts, "2026-01-01T00:00:00Z").err().unwrap(),
+        ] {
+            assert!(matches!(e, StoreError::Unsupported { .. }), "{e:?}");
+            assert_eq!(
+                e.to_string(),
+                "postgres://user:(sensitive)@host/db: PostgreSQL tenants are not supported by this ferry yet"
+            );
+            assert!(!format!("{e:?}").contains("secret"));
+        }
+    }
+}
