@@ -5,22 +5,24 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
+use super::{TenantUrl, UrlProblem};
+
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Not a tenant URL.
     #[error("`{url}` is not a tenant URL: {why}")]
     BadUrl {
-        /// The URL (credentials removed).
+        /// The URL, or only its scheme when it may hold a password.
         url: String,
         /// Why.
-        why: String,
+        why: UrlProblem,
     },
-    /// A kind of store this ferry cannot open.
-    #[error("{url}: PostgreSQL tenants are not supported by this version of ferry")]
+    /// A tenant URL of a kind this ferry recognises but cannot open yet.
+    #[error("{url}: PostgreSQL tenants are not supported by this ferry yet")]
     Unsupported {
-        /// The URL (credentials removed).
-        url: String,
+        /// The URL (its password is never shown).
+        url: TenantUrl,
     },
     /// No tenant at the path.
     #[error("no tenant at {path}")]
@@ -73,8 +75,8 @@ pub enum StoreError {
     /// Another holder has the lock.
     #[error("tenant {tenant} is locked by {holder} for `{purpose}` until {expires_at}")]
     Locked {
-        /// The tenant URL.
-        tenant: String,
+        /// The tenant.
+        tenant: TenantUrl,
         /// The holder.
         holder: String,
         /// Why they hold it.
@@ -85,8 +87,8 @@ pub enum StoreError {
     /// The lock is held by someone else and `force` was not given.
     #[error("tenant {tenant} is locked by {holder}, not by you ({me})")]
     NotHolder {
-        /// The tenant URL.
-        tenant: String,
+        /// The tenant.
+        tenant: TenantUrl,
         /// The holder.
         holder: String,
         /// Who asked.

@@ -26,7 +26,7 @@ pub use types::{
     Facts, Filter, Lock, Managed, NewObject, ObjectKey, Outcome, Settings, StoredObject,
     StoredPackage, Written,
 };
-pub use url::{PostgresUrl, TenantUrl};
+pub use url::{Password, PostgresUrl, TenantUrl, UrlProblem};
 
 /// Set when the process is asked to stop (Ctrl-C, SIGTERM). Process-wide, as signals are.
 static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -46,9 +46,7 @@ pub fn cancelled() -> bool {
 pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
         TenantUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteTenant::open(path)?)),
-        TenantUrl::Postgres(_) => Err(StoreError::Unsupported {
-            url: url.to_string(),
-        }),
+        TenantUrl::Postgres(_) => Err(StoreError::Unsupported { url: url.clone() }),
     }
 }
 
@@ -56,9 +54,7 @@ pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
 pub fn create(url: &TenantUrl, facts: &Facts, now: &str) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
         TenantUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteTenant::create(path, facts, now)?)),
-        TenantUrl::Postgres(_) => Err(StoreError::Unsupported {
-            url: url.to_string(),
-        }),
+        TenantUrl::Postgres(_) => Err(StoreError::Unsupported { url: url.clone() }),
     }
 }
 
@@ -154,4 +150,26 @@ pub trait Tenant {
     fn store_package(&mut self, package: &StoredPackage) -> Result<(), StoreError>;
     /// Hashes and names of the packages kept, newest first.
     fn packages(&self) -> Result<Vec<(String, String, String)>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_tenants_are_refused_without_showing_the_password() {
+        let url = TenantUrl::parse("postgres://user:secret@host/db").unwrap();
+        let facts = sqlite::test_support::facts();
+        for e in [
+            open(&url).err().unwrap(),
+            create(&url, &facts, "2026-01-01T00:00:00Z").err().unwrap(),
+        ] {
+            assert!(matches!(e, StoreError::Unsupported { .. }), "{e:?}");
+            assert_eq!(
+                e.to_string(),
+                "postgres://user:(sensitive)@host/db: PostgreSQL tenants are not supported by this ferry yet"
+            );
+            assert!(!format!("{e:?}").contains("secret"));
+        }
+    }
 }

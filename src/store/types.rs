@@ -336,3 +336,24 @@ impl fmt::Display for ObjectKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_holds_until_it_expires() {
+        let lock = Lock {
+            holder: "ann".into(),
+            purpose: "deploy".into(),
+            acquired_at: "2026-03-01T10:00:00Z".into(),
+            expires_at: "2026-03-01T10:10:00Z".into(),
+        };
+        assert!(lock.live_at("2026-03-01T10:09:59Z"));
+        assert!(!lock.live_at("2026-03-01T10:10:00Z"));
+        assert!(!lock.live_at("2026-03-01T11:00:00Z"));
+        assert!(lock.bars("bob", "2026-03-01T10:05:00Z"));
+        assert!(!lock.bars("ann", "2026-03-01T10:05:00Z"));
+        assert!(!lock.bars("bob", "2026-03-01T10:10:00Z"));
+    }
+}

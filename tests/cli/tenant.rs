@@ -72,10 +72,19 @@ fn init_refuses_to_overwrite_and_names_missing_folders() {
         .assert()
         .code(1);
     let err = stderr(&out);
+    assert_eq!(
+        err,
+        "error: postgres://u:(sensitive)@h/db: PostgreSQL tenants are not supported by this ferry yet\n  hint: use an embedded tenant, sqlite:PATH; the PostgreSQL store comes in a later version\n"
+    );
+    let out = env
+        .ferry()
+        .args(["tenant", "init", "postgres://u:pw@h:port/db"])
+        .args(args)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
     assert!(
-        err.starts_with(
-            "error: postgres://u:(sensitive)@h/db: PostgreSQL tenants are not supported"
-        ),
+        err.starts_with("error: `postgres://…` is not a tenant URL: the port is not a number"),
         "{err}"
     );
     assert!(!err.contains("pw"), "credentials in a URL are not echoed");

@@ -199,3 +199,117 @@ pub(super) fn packages(t: &SqliteTenant) -> Result<Vec<(String, String, String)>
         .map_err(&err)?;
     rows.collect::<Result<_, _>>().map_err(&err)
 }
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::sqlite::test_support::{actor, put, tenant};
+    use crate::store::Tenant;
+
+    const NOW: &str = "2026-03-01T10:00:00Z";
+
+    fn deployment(id: &str, started_at: &str, guid: Uuid) -> Deployment {
+        Deployment {
+            id: id.into(),
+            source: "abc123".into(),
+            plan_hash: "h".into(),
+            actor: "ann".into(),
+            started_at: started_at.into(),
+            finished_at: Some(started_at.into()),
+            status: "succeeded".into(),
+            results: vec![DeploymentResult {
+                guid,
+                address: "data_source/a".into(),
+                action: "create".into(),
+                status: "succeeded".into(),
+                message: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn an_apply_records_what_it_applied_and_the_deployment() {
+        let (_dir, mut t) = tenant();
+        let a = Uuid::new_v4();
+        let batch = [put(a, "a", None)];
+        let Change::Put(o) = &batch[0] else {
+            unreachable!()
+        };
+        let record = AppliedRecord {
+            guid: a,
+            hash: o.hash.clone(),
+            body: "{}".into(),
+            blob_id: Some("blob".into()),
+        };
+        let d = deployment("d1", NOW, a);
+        t.apply(
+            &batch,
+            std::slice::from_ref(&record),
+            &d,
+            &actor("ann", NOW),
+        )
+        .unwrap();
+        assert_eq!(t.applied().unwrap()[&a], record);
+        assert_eq!(t.deployment("d1").unwrap(), Some(d));
+        assert_eq!(t.managed().unwrap().count, 1);
+    }
+
+    #[test]
+    fn a_failed_apply_records_nothing() {
+        let (_dir, mut t) = tenant();
+        let (a, missing) = (Uuid::new_v4(), Uuid::new_v4());
+        let d = deployment("d1", NOW, a);
+        let e = t
+            .apply(&[put(a, "a", Some(missing))], &[], &d, &actor("ann", NOW))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::DanglingReference { .. }), "{e:?}");
+        assert_eq!(t.deployment("d1").unwrap(), None);
+        assert!(t.counts().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_history_is_newest_first_and_a_record_can_be_updated() {
+        let (_dir, mut t) = tenant();
+        let g = Uuid::new_v4();
+        let mut first = deployment("d1", "2026-03-01T10:00:00Z", g);
+        t.record_deployment(&first).unwrap();
+        t.record_deployment(&deployment("d2", "2026-03-02T10:00:00Z", g))
+            .unwrap();
+        let ids = |t: &SqliteTenant, n| {
+            t.deployments(n)
+                .unwrap()
+                .into_iter()
+                .map(|d| d.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&t, 10), ["d2", "d1"]);
+        assert_eq!(ids(&t, 1), ["d2"]);
+        first.status = "failed".into();
+        first.results.clear();
+        t.record_deployment(&first).unwrap();
+        assert_eq!(t.deployment("d1").unwrap(), Some(first));
+    }
+
+    #[test]
+    fn packages_are_kept_newest_first() {
+        let (_dir, mut t) = tenant();
+        for (hash, at) in [
+            ("h1", "2026-03-01T10:00:00Z"),
+            ("h2", "2026-03-02T10:00:00Z"),
+        ] {
+            t.store_package(&StoredPackage {
+                hash: hash.into(),
+                name: format!("{hash}.tar"),
+                imported_at: at.into(),
+                expires_at: "2026-04-01T00:00:00Z".into(),
+                manifest: "{}".into(),
+                content: vec![1, 2, 3],
+            })
+            .unwrap();
+        }
+        let hashes: Vec<String> = t.packages().unwrap().into_iter().map(|p| p.0).collect();
+        assert_eq!(hashes, ["h2", "h1"]);
+    }
+}

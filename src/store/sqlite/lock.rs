@@ -39,7 +39,7 @@ pub(super) fn check(
 ) -> Result<Option<Lock>, StoreError> {
     match read(conn, path)? {
         Some(lock) if lock.bars(holder, now) => Err(StoreError::Locked {
-            tenant: url.to_string(),
+            tenant: url.clone(),
             holder: lock.holder,
             purpose: lock.purpose,
             expires_at: lock.expires_at,
@@ -101,7 +101,7 @@ pub(super) fn release(
         None => None,
         Some(l) if l.bars(holder, now) && !force => {
             return Err(StoreError::NotHolder {
-                tenant: url.to_string(),
+                tenant: url,
                 holder: l.holder,
                 me: holder.to_string(),
             })
@@ -114,4 +114,120 @@ pub(super) fn release(
     };
     commit(tx, &path)?;
     Ok(released)
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::sqlite::test_support::{actor, put, tenant};
+    use crate::store::Tenant;
+
+    const T0: &str = "2026-03-01T10:00:00Z";
+    const T1: &str = "2026-03-01T10:05:00Z";
+    const T2: &str = "2026-03-01T10:10:00Z";
+    const T3: &str = "2026-03-01T10:15:00Z";
+
+    #[test]
+    fn the_holder_takes_and_renews_it() {
+        let (_dir, mut t) = tenant();
+        assert_eq!(t.lock(T0).unwrap(), None);
+        let lock = t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        assert_eq!(
+            (lock.acquired_at.as_str(), lock.expires_at.as_str()),
+            (T0, T2)
+        );
+        assert_eq!(t.lock(T1).unwrap(), Some(lock));
+        // Renewing keeps the time it was first taken.
+        let renewed = t.acquire_lock("ann", "deploy", T1, T3).unwrap();
+        assert_eq!(
+            (renewed.acquired_at.as_str(), renewed.expires_at.as_str()),
+            (T0, T3)
+        );
+    }
+
+    #[test]
+    fn a_second_holder_is_refused_naming_the_first() {
+        let (_dir, mut t) = tenant();
+        t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        let e = t.acquire_lock("bob", "fix", T1, T3).unwrap_err();
+        let StoreError::Locked {
+            holder,
+            purpose,
+            expires_at,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            (holder.as_str(), purpose.as_str(), expires_at.as_str()),
+            ("ann", "deploy", T2)
+        );
+        assert!(
+            e.to_string().contains("locked by ann for `deploy` until"),
+            "{e}"
+        );
+        // The lock keeps out bob's writes and settings too, not ann's.
+        let batch = [put(Uuid::new_v4(), "a", None)];
+        let e = t.write(&batch, &actor("bob", T1)).unwrap_err();
+        assert!(
+            matches!(e, StoreError::Locked { ref holder, .. } if holder == "ann"),
+            "{e:?}"
+        );
+        let e = t
+            .update_settings(Some(7), None, &actor("bob", T1))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
+        t.write(&batch, &actor("ann", T1)).unwrap();
+    }
+
+    #[test]
+    fn an_expired_lock_can_be_taken_by_another() {
+        let (_dir, mut t) = tenant();
+        t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        // At the instant it expires it no longer holds.
+        assert_eq!(t.lock(T2).unwrap(), None);
+        let lock = t.acquire_lock("bob", "fix", T2, T3).unwrap();
+        assert_eq!(
+            (lock.holder.as_str(), lock.acquired_at.as_str()),
+            ("bob", T2)
+        );
+        t.write(&[put(Uuid::new_v4(), "a", None)], &actor("carol", T3))
+            .unwrap();
+    }
+
+    #[test]
+    fn only_the_holder_releases_it_unless_forced() {
+        let (_dir, mut t) = tenant();
+        t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        let e = t.release_lock("bob", false, T1).unwrap_err();
+        let StoreError::NotHolder { holder, me, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!((holder.as_str(), me.as_str()), ("ann", "bob"));
+        assert!(t.lock(T1).unwrap().is_some(), "still held");
+        let released = t.release_lock("bob", true, T1).unwrap().unwrap();
+        assert_eq!(released.holder, "ann");
+        assert_eq!(t.lock(T1).unwrap(), None);
+        assert_eq!(
+            t.release_lock("ann", false, T1).unwrap(),
+            None,
+            "nothing to release"
+        );
+        t.acquire_lock("ann", "deploy", T1, T2).unwrap();
+        assert_eq!(
+            t.release_lock("ann", false, T1).unwrap().unwrap().holder,
+            "ann"
+        );
+    }
+
+    #[test]
+    fn an_expired_lock_is_cleared_by_anyone_and_reported_as_nothing() {
+        let (_dir, mut t) = tenant();
+        t.acquire_lock("ann", "deploy", T0, T1).unwrap();
+        assert_eq!(t.release_lock("bob", false, T2).unwrap(), None);
+        assert_eq!(read(&t.conn, &t.path).unwrap(), None, "the row is gone");
+    }
 }

@@ -157,3 +157,85 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path, from: i64) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::test_support::tenant;
+    use crate::store::sqlite::SqliteTenant;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_tenant_has_the_latest_schema() {
+        let (dir, t) = tenant();
+        assert_eq!(version(&t.conn), SCHEMA_VERSION);
+        drop(t);
+        let t = SqliteTenant::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(version(&t.conn), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn an_older_store_is_migrated_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &path, 0).unwrap();
+        // Back to version 1: what the first ferry made.
+        conn.execute_batch(
+            "DROP INDEX objects_summary; DROP INDEX applied_summary;
+             ALTER TABLE applied DROP COLUMN body; PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(conn);
+        let t = SqliteTenant::open(&path).unwrap();
+        assert_eq!(version(&t.conn), SCHEMA_VERSION);
+        // Step 2's column is there.
+        t.conn
+            .execute(
+                "INSERT INTO applied (guid, hash, applied_at, body) VALUES ('g', 'h', 'now', '{}')",
+                [],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn a_newer_store_is_refused() {
+        let (dir, t) = tenant();
+        t.conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(t);
+        let path = dir.path().join("t.db");
+        match SqliteTenant::open(&path) {
+            Err(StoreError::TooNew {
+                path: p,
+                found,
+                known,
+            }) => {
+                assert_eq!(
+                    (p, found, known),
+                    (path, SCHEMA_VERSION + 1, SCHEMA_VERSION)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_database_without_a_schema_is_not_a_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        assert!(matches!(
+            SqliteTenant::open(&path),
+            Err(StoreError::NotTenant { .. })
+        ));
+    }
+}

@@ -333,3 +333,64 @@ impl Tenant for SqliteTenant {
         deployments::packages(self)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! A tenant in a temporary folder and objects to write to it.
+
+    use serde_json::{json, Map, Value};
+    use uuid::Uuid;
+
+    use super::SqliteTenant;
+    use crate::store::{Actor, Change, Facts, NewObject};
+
+    /// The facts every test tenant has.
+    pub fn facts() -> Facts {
+        Facts {
+            name: "t".into(),
+            platform_version: "4.5.0".into(),
+            engine: "spark".into(),
+            engine_mode: "single".into(),
+            cluster: "c1".into(),
+        }
+    }
+
+    /// A new tenant file in a new temporary folder (kept alive by the returned guard).
+    pub fn tenant() -> (tempfile::TempDir, SqliteTenant) {
+        let dir = tempfile::tempdir().unwrap();
+        let tenant =
+            SqliteTenant::create(&dir.path().join("t.db"), &facts(), "2026-01-01T00:00:00Z")
+                .unwrap();
+        (dir, tenant)
+    }
+
+    /// `name` acting at `now`.
+    pub fn actor(name: &str, now: &str) -> Actor {
+        Actor {
+            name: name.into(),
+            now: now.into(),
+        }
+    }
+
+    /// A put of `data_source/NAME` with the given GUID, referring to `refers_to` at `/spec/peer`.
+    pub fn put(guid: Uuid, name: &str, refers_to: Option<Uuid>) -> Change {
+        let mut spec = Map::new();
+        spec.insert("size".into(), json!(1));
+        let mut references = Vec::new();
+        if let Some(target) = refers_to {
+            spec.insert("peer".into(), Value::String(target.to_string()));
+            references.push(("/spec/peer".to_string(), target));
+        }
+        let hash = crate::model::hash::content_hash("data_source", name, None, &spec);
+        Change::Put(Box::new(NewObject {
+            guid,
+            kind: "data_source".into(),
+            name: name.into(),
+            project: None,
+            spec,
+            hash,
+            references,
+            secrets: Vec::new(),
+        }))
+    }
+}

@@ -490,3 +490,176 @@ pub(super) fn update_settings(
     .map_err(|e| db(&path, "write settings", e))?;
     commit(tx, &path)
 }
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::store::sqlite::test_support::{actor, put, tenant};
+    use crate::store::{ObjectKey, Tenant};
+
+    const NOW: &str = "2026-03-01T10:00:00Z";
+
+    fn outcomes(written: &[Written]) -> Vec<(&str, Outcome)> {
+        written
+            .iter()
+            .map(|w| (w.address.as_str(), w.outcome))
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_with_a_dangling_reference_writes_nothing() {
+        let (_dir, mut t) = tenant();
+        let (a, b, missing) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let e = t
+            .write(
+                &[put(a, "a", None), put(b, "b", Some(missing))],
+                &actor("ann", NOW),
+            )
+            .unwrap_err();
+        let StoreError::DanglingReference {
+            address,
+            pointer,
+            guid,
+        } = &e
+        else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            (address.as_str(), pointer.as_str(), *guid),
+            ("data_source/b", "/spec/peer", missing)
+        );
+        assert!(t.counts().unwrap().is_empty(), "not even the valid object");
+        assert_eq!(t.object(&ObjectKey::Guid(a)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_reference_may_land_later_in_the_batch() {
+        let (_dir, mut t) = tenant();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let written = t
+            .write(
+                &[put(b, "b", Some(a)), put(a, "a", None)],
+                &actor("ann", NOW),
+            )
+            .unwrap();
+        assert_eq!(
+            outcomes(&written),
+            [
+                ("data_source/b", Outcome::Created),
+                ("data_source/a", Outcome::Created)
+            ]
+        );
+        assert_eq!(t.references_of(&[b], true).unwrap(), [(b, a)]);
+    }
+
+    #[test]
+    fn an_address_is_taken_by_one_object() {
+        let (_dir, mut t) = tenant();
+        let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+        t.write(&[put(first, "a", None)], &actor("ann", NOW))
+            .unwrap();
+        let e = t
+            .write(&[put(second, "a", None)], &actor("ann", NOW))
+            .unwrap_err();
+        let StoreError::AddressTaken { address, guid } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!((address.as_str(), *guid), ("data_source/a", first));
+    }
+
+    #[test]
+    fn a_referenced_object_cannot_be_deleted() {
+        let (_dir, mut t) = tenant();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let ann = actor("ann", NOW);
+        t.write(&[put(a, "a", None), put(b, "b", Some(a))], &ann)
+            .unwrap();
+        let e = t.write(&[Change::Delete(a)], &ann).unwrap_err();
+        let StoreError::StillReferenced { address, dependent } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            (address.as_str(), dependent.as_str()),
+            ("data_source/a", "data_source/b")
+        );
+        assert!(t.object(&ObjectKey::Guid(a)).unwrap().is_some());
+        // With its dependent, it goes.
+        let written = t
+            .write(&[Change::Delete(a), Change::Delete(b)], &ann)
+            .unwrap();
+        assert_eq!(
+            outcomes(&written),
+            [
+                ("data_source/a", Outcome::Deleted),
+                ("data_source/b", Outcome::Deleted)
+            ]
+        );
+        assert!(t.counts().unwrap().is_empty());
+        let e = t.write(&[Change::Delete(a)], &ann).unwrap_err();
+        assert!(
+            matches!(e, StoreError::NoSuchObject { guid } if guid == a),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn outcomes_and_versions() {
+        let (_dir, mut t) = tenant();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let ann = actor("ann", NOW);
+        t.write(&[put(a, "a", None), put(b, "b", None)], &ann)
+            .unwrap();
+        let written = t.write(&[put(a, "a", None)], &ann).unwrap();
+        assert_eq!(
+            (written[0].outcome, written[0].version),
+            (Outcome::Unchanged, 1)
+        );
+        let written = t.write(&[put(a, "a", Some(b))], &ann).unwrap();
+        assert_eq!(
+            (written[0].outcome, written[0].version),
+            (Outcome::Updated, 2)
+        );
+        // Two objects swap names in one batch.
+        let written = t
+            .write(&[put(a, "b", Some(b)), put(b, "a", None)], &ann)
+            .unwrap();
+        assert_eq!(
+            written
+                .iter()
+                .map(|w| (w.outcome, w.old_address.as_deref(), w.version))
+                .collect::<Vec<_>>(),
+            [
+                (Outcome::Renamed, Some("data_source/a"), 3),
+                (Outcome::Renamed, Some("data_source/b"), 2)
+            ]
+        );
+        assert_eq!(
+            t.guids(&["data_source/a".into()]).unwrap()["data_source/a"],
+            b
+        );
+    }
+
+    #[test]
+    fn an_adopted_object_takes_its_new_guid_everywhere() {
+        let (_dir, mut t) = tenant();
+        let (old, new, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let ann = actor("ann", NOW);
+        t.write(&[put(old, "a", None), put(b, "b", Some(old))], &ann)
+            .unwrap();
+        let written = t
+            .write(&[Change::Adopt { from: old, to: new }], &ann)
+            .unwrap();
+        assert_eq!(outcomes(&written), [("data_source/a", Outcome::Updated)]);
+        assert_eq!(written[0].guid, new);
+        assert_eq!(t.object(&ObjectKey::Guid(old)).unwrap(), None);
+        assert_eq!(t.references_of(&[b], true).unwrap(), [(b, new)]);
+        let dependent = t.object(&ObjectKey::Guid(b)).unwrap().unwrap();
+        assert_eq!(dependent.spec["peer"], new.to_string());
+        let Change::Put(expected) = put(b, "b", Some(new)) else {
+            unreachable!()
+        };
+        assert_eq!(dependent.hash, expected.hash, "the hash follows the body");
+    }
+}
