@@ -27,6 +27,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "diagnostics filter for tracing (e.g. `ferry=debug`)",
     ),
     ("NO_COLOR", "no colour in output"),
+    (
+        "FERRY_FAULT_WRITE_DELAY_MS",
+        "testing only: pause between the changes of a store write",
+    ),
     ("USER", "the default actor's user name"),
     ("USERNAME", "the default actor's user name (Windows)"),
     ("HOSTNAME", "the default actor's host name"),
@@ -150,6 +154,14 @@ impl Context {
             clock,
             vars,
         })
+    }
+
+    /// Testing only: the pause `FERRY_FAULT_WRITE_DELAY_MS` asks for between the changes of a
+    /// store write.
+    pub fn fault_write_delay(&self) -> Option<std::time::Duration> {
+        self.var("FERRY_FAULT_WRITE_DELAY_MS")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(std::time::Duration::from_millis)
     }
 
     /// Who is acting: `FERRY_ACTOR`, or `user@host`. Also the lock holder's name.

@@ -89,6 +89,7 @@ fn start_tracing() {
 
 fn run(cli: Cli) -> Result {
     let ctx = Context::from_process(cli.repo).map_err(ferry::ops::Error::from)?;
+    ferry::ops::set_fault_write_delay(ctx.fault_write_delay());
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Fmt(args) => fmt::run(&ctx, args),

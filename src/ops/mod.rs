@@ -232,6 +232,12 @@ pub fn interrupt() {
     crate::store::cancel();
 }
 
+/// Testing only: every store write pauses this long between its changes
+/// ([`crate::store::set_fault_write_delay`]).
+pub fn set_fault_write_delay(delay: Option<std::time::Duration>) {
+    crate::store::set_fault_write_delay(delay);
+}
+
 /// Whether [`interrupt`] was called.
 pub fn interrupted() -> bool {
     crate::store::cancelled()

@@ -42,6 +42,25 @@ pub fn cancelled() -> bool {
     CANCELLED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+/// The test-only pause between the changes of a batch write, in milliseconds (0: none).
+static FAULT_WRITE_DELAY_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Testing only: makes every batch write pause this long between its changes, so a test can
+/// kill or interrupt a writer in the middle of a batch (the binary sets it from
+/// `FERRY_FAULT_WRITE_DELAY_MS`).
+pub fn set_fault_write_delay(delay: Option<std::time::Duration>) {
+    let ms = delay.map_or(0, |d| d.as_millis().min(u64::MAX as u128) as u64);
+    FAULT_WRITE_DELAY_MS.store(ms, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The pause [`set_fault_write_delay`] asked for.
+pub fn fault_write_delay() -> Option<std::time::Duration> {
+    match FAULT_WRITE_DELAY_MS.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(ms)),
+    }
+}
+
 /// Opens an existing tenant.
 pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
     match url {

@@ -457,12 +457,9 @@ fn replace_string(value: &mut Value, from: &str, to: &str) {
 }
 
 /// Whether the test-only fault injection asks for a pause between the changes of a batch, so a
-/// test can kill the process in the middle of a write (`FERRY_FAULT_WRITE_DELAY_MS`).
+/// test can kill the process in the middle of a write ([`crate::store::set_fault_write_delay`]).
 fn fault_delay() -> Option<Duration> {
-    std::env::var("FERRY_FAULT_WRITE_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_millis)
+    crate::store::fault_write_delay()
 }
 
 /// Changes settings (`None` keeps a value), unless another holder has the lock.
