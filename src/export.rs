@@ -382,7 +382,7 @@ pub fn export(
                     // It was exported while it could be; it cannot be any more.
                     if let Err(e) = remove(root, &old) {
                         failure = Some(e);
-                        return Err(StoreError::NoSuchObject { guid: stored.guid });
+                        return Err(StoreError::Stopped);
                     }
                     report.removed.push(old.clone());
                     report.deleted.push(Exported {
@@ -398,7 +398,7 @@ pub fn export(
                 Ok(text) => text,
                 Err(e) => {
                     failure = Some(e.into());
-                    return Err(StoreError::NoSuchObject { guid: stored.guid });
+                    return Err(StoreError::Stopped);
                 }
             };
             let rel = path::object_path(
@@ -449,7 +449,7 @@ pub fn export(
                 }
                 Err(e) => {
                     failure = Some(e);
-                    Err(StoreError::NoSuchObject { guid: stored.guid })
+                    Err(StoreError::Stopped)
                 }
             }
         })

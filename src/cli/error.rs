@@ -142,7 +142,9 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             Interrupted,
             Some("nothing was changed; run the command again when you are ready"),
         ),
-        E::WriteFailed { .. } | E::Database { .. } | E::Corrupt { .. } => (Internal, None),
+        E::WriteFailed { .. } | E::Database { .. } | E::Corrupt { .. } | E::Stopped => {
+            (Internal, None)
+        }
     }
 }
 

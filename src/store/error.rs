@@ -136,6 +136,10 @@ pub enum StoreError {
         /// What the database said.
         message: String,
     },
+    /// A visitor of [`Tenant::for_each_object`](super::Tenant::for_each_object) stopped the
+    /// iteration because of a failure of its own, which it reports itself.
+    #[error("reading the tenant's objects was stopped by a failure of the caller")]
+    Stopped,
     /// The write was stopped by [`cancel`] and rolled back.
     #[error("interrupted: the write was stopped and nothing was written")]
     Cancelled,
