@@ -48,7 +48,7 @@ pub enum ApplyError {
     #[error("tenant {tenant} has no deployment {id}")]
     NoDeployment {
         /// The tenant URL.
-        tenant: String,
+        tenant: store::TenantUrl,
         /// The id asked for.
         id: String,
     },

@@ -52,7 +52,7 @@ impl From<&Deployment> for Summary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Status {
     /// The tenant URL.
-    pub tenant: String,
+    pub tenant: store::TenantUrl,
     /// The maintenance lock, when held.
     pub lock: Option<store::Lock>,
     /// The latest deployment.
@@ -67,7 +67,7 @@ pub struct Status {
 pub fn status(tenant: &dyn Tenant, now: &str) -> Result<Status, StoreError> {
     let managed = tenant.managed()?;
     Ok(Status {
-        tenant: tenant.url().to_string(),
+        tenant: tenant.url().clone(),
         lock: tenant.lock(now)?,
         last_deployment: tenant.deployments(1)?.first().map(Summary::from),
         managed: managed.count,
@@ -89,7 +89,7 @@ pub fn history(tenant: &dyn Tenant, limit: usize) -> Result<Vec<Summary>, StoreE
 pub fn rollback_target(tenant: &dyn Tenant, id: &str) -> Result<Deployment, ApplyError> {
     let Some(d) = tenant.deployment(id)? else {
         return Err(ApplyError::NoDeployment {
-            tenant: tenant.url().to_string(),
+            tenant: tenant.url().clone(),
             id: id.to_string(),
         });
     };
