@@ -3,7 +3,7 @@
 //! [`read_changed`] only those that are not exactly what ferry last applied.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use uuid::Uuid;
@@ -51,14 +51,7 @@ pub type DesiredRead = (Desired, Registry, HashMap<Uuid, String>);
 /// object's git blob id.
 pub fn read_all(root: &Path, revision: &str) -> Result<DesiredRead, DesiredError> {
     let mut snapshot = repo::snapshot(root, &Source::Revision(revision.to_string()))?;
-    let config = snapshot
-        .config
-        .as_ref()
-        .ok_or_else(|| DesiredError::NoConfig(revision.to_string()))?;
-    let config = Config::parse(
-        &String::from_utf8_lossy(&config.bytes),
-        Path::new(CONFIG_FILE),
-    )?;
+    let config = config_of(&snapshot, revision)?;
     let registry = repo::registry_for(&snapshot)?;
     let report = validate::check(std::mem::take(&mut snapshot.objects), &registry);
     if !report.is_ok() {
@@ -67,14 +60,46 @@ pub fn read_all(root: &Path, revision: &str) -> Result<DesiredRead, DesiredError
             problems: report.problems,
         });
     }
+    Ok(desired_read(
+        root,
+        revision,
+        &snapshot,
+        report,
+        config,
+        registry,
+        HashSet::new(),
+    ))
+}
+
+/// The `ferry.toml` of a snapshot at `revision`.
+fn config_of(snapshot: &repo::Snapshot, revision: &str) -> Result<Config, DesiredError> {
+    let config = snapshot
+        .config
+        .as_ref()
+        .ok_or_else(|| DesiredError::NoConfig(revision.to_string()))?;
+    Ok(Config::parse(
+        &String::from_utf8_lossy(&config.bytes),
+        Path::new(CONFIG_FILE),
+    )?)
+}
+
+/// The desired objects a validated read found, with their blobs.
+fn desired_read(
+    root: &Path,
+    revision: &str,
+    snapshot: &repo::Snapshot,
+    report: validate::Report,
+    config: Config,
+    registry: Registry,
+    unchanged: HashSet<Uuid>,
+) -> DesiredRead {
     let blobs: HashMap<Uuid, String> = report
         .objects
         .iter()
         .filter_map(|l| Some((l.object.guid?, snapshot.blobs.get(&l.path)?.clone())))
         .collect();
     let objects: Vec<Object> = report.objects.into_iter().map(|l| l.object).collect();
-    let commit = snapshot.commit.unwrap_or_default();
-    Ok((
+    (
         Desired {
             objects,
             facts: config.source,
@@ -82,14 +107,14 @@ pub fn read_all(root: &Path, revision: &str) -> Result<DesiredRead, DesiredError
                 kind: "git".into(),
                 repository: Some(root.display().to_string()),
                 revision: Some(revision.to_string()),
-                id: commit,
+                id: snapshot.commit.clone().unwrap_or_default(),
             },
             selected: None,
-            unchanged: Default::default(),
+            unchanged,
         },
         registry,
         blobs,
-    ))
+    )
 }
 
 /// The desired objects like [`read_all`], but without reading the files ferry
@@ -107,7 +132,6 @@ pub fn read_changed(
     actual: &mut Actual,
     tenant: &dyn Tenant,
 ) -> Result<Option<DesiredRead>, DesiredError> {
-    use std::collections::HashSet;
     let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
     // Blob → the object ferry applied it to, when the destination still has what was applied.
@@ -130,14 +154,7 @@ pub fn read_changed(
         })
     };
     let mut snapshot = repo::snapshot_at(root, revision, &skip)?;
-    let config = snapshot
-        .config
-        .as_ref()
-        .ok_or_else(|| DesiredError::NoConfig(revision.to_string()))?;
-    let config = Config::parse(
-        &String::from_utf8_lossy(&config.bytes),
-        Path::new(CONFIG_FILE),
-    )?;
+    let config = config_of(&snapshot, revision)?;
     let registry = repo::registry_for(&snapshot)?;
     let mut unchanged: HashSet<Uuid> = HashSet::with_capacity(snapshot.skipped.len());
     for (_, blob) in &snapshot.skipped {
@@ -246,26 +263,7 @@ pub fn read_changed(
     {
         return Ok(None);
     }
-    let blobs: HashMap<Uuid, String> = report
-        .objects
-        .iter()
-        .filter_map(|l| Some((l.object.guid?, snapshot.blobs.get(&l.path)?.clone())))
-        .collect();
-    let objects: Vec<Object> = report.objects.into_iter().map(|l| l.object).collect();
-    Ok(Some((
-        Desired {
-            objects,
-            facts: config.source,
-            source: PlanSource {
-                kind: "git".into(),
-                repository: Some(root.display().to_string()),
-                revision: Some(revision.to_string()),
-                id: snapshot.commit.unwrap_or_default(),
-            },
-            selected: None,
-            unchanged,
-        },
-        registry,
-        blobs,
+    Ok(Some(desired_read(
+        root, revision, &snapshot, report, config, registry, unchanged,
     )))
 }
