@@ -6,10 +6,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::{plural, OUTPUT_VERSION};
+use super::{field_lines, plural, OUTPUT_VERSION};
 use crate::diff::{Action, Diff, Side, WORKING_TREE};
 use crate::model::Address;
-use crate::secret::PLACEHOLDER;
 
 /// `4 objects changed: 1 added, 1 modified, 1 renamed, 1 deleted`, or `no changes`.
 pub fn summary(diff: &Diff) -> String {
@@ -77,25 +76,7 @@ pub fn text(diff: &Diff) -> String {
             ),
             None => writeln!(out, "{:<8} {}", change.action.as_str(), change.address),
         };
-        for field in &change.fields {
-            match &field.unified_diff {
-                Some(diff) => {
-                    let _ = writeln!(out, "  {}:", field.pointer);
-                    for line in diff.lines() {
-                        let _ = writeln!(out, "    {line}");
-                    }
-                }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "  {}: {} → {}",
-                        field.pointer,
-                        show(field.old.as_ref(), field.sensitive),
-                        show(field.new.as_ref(), field.sensitive)
-                    );
-                }
-            }
-        }
+        field_lines(&change.fields, "  ", &mut out);
     }
     out
 }
@@ -159,26 +140,4 @@ pub fn json(diff: &Diff) -> Value {
             "blobs_read": diff.blobs_read,
         },
     })
-}
-
-/// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
-fn show(value: Option<&Value>, sensitive: bool) -> String {
-    match value {
-        None => "(absent)".to_string(),
-        Some(Value::String(s)) if sensitive && s == PLACEHOLDER => PLACEHOLDER.to_string(),
-        Some(v) => v.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_values_show_as_the_placeholder_alone() {
-        let placeholder = Value::String(PLACEHOLDER.into());
-        assert_eq!(show(Some(&placeholder), true), "(sensitive)");
-        assert_eq!(show(Some(&placeholder), false), "\"(sensitive)\"");
-        assert_eq!(show(None, true), "(absent)");
-    }
 }

@@ -12,6 +12,13 @@ pub mod json;
 mod mermaid;
 pub mod plan;
 
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::model::field_diff::FieldChange;
+use crate::secret::PLACEHOLDER;
+
 /// The version of every JSON document ferry prints.
 pub const OUTPUT_VERSION: u32 = 1;
 
@@ -21,5 +28,78 @@ pub(crate) fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+/// Changed fields, one a line at `indent`: `POINTER: OLD → NEW`, or, for text with line breaks,
+/// `POINTER:` and its unified diff below, indented once more. The same in plans and diffs.
+fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
+    for f in fields {
+        match &f.unified_diff {
+            Some(diff) if !f.sensitive => {
+                let _ = writeln!(out, "{indent}{}:", f.pointer);
+                for line in diff.lines() {
+                    let _ = writeln!(out, "{indent}  {line}");
+                }
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "{indent}{}: {} → {}",
+                    f.pointer,
+                    show(f.old.as_ref(), f.sensitive),
+                    show(f.new.as_ref(), f.sensitive)
+                );
+            }
+        }
+    }
+}
+
+/// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
+fn show(value: Option<&Value>, sensitive: bool) -> String {
+    match value {
+        None => "(absent)".to_string(),
+        Some(Value::String(s)) if sensitive && s == PLACEHOLDER => PLACEHOLDER.to_string(),
+        Some(v) => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_show_as_the_placeholder_alone() {
+        let placeholder = Value::String(PLACEHOLDER.into());
+        assert_eq!(show(Some(&placeholder), true), "(sensitive)");
+        assert_eq!(show(Some(&placeholder), false), "\"(sensitive)\"");
+        assert_eq!(show(None, true), "(absent)");
+    }
+
+    #[test]
+    fn field_lines_show_text_as_a_diff_and_secrets_as_the_placeholder() {
+        let secret = Value::String(PLACEHOLDER.into());
+        let fields = [
+            FieldChange {
+                pointer: "/spec/password".into(),
+                old: Some(secret.clone()),
+                new: Some(secret),
+                sensitive: true,
+                unified_diff: None,
+            },
+            FieldChange {
+                pointer: "/spec/sql".into(),
+                old: Some("a\n".into()),
+                new: Some("b\n".into()),
+                sensitive: false,
+                unified_diff: Some("@@ -1 +1 @@\n-a\n+b\n".into()),
+            },
+        ];
+        let mut out = String::new();
+        field_lines(&fields, "  ", &mut out);
+        assert_eq!(
+            out,
+            "  /spec/password: (sensitive) → (sensitive)\n  /spec/sql:\n    @@ -1 +1 @@\n    -a\n    +b\n"
+        );
     }
 }

@@ -5,40 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::mermaid;
-use crate::plan::{Action, Change, FieldChange, Plan};
+use super::{field_lines, mermaid};
+use crate::plan::{Action, Change, Plan};
 
 /// The longest Markdown body a pull-request comment can hold, with room to spare.
 pub const MARKDOWN_LIMIT: usize = 60_000;
-
-fn value_text(v: &Option<serde_json::Value>) -> String {
-    match v {
-        None => "(absent)".to_string(),
-        Some(v) => v.to_string(),
-    }
-}
-
-fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
-    for f in fields {
-        match &f.unified_diff {
-            Some(diff) if !f.sensitive => {
-                let _ = writeln!(out, "{indent}{}:", f.pointer);
-                for line in diff.lines() {
-                    let _ = writeln!(out, "{indent}  {line}");
-                }
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "{indent}{}: {} → {}",
-                    f.pointer,
-                    value_text(&f.old),
-                    value_text(&f.new)
-                );
-            }
-        }
-    }
-}
 
 fn symbol(action: Action) -> &'static str {
     match action {
