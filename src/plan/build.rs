@@ -1,22 +1,23 @@
-//! [`build`]: desired + actual → [`Plan`].
+//! [`build`]: desired + actual → [`Plan`]. This file holds the plan's inputs and the order of
+//! its steps; each step is a sibling module: `prepare` (references resolved, hashes), `checks`
+//! (prerequisites, the selection's boundary, immutable fields), `matching` (creates, updates,
+//! renames, adoptions, conflicts), `deletes`, `drift`, `waves`, `blast` (blast radius) and
+//! `risks`; `index` holds the lookups over the destination they share.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Action, Change, Destination, Drift, Plan, PlanSource, PLAN_FORMAT};
+use super::index::{Addresses, Index};
+use super::{blast, checks, deletes, drift, matching, prepare, risks, waves};
+use super::{Destination, Plan, PlanSource, PLAN_FORMAT};
 use crate::config::SourceFacts;
-use crate::edit;
-use crate::graph::Graph;
 use crate::kinds::Registry;
-use crate::model::field_diff::field_changes;
-use crate::model::{Address, Object};
+use crate::model::Object;
 use crate::store::{Facts, NewObject, StoredObject};
 
-/// How many dependents a change lists before it only counts them.
-pub const BLAST_RADIUS_SHOWN: usize = 20;
+pub use super::blast::BLAST_RADIUS_SHOWN;
+pub use super::error::PlanError;
 
 /// One desired object: as written (addresses) and as it would be stored (GUIDs, hash).
 #[derive(Debug, Clone)]
@@ -85,44 +86,9 @@ pub struct Options {
     pub require_same_cluster: bool,
 }
 
-/// Why no plan can be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    /// The repository and the destination do not match.
-    #[error("the destination {tenant} does not match the repository's source tenant: {}", mismatches.join("; "))]
-    Prerequisite {
-        /// The destination.
-        tenant: String,
-        /// Each fact that differs.
-        mismatches: Vec<String>,
-    },
-    /// The repository records no source facts to check.
-    #[error("the repository's ferry.toml records no source tenant, so the destination cannot be checked")]
-    NoSourceFacts,
-    /// References that resolve nowhere.
-    #[error("{}", .0.join("\n"))]
-    Unresolved(Vec<String>),
-    /// Desired objects whose address another destination object holds.
-    #[error("{}", .0.join("\n"))]
-    Conflict(Vec<String>),
-    /// Chosen objects refer to objects left out of the selection that the destination lacks.
-    #[error("{}", .0.join("\n"))]
-    OutsideSelection(Vec<String>),
-    /// The plan would create a dependency cycle.
-    #[error("dependency cycle: {0}")]
-    Cycle(String),
-    /// Deletes that others still depend on.
-    #[error("{}", .0.join("\n"))]
-    BlockedDelete(Vec<String>),
-    /// Objects changed outside ferry, with fail_on_drift.
-    #[error("{} object(s) changed outside ferry: {}", .0.len(), .0.join(", "))]
-    Drift(Vec<String>),
-    /// A field the platform does not allow to change.
-    #[error("{}", .0.join("\n"))]
-    Immutable(Vec<String>),
-}
-
-/// Builds the plan.
+/// Builds the plan. The checks run in this order, and the first that fails is the error:
+/// prerequisites, references, the selection's boundary, conflicts, immutable fields, blocked
+/// deletes, drift (with `fail_on_drift`), cycles.
 pub fn build(
     desired: &Desired,
     actual: &Actual,
@@ -130,440 +96,33 @@ pub fn build(
     options: Options,
 ) -> Result<Plan, PlanError> {
     let mut warnings = Vec::new();
-    let cluster_risk = check_facts(desired, actual, options, &mut warnings)?;
+    let other_cluster = checks::prerequisites(desired, actual, options, &mut warnings)?;
+    let addresses = Addresses::new();
+    let index = Index::new(&actual.objects, &addresses);
 
-    let by_guid: HashMap<Uuid, &StoredObject> =
-        actual.objects.iter().map(|o| (o.guid, o)).collect();
-    // Every destination object's address, both ways: built on first use (a plan without
-    // changes never needs them).
-    let addresses_cell: OnceLock<HashMap<Uuid, String>> = OnceLock::new();
-    let actual_addresses = || {
-        addresses_cell.get_or_init(|| {
-            actual
-                .objects
-                .iter()
-                .map(|o| (o.guid, o.address()))
-                .collect()
-        })
+    let mut prepared = prepare::prepare(desired, &index, registry)?;
+    let skipped = match &desired.selected {
+        Some(chosen) => checks::select(&mut prepared, chosen, &index)?,
+        None => Vec::new(),
     };
-    let by_address_cell: OnceLock<HashMap<&str, &StoredObject>> = OnceLock::new();
-    let by_address = || {
-        by_address_cell.get_or_init(|| {
-            let addresses = actual_addresses();
-            actual
-                .objects
-                .iter()
-                .map(|o| (addresses[&o.guid].as_str(), o))
-                .collect()
-        })
-    };
+    let matched = matching::match_objects(&prepared, desired, &index, registry, options)?;
+    let unmatched = deletes::unmatched(actual, &matched, desired.selected.is_some(), options);
+    let deleting = &unmatched.deleting;
+    deletes::check_blocked(deleting, &prepared, &matched, actual, &index)?;
+    let mut changes = matched.changes;
+    let drift = drift::find(actual, &index, registry);
+    let drifted = drift::mark(&mut changes, &drift, options)?;
 
-    // Desired GUIDs by address, for resolving references; then the destination's.
-    let mut desired_sorted: Vec<&Object> = desired.objects.iter().collect();
-    desired_sorted.sort_by_cached_key(|o| o.address());
-    let desired_guids: HashMap<String, Uuid> = desired_sorted
-        .iter()
-        .filter_map(|o| Some((o.address().to_string(), o.guid?)))
-        .collect();
-    let lookup = |a: &str| {
-        desired_guids
-            .get(a)
-            .or_else(|| by_address().get(a).map(|o| &o.guid))
-            .copied()
-    };
-    let mut unresolved = Vec::new();
-    let mut prepared: Vec<DesiredObject> = Vec::with_capacity(desired_sorted.len());
-    // References resolved, secrets split and hashes computed in parallel, in order.
-    let results: Vec<_> = {
-        use rayon::prelude::*;
-        desired_sorted
-            .par_iter()
-            .filter_map(|object| {
-                let kind = registry.get(&object.kind)?;
-                let guid = object.guid?;
-                // Only the hash and references are kept: the body is prepared again when the
-                // plan is applied, so holding it here would double a large plan's memory.
-                let prepared = edit::prepare(kind, object, guid, &lookup).map(|mut stored| {
-                    stored.spec = Default::default();
-                    stored.secrets = Vec::new();
-                    stored
-                });
-                Some((*object, prepared))
-            })
-            .collect()
-    };
-    for (object, result) in results {
-        match result {
-            Ok(stored) => prepared.push(DesiredObject { object, stored }),
-            Err(problems) => {
-                for p in problems {
-                    unresolved.push(match p.target {
-                        Some(t) => format!(
-                            "{} refers to {t} at {}, which is neither desired nor in the destination",
-                            object.address(),
-                            p.pointer
-                        ),
-                        None => format!("{}: {}", object.address(), p.message),
-                    });
-                }
-            }
-        }
-    }
-    if !unresolved.is_empty() {
-        return Err(PlanError::Unresolved(unresolved));
-    }
-
-    // A selection: leave the rest out, and refuse references to what is left out and missing.
-    let mut skipped = Vec::new();
-    if let Some(chosen) = &desired.selected {
-        let mut outside = BTreeSet::new();
-        let left_out: HashMap<Uuid, String> = prepared
-            .iter()
-            .filter(|d| !chosen.contains(&d.object.address().to_string()))
-            .map(|d| (d.stored.guid, d.object.address().to_string()))
-            .collect();
-        for d in prepared
-            .iter()
-            .filter(|d| chosen.contains(&d.object.address().to_string()))
-        {
-            for (pointer, target) in &d.stored.references {
-                if let Some(address) = left_out.get(target) {
-                    if !by_guid.contains_key(target) {
-                        outside.insert(format!(
-                            "{} refers to {address} at {pointer}, which is not selected and not in the destination",
-                            d.object.address()
-                        ));
-                    }
-                }
-            }
-        }
-        if !outside.is_empty() {
-            return Err(PlanError::OutsideSelection(outside.into_iter().collect()));
-        }
-        for d in &prepared {
-            let current = by_guid.get(&d.stored.guid);
-            let same = current.is_some_and(|c| {
-                c.hash == d.stored.hash && c.address() == d.object.address().to_string()
-            });
-            if !same && left_out.contains_key(&d.stored.guid) {
-                skipped.push(d.object.address().to_string());
-            }
-        }
-        prepared.retain(|d| !left_out.contains_key(&d.stored.guid));
-    }
-    let selecting = desired.selected.is_some();
-
-    // Match by GUID.
-    let mut changes: Vec<Change> = Vec::new();
-    let mut conflicts = Vec::new();
-    let mut immutable = Vec::new();
-    let mut unchanged = desired.unchanged.len();
-    let mut matched: HashSet<Uuid> = HashSet::new();
-    let desired_guid_set: HashSet<Uuid> = prepared
-        .iter()
-        .map(|d| d.stored.guid)
-        .chain(desired.unchanged.iter().copied())
-        .collect();
-    for d in &prepared {
-        let kind = registry
-            .get(&d.object.kind)
-            .expect("prepared objects have known kinds");
-        let new_address = d.object.address().to_string();
-        let holder = by_address()
-            .get(new_address.as_str())
-            .filter(|o| o.guid != d.stored.guid);
-        // Another destination object at this address: a conflict, unless it is being renamed
-        // away in this plan, or adopted.
-        let mut adopted_from = None;
-        if let Some(other) = holder {
-            let leaving = desired_guid_set.contains(&other.guid);
-            if !leaving && !by_guid.contains_key(&d.stored.guid) && options.adopt {
-                adopted_from = Some(*other);
-            } else if !leaving {
-                conflicts.push(format!(
-                    "{new_address}: the destination has another object at this address (GUID {}, desired {})",
-                    other.guid, d.stored.guid
-                ));
-                continue;
-            }
-        }
-        let current = by_guid.get(&d.stored.guid).copied().or(adopted_from);
-        let Some(current) = current else {
-            changes.push(new_change(
-                Action::Create,
-                d,
-                kind.category.as_str(),
-                None,
-                None,
-                Vec::new(),
-            ));
-            continue;
-        };
-        matched.insert(current.guid);
-        if adopted_from.is_none()
-            && current.hash == d.stored.hash
-            && current.address() == new_address
-        {
-            unchanged += 1;
-            continue;
-        }
-        let actual_doc = edit::to_object(current, Some(kind), actual_addresses()).to_document();
-        let desired_doc = d.object.to_document();
-        for rule in &kind.immutable {
-            let old = crate::model::pointer::select(&actual_doc, rule);
-            let new = crate::model::pointer::select(&desired_doc, rule);
-            if old != new {
-                let field = rule.strip_prefix("/spec/").unwrap_or(rule);
-                let value = |v: Option<&(String, &Value)>| {
-                    v.map(|(_, v)| v.to_string()).unwrap_or_default()
-                };
-                immutable.push(format!(
-                    "{new_address}: {field} cannot change ({} → {}); create a new {} instead",
-                    value(old.first()),
-                    value(new.first()),
-                    kind.name.replace('_', " ")
-                ));
-            }
-        }
-        let fields = field_changes(&actual_doc, &desired_doc, &[kind]);
-        let action = if adopted_from.is_some() {
-            Action::Adopt
-        } else if current.address() != new_address {
-            Action::Rename
-        } else {
-            Action::Update
-        };
-        let mut change = new_change(
-            action,
-            d,
-            kind.category.as_str(),
-            Some(current),
-            Some(current.address()),
-            fields,
-        );
-        if adopted_from.is_some() {
-            change.old_guid = Some(current.guid);
-        }
-        if change.old_address.as_deref() == Some(change.address.as_str()) {
-            change.old_address = None;
-        }
-        changes.push(change);
-    }
-    if !conflicts.is_empty() {
-        return Err(PlanError::Conflict(conflicts));
-    }
-    if !immutable.is_empty() {
-        return Err(PlanError::Immutable(immutable));
-    }
-
-    // What is no longer desired.
-    let mut unmanaged = 0;
-    let mut not_pruned = Vec::new();
-    let mut deleting: Vec<&StoredObject> = Vec::new();
-    for o in &actual.objects {
-        if matched.contains(&o.guid) || desired_guid_set.contains(&o.guid) {
-            continue;
-        }
-        if !actual.applied.contains_key(&o.guid) {
-            unmanaged += 1;
-        } else if selecting {
-            // A selection is over the desired objects: it deletes nothing.
-        } else if options.prune {
-            deleting.push(o);
-        } else {
-            not_pruned.push(o.address());
-        }
-    }
-    not_pruned.sort();
-    // Nothing that stays may refer to what is deleted.
-    let deleted: HashSet<Uuid> = deleting.iter().map(|o| o.guid).collect();
-    if !deleted.is_empty() {
-        let mut blocked = BTreeSet::new();
-        for d in &prepared {
-            for (pointer, target) in &d.stored.references {
-                if deleted.contains(target) {
-                    blocked.insert(format!(
-                        "{} cannot be deleted: {} (desired) refers to it at {pointer}",
-                        actual_addresses()[target],
-                        d.object.address()
-                    ));
-                }
-            }
-        }
-        // Destination objects that stay as they are (not desired, not managed) and refer to a
-        // deleted one, a project's members included.
-        for (from, to) in &actual.edges {
-            if deleted.contains(to)
-                && !deleted.contains(from)
-                && !desired_guid_set.contains(from)
-                && !matched.contains(from)
-            {
-                blocked.insert(format!(
-                    "{} cannot be deleted: {} (not managed by ferry) refers to it",
-                    actual_addresses()[to],
-                    actual_addresses()
-                        .get(from)
-                        .map(String::as_str)
-                        .unwrap_or("an object")
-                ));
-            }
-        }
-        if !blocked.is_empty() {
-            return Err(PlanError::BlockedDelete(blocked.into_iter().collect()));
-        }
-    }
-
-    // Drift: destination objects whose content is not what ferry last applied.
-    let mut drift = Vec::new();
-    for o in &actual.objects {
-        let Some(applied) = actual.applied.get(&o.guid) else {
-            continue;
-        };
-        if applied.hash == o.hash {
-            continue;
-        }
-        let kind = registry.get(&o.kind);
-        let fields = match (&applied.body, kind) {
-            (Some(body), Some(kind)) => {
-                let spec = serde_json::from_str(body).unwrap_or_default();
-                let then = StoredObject { spec, ..o.clone() };
-                field_changes(
-                    &edit::to_object(&then, Some(kind), actual_addresses()).to_document(),
-                    &edit::to_object(o, Some(kind), actual_addresses()).to_document(),
-                    &[kind],
-                )
-            }
-            _ => Vec::new(),
-        };
-        drift.push(Drift {
-            address: o.address(),
-            guid: o.guid,
-            fields,
-        });
-    }
-    drift.sort_by(|a, b| a.address.cmp(&b.address));
-    if options.fail_on_drift && !drift.is_empty() {
-        return Err(PlanError::Drift(
-            drift.iter().map(|d| d.address.clone()).collect(),
-        ));
-    }
-    let drifted: HashSet<Uuid> = drift.iter().map(|d| d.guid).collect();
-    for c in &mut changes {
-        c.drifted = drifted.contains(&c.guid) || c.old_guid.is_some_and(|g| drifted.contains(&g));
-    }
-
-    // Waves: creates, adoptions, renames and updates over the graph of the changed objects.
-    let changed_guids: HashSet<Uuid> = changes.iter().map(|c| c.guid).collect();
-    let changed_objects = prepared
-        .iter()
-        .filter(|d| changed_guids.contains(&d.stored.guid))
-        .map(|d| d.object);
-    let graph = Graph::build(changed_objects, registry);
-    if let Some(cycle) = graph.cycles().first() {
-        return Err(PlanError::Cycle(
-            cycle
-                .iter()
-                .map(Address::to_string)
-                .collect::<Vec<_>>()
-                .join(" → "),
-        ));
-    }
-    let waves = graph.waves().unwrap_or_default();
-    let mut edges: Vec<(String, String)> = graph
-        .edges()
-        .into_iter()
-        .map(|(a, b, _)| (a.to_string(), b.to_string()))
-        .collect();
-    let wave_of: HashMap<String, usize> =
-        waves.iter().map(|(a, w)| (a.to_string(), w + 1)).collect();
-    for c in &mut changes {
-        c.wave = wave_of.get(&c.address).copied().unwrap_or(1);
-    }
+    let mut edges = waves::order_changes(&mut changes, &prepared, registry)?;
     let last_wave = changes.iter().map(|c| c.wave).max().unwrap_or(0);
-
-    // Deletes after, dependents first.
-    let deleted_objects: Vec<Object> = deleting
-        .iter()
-        .map(|o| edit::to_object(o, registry.get(&o.kind), actual_addresses()))
-        .collect();
-    let delete_graph = Graph::build(&deleted_objects, registry);
-    let delete_waves = delete_graph.waves().unwrap_or_default();
-    edges.extend(
-        delete_graph
-            .edges()
-            .into_iter()
-            .map(|(a, b, _)| (a.to_string(), b.to_string())),
-    );
+    let delete_waves = waves::order_deletes(deleting, last_wave, &index, registry, &mut edges);
     edges.sort();
     edges.dedup();
-    let deepest = delete_waves.values().copied().max().unwrap_or(0);
-    let delete_wave_of: HashMap<String, usize> = delete_waves
-        .iter()
-        .map(|(a, w)| (a.to_string(), *w))
-        .collect();
-    for o in &deleting {
-        let depth = delete_wave_of.get(&o.address()).copied().unwrap_or(0);
-        let category = registry
-            .get(&o.kind)
-            .map(|k| k.category.as_str())
-            .unwrap_or("global");
-        changes.push(Change {
-            action: Action::Delete,
-            guid: o.guid,
-            kind: o.kind.clone(),
-            category: category.to_string(),
-            address: o.address(),
-            old_address: None,
-            old_guid: None,
-            wave: last_wave + 1 + (deepest - depth),
-            fields: Vec::new(),
-            actual_hash: Some(o.hash.clone()),
-            desired_hash: None,
-            drifted: drifted.contains(&o.guid),
-            blast_radius: Vec::new(),
-            blast_radius_total: 0,
-            risks: Vec::new(),
-        });
-    }
-
-    // Blast radius: destination objects that depend on each changed one, transitively.
-    let mut dependents: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    if changes.iter().any(|c| c.action != Action::Create) {
-        for (from, to) in &actual.edges {
-            dependents.entry(*to).or_default().push(*from);
-        }
-    }
-    for c in &mut changes {
-        if c.action == Action::Create {
-            continue;
-        }
-        let start = c.old_guid.unwrap_or(c.guid);
-        let mut seen = HashSet::from([start]);
-        let mut queue = VecDeque::from([start]);
-        let mut found = BTreeSet::new();
-        while let Some(g) = queue.pop_front() {
-            for d in dependents.get(&g).map(Vec::as_slice).unwrap_or_default() {
-                if seen.insert(*d) {
-                    found.insert(actual_addresses()[d].clone());
-                    queue.push_back(*d);
-                }
-            }
-        }
-        c.blast_radius_total = found.len();
-        c.blast_radius = found.into_iter().take(BLAST_RADIUS_SHOWN).collect();
-    }
-
-    // A different cluster accepted: what runs on the cluster carries the risk.
-    if let Some(risk) = &cluster_risk {
-        for c in &mut changes {
-            let bound = registry.get(&c.kind).is_some_and(|k| k.cluster_bound);
-            if c.action != Action::Delete && bound {
-                c.risks.push(risk.clone());
-            }
-        }
-    }
-
+    deletes::add_changes(&mut changes, deleting, &delete_waves, &drifted, registry);
+    blast::measure(&mut changes, actual, &index);
+    risks::cluster(&mut changes, other_cluster.as_ref(), registry);
     changes.sort_by(|a, b| (a.wave, &a.address).cmp(&(b.wave, &b.address)));
+
     Ok(Plan {
         format_version: PLAN_FORMAT,
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -576,40 +135,13 @@ pub fn build(
         },
         changes,
         drift,
-        unchanged,
-        unmanaged,
-        not_pruned,
+        unchanged: matched.unchanged,
+        unmanaged: unmatched.unmanaged,
+        not_pruned: unmatched.not_pruned,
         warnings,
         edges,
         skipped,
     })
-}
-
-fn new_change(
-    action: Action,
-    d: &DesiredObject,
-    category: &str,
-    current: Option<&StoredObject>,
-    old_address: Option<String>,
-    fields: Vec<crate::model::field_diff::FieldChange>,
-) -> Change {
-    Change {
-        action,
-        guid: d.stored.guid,
-        kind: d.stored.kind.clone(),
-        category: category.to_string(),
-        address: d.stored.address(),
-        old_address,
-        old_guid: None,
-        wave: 1,
-        fields,
-        actual_hash: current.map(|c| c.hash.clone()),
-        desired_hash: Some(d.stored.hash.clone()),
-        drifted: false,
-        blast_radius: Vec::new(),
-        blast_radius_total: 0,
-        risks: Vec::new(),
-    }
 }
 
 /// blake3 over every (GUID, content hash) of the destination, in GUID order.
@@ -624,68 +156,15 @@ pub fn fingerprint(objects: &[StoredObject]) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
-/// Checks the prerequisites; returns the risk a cluster mismatch (accepted) puts on changes of
-/// the kinds that declare `cluster_bound`.
-fn check_facts(
-    desired: &Desired,
-    actual: &Actual,
-    options: Options,
-    warnings: &mut Vec<String>,
-) -> Result<Option<String>, PlanError> {
-    let Some(source) = &desired.facts else {
-        return Err(PlanError::NoSourceFacts);
-    };
-    let dest = &actual.facts;
-    let mut mismatches = Vec::new();
-    for (what, a, b) in [
-        (
-            "platform version",
-            &source.platform_version,
-            &dest.platform_version,
-        ),
-        ("engine type", &source.engine, &dest.engine),
-        ("engine mode", &source.engine_mode, &dest.engine_mode),
-    ] {
-        if a != b {
-            mismatches.push(format!(
-                "{what} is {a} in the repository but {b} in the destination"
-            ));
-        }
-    }
-    let mut risk = None;
-    if source.cluster != dest.cluster {
-        let message = format!(
-            "cluster is {} in the repository but {} in the destination",
-            source.cluster, dest.cluster
-        );
-        if options.require_same_cluster {
-            mismatches.push(message);
-        } else {
-            warnings.push(format!(
-                "{message}: the engine's metadata and data must already be in the destination's cluster"
-            ));
-            risk = Some(format!(
-                "cluster differs: {} in the repository, {} in the destination; check the engine's projects and connections there",
-                source.cluster, dest.cluster
-            ));
-        }
-    }
-    if mismatches.is_empty() {
-        Ok(risk)
-    } else {
-        Err(PlanError::Prerequisite {
-            tenant: actual.url.clone(),
-            mismatches,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::edit;
     use crate::model::hash::canonical_json;
+    use crate::plan::Action;
     use proptest::prelude::*;
     use serde_json::json;
+    use serde_json::Value;
 
     /// What happens to one object of a random change set.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,18 @@
 //! changes in waves over the dependency graph, deletes last and dependents first; and counts the
 //! blast radius of every change. The same inputs give the same plan, byte for byte.
 
+mod blast;
 pub mod build;
+mod checks;
+mod deletes;
+mod drift;
+pub mod error;
 pub mod file;
+mod index;
+mod matching;
+mod prepare;
+mod risks;
+mod waves;
 
 pub use build::{build, Actual, Applied, Desired, DesiredObject, Options, PlanError};
 
