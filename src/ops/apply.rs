@@ -46,7 +46,7 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
         ApplySource::Saved(path) => {
             let saved = file::read(path)?;
             let hash = saved.hash.clone();
-            let url = TenantUrl::parse(&saved.plan.destination.url)?;
+            let url = saved.plan.destination.url.clone();
             (pipeline::planned_from_saved(ctx, saved)?, hash, url)
         }
         ApplySource::Fresh(request) => {

@@ -82,7 +82,7 @@ pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Resul
     let mut desired = read.desired;
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.
-    actual.url = request.to.absolute().to_string();
+    actual.url = request.to.absolute();
     if selecting {
         let graph = Graph::build(&desired.objects, &read.registry);
         let chosen = choose(

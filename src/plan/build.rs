@@ -62,7 +62,7 @@ pub struct Applied {
 #[derive(Debug, Clone)]
 pub struct Actual {
     /// Its URL.
-    pub url: String,
+    pub url: crate::store::TenantUrl,
     /// Its facts.
     pub facts: Facts,
     /// Every object.
@@ -317,7 +317,7 @@ mod tests {
                 unchanged: HashSet::new(),
             };
             let actual = Actual {
-                url: "sqlite:test.db".into(),
+                url: crate::store::TenantUrl::parse("sqlite:test.db").unwrap(),
                 facts: Facts {
                     name: "prod".into(),
                     platform_version: "4.5.0".into(),

@@ -18,7 +18,7 @@ pub enum PlanError {
     )]
     Prerequisite {
         /// The destination.
-        tenant: String,
+        tenant: crate::store::TenantUrl,
         /// Each fact that differs.
         mismatches: Vec<Mismatch>,
     },
@@ -288,7 +288,7 @@ mod tests {
         };
         assert_eq!(
             text(PlanError::Prerequisite {
-                tenant: "sqlite:prod.db".into(),
+                tenant: crate::store::TenantUrl::parse("sqlite:prod.db").unwrap(),
                 mismatches: vec![
                     mismatch(Fact::EngineMode, "single", "multi"),
                     mismatch(Fact::Cluster, "c1", "c2"),

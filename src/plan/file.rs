@@ -135,7 +135,7 @@ mod tests {
                 id: "0123456789abcdef0123456789abcdef01234567".into(),
             },
             destination: Destination {
-                url: "sqlite:/tmp/prod.db".into(),
+                url: crate::store::TenantUrl::parse("sqlite:/tmp/prod.db").unwrap(),
                 name: "prod".into(),
                 fingerprint: "f".repeat(64),
                 facts: Facts {
@@ -210,5 +210,31 @@ mod tests {
         text = text.replace("\"unchanged\": 3", "\"unchanged\": \"three\"");
         std::fs::write(&path, text).unwrap();
         assert!(matches!(read(&path), Err(PlanFileError::NotAPlan { .. })));
+    }
+
+    #[test]
+    fn a_destination_password_is_in_no_plan_file_output_or_error() {
+        let url = crate::store::TenantUrl::parse("postgres://user:secret@host/db").unwrap();
+        let mut with_password = plan();
+        with_password.destination.url = url.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        write(&path, &with_password).unwrap();
+        let saved = std::fs::read_to_string(&path).unwrap();
+        let shown = [
+            saved,
+            crate::render::plan::text(&with_password, false),
+            crate::render::plan::markdown(&with_password),
+            format!("{with_password:?}"),
+            crate::plan::PlanError::Prerequisite {
+                tenant: url,
+                mismatches: Vec::new(),
+            }
+            .to_string(),
+        ];
+        for text in &shown {
+            assert!(!text.contains("secret"), "{text}");
+        }
+        assert!(shown[0].contains("postgres://user:(sensitive)@host/db"));
     }
 }

@@ -162,7 +162,7 @@ pub struct PlanSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destination {
     /// Its URL.
-    pub url: String,
+    pub url: crate::store::TenantUrl,
     /// Its name.
     pub name: String,
     /// A fingerprint of its objects: blake3 over every (GUID, hash) pair in GUID order.

@@ -32,7 +32,7 @@ pub fn read_all(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
         })
         .collect();
     Ok(Actual {
-        url: tenant.url().to_string(),
+        url: tenant.url().clone(),
         facts,
         objects,
         applied,
@@ -60,7 +60,7 @@ pub fn read_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
         })
         .collect();
     Ok(Actual {
-        url: tenant.url().to_string(),
+        url: tenant.url().clone(),
         facts: tenant.facts()?,
         objects: tenant.object_index()?,
         applied,
