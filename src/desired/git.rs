@@ -8,11 +8,12 @@ use std::path::Path;
 
 use uuid::Uuid;
 
+use super::{Desired, PlanSource};
 use crate::config::{Config, CONFIG_FILE};
 use crate::kinds::{KindError, Registry};
 use crate::model::Object;
-use crate::plan::{Actual, Desired, PlanSource};
 use crate::repo::{self, RepoError, Source};
+use crate::store::actual::Actual;
 use crate::store::{StoreError, Tenant};
 use crate::validate::{self, Problem};
 

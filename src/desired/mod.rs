@@ -8,7 +8,7 @@
 
 pub mod git;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use uuid::Uuid;
@@ -16,8 +16,45 @@ use uuid::Uuid;
 pub use git::DesiredError;
 
 use crate::kinds::Registry;
-use crate::plan::{Actual, Desired};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SourceFacts;
+use crate::model::Object;
+use crate::store::actual::Actual;
 use crate::store::{actual, Tenant};
+
+/// The desired state.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// The objects, any order.
+    pub objects: Vec<Object>,
+    /// The source tenant facts the repository records (`ferry.toml`).
+    pub facts: Option<SourceFacts>,
+    /// Where they came from.
+    pub source: PlanSource,
+    /// The addresses `--select`/`--exclude` chose; `None` plans everything. Objects outside it
+    /// are neither changed nor deleted, and a chosen object may refer to one outside it only if
+    /// the destination has it.
+    pub selected: Option<HashSet<String>>,
+    /// Desired objects known to be exactly what ferry last applied, whose files were not read
+    /// (a fast plan); they are neither changed nor deleted.
+    pub unchanged: HashSet<Uuid>,
+}
+
+/// Where the desired objects came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSource {
+    /// `git` or `package`.
+    pub kind: String,
+    /// The repository folder, for git.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The revision asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The commit id, or the package hash.
+    pub id: String,
+}
 
 /// How much of the source to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,20 +4,20 @@
 //! renames, adoptions, conflicts), `deletes`, `drift`, `waves`, `blast` (blast radius) and
 //! `risks`; `index` holds the lookups over the destination they share.
 
-use std::collections::{HashMap, HashSet};
-
 use uuid::Uuid;
 
 use super::index::{Addresses, Index};
 use super::{blast, checks, deletes, drift, matching, prepare, risks, waves};
-use super::{Destination, Plan, PlanSource, PLAN_FORMAT};
-use crate::config::SourceFacts;
+use super::{Destination, Plan, PLAN_FORMAT};
+
 use crate::kinds::Registry;
 use crate::model::Object;
-use crate::store::{Facts, NewObject, StoredObject};
+use crate::store::{NewObject, StoredObject};
 
 pub use super::blast::BLAST_RADIUS_SHOWN;
 pub use super::error::PlanError;
+pub use crate::desired::Desired;
+pub use crate::store::actual::{Actual, Applied};
 
 /// One desired object: as written (addresses) and as it would be stored (GUIDs, hash).
 #[derive(Debug, Clone)]
@@ -27,50 +27,6 @@ pub struct DesiredObject<'o> {
     /// The object as a store keeps it: identity, address, hash and references (the spec and
     /// secrets are left empty; apply prepares them again).
     pub stored: NewObject,
-}
-
-/// The desired state.
-#[derive(Debug, Clone)]
-pub struct Desired {
-    /// The objects, any order.
-    pub objects: Vec<Object>,
-    /// The source tenant facts the repository records (`ferry.toml`).
-    pub facts: Option<SourceFacts>,
-    /// Where they came from.
-    pub source: PlanSource,
-    /// The addresses `--select`/`--exclude` chose; `None` plans everything. Objects outside it
-    /// are neither changed nor deleted, and a chosen object may refer to one outside it only if
-    /// the destination has it.
-    pub selected: Option<HashSet<String>>,
-    /// Desired objects known to be exactly what ferry last applied, whose files were not read
-    /// (a fast plan); they are neither changed nor deleted.
-    pub unchanged: HashSet<Uuid>,
-}
-
-/// What ferry last applied to one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// Its content hash then.
-    pub hash: String,
-    /// Its spec then (GUID references, canonical JSON), for showing drifted fields.
-    pub body: Option<String>,
-    /// The git blob it came from, when it came from a repository.
-    pub blob: Option<String>,
-}
-
-/// The destination as it is.
-#[derive(Debug, Clone)]
-pub struct Actual {
-    /// Its URL.
-    pub url: crate::store::TenantUrl,
-    /// Its facts.
-    pub facts: Facts,
-    /// Every object.
-    pub objects: Vec<StoredObject>,
-    /// What ferry last applied, by GUID.
-    pub applied: HashMap<Uuid, Applied>,
-    /// Every reference between the destination's objects: (referring, referenced).
-    pub edges: Vec<(Uuid, Uuid)>,
 }
 
 /// Plan options.
@@ -159,12 +115,16 @@ pub fn fingerprint(objects: &[StoredObject]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SourceFacts;
     use crate::edit;
     use crate::model::hash::canonical_json;
     use crate::plan::Action;
+    use crate::plan::PlanSource;
+    use crate::store::Facts;
     use proptest::prelude::*;
     use serde_json::json;
     use serde_json::Value;
+    use std::collections::{HashMap, HashSet};
 
     /// What happens to one object of a random change set.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,7 @@ mod prepare;
 mod risks;
 mod waves;
 
+pub use crate::desired::PlanSource;
 pub use build::{build, Actual, Applied, Desired, DesiredObject, Options, PlanError};
 
 use serde::{Deserialize, Serialize};
@@ -141,21 +142,6 @@ pub struct Plan {
     /// Desired objects with changes that `--select`/`--exclude` left out of this plan.
     #[serde(default)]
     pub skipped: Vec<String>,
-}
-
-/// Where the desired objects came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanSource {
-    /// `git` or `package`.
-    pub kind: String,
-    /// The repository folder, for git.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
-    /// The revision asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-    /// The commit id, or the package hash.
-    pub id: String,
 }
 
 /// The destination's identity when planned.

@@ -7,7 +7,36 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 use super::{Filter, ObjectKey, StoreError, Tenant};
-use crate::plan::{Actual, Applied, Desired};
+use std::collections::HashMap;
+
+use super::{Facts, StoredObject};
+use crate::desired::Desired;
+
+/// What ferry last applied to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Its content hash then.
+    pub hash: String,
+    /// Its spec then (GUID references, canonical JSON), for showing drifted fields.
+    pub body: Option<String>,
+    /// The git blob it came from, when it came from a repository.
+    pub blob: Option<String>,
+}
+
+/// The destination as it is.
+#[derive(Debug, Clone)]
+pub struct Actual {
+    /// Its URL.
+    pub url: super::TenantUrl,
+    /// Its facts.
+    pub facts: Facts,
+    /// Every object.
+    pub objects: Vec<StoredObject>,
+    /// What ferry last applied, by GUID.
+    pub applied: HashMap<Uuid, Applied>,
+    /// Every reference between the destination's objects: (referring, referenced).
+    pub edges: Vec<(Uuid, Uuid)>,
+}
 
 /// The destination's objects and what ferry last applied to them.
 pub fn read_all(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
