@@ -1,9 +1,22 @@
-//! A hermetic environment for running `ferry`: a temporary HOME, no global git config, no
-//! colour, and helpers to build repositories.
+//! A hermetic environment for running `ferry` (after jj's `TestEnvironment`): a temporary HOME,
+//! no global or system git config, no colour, a pinned clock and actor, pinned git identities and
+//! dates, and helpers to build repositories and to render a command's whole outcome for
+//! snapshots.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use assert_cmd::Command;
+
+/// The time every `ferry` run sees unless a test says otherwise (`FERRY_NOW`).
+pub const NOW: &str = "2026-01-31T12:00:00Z";
+
+/// Who every `ferry` run acts as unless a test says otherwise (`FERRY_ACTOR`).
+pub const ACTOR: &str = "test";
+
+/// The date of every commit the tests make with git.
+const GIT_DATE: &str = "2026-01-01T00:00:00Z";
 
 /// The folder of ferry's own source tree.
 pub fn source_dir() -> PathBuf {
@@ -26,17 +39,53 @@ impl TestEnv {
         self.dir.path()
     }
 
-    /// `ferry` with a hermetic environment, run from the workplace.
-    pub fn ferry(&self) -> Command {
-        let mut cmd = Command::cargo_bin("ferry").expect("the ferry binary is built");
+    /// `program` with the hermetic environment, run from the workplace: nothing of the caller's
+    /// environment but PATH, HOME in the workplace, no git config, no colour, the pinned clock
+    /// ([`NOW`]) and actor ([`ACTOR`]), and a pinned git identity and date. Use this form for a
+    /// process a test spawns and does not wait for.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
         cmd.current_dir(self.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("FERRY_NOW", NOW)
+            .env("FERRY_ACTOR", ACTOR);
+        isolate_git(&mut cmd);
         cmd
+    }
+
+    /// The `ferry` binary as [`TestEnv::command`] runs it.
+    pub fn ferry_command(&self) -> std::process::Command {
+        self.command(assert_cmd::cargo::cargo_bin("ferry"))
+    }
+
+    /// `ferry` with the hermetic environment, run from the workplace, at [`NOW`] as [`ACTOR`].
+    /// A test that needs another time or actor says so on the command:
+    /// `.env("FERRY_NOW", …)`, `.env("FERRY_ACTOR", …)`.
+    pub fn ferry(&self) -> Command {
+        Command::from_std(self.ferry_command())
+    }
+
+    /// Runs `cmd` and renders its exit status, stdout and stderr together, with the workplace
+    /// path replaced by `[TMP]`: what a snapshot of user-facing output pins.
+    pub fn run(&self, cmd: &mut Command) -> String {
+        let out = cmd.output().expect("the command runs");
+        self.render(&out)
+    }
+
+    /// The exit status, stdout and stderr of `out`, as [`TestEnv::run`] renders them.
+    pub fn render(&self, out: &Output) -> String {
+        let exit = match out.status.code() {
+            Some(code) => code.to_string(),
+            None => format!("{} (killed by a signal)", out.status),
+        };
+        format!(
+            "exit: {exit}\n--- stdout\n{}--- stderr\n{}",
+            section(&text(&out.stdout, self)),
+            section(&text(&out.stderr, self)),
+        )
     }
 
     /// Copies a folder of ferry's source tree (an example) into the workplace.
@@ -56,6 +105,16 @@ impl TestEnv {
 
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path().join(rel)).unwrap()
+    }
+}
+
+/// A section of [`TestEnv::render`]: the text, ending in a newline (marked when the output had
+/// none).
+fn section(text: &str) -> String {
+    if text.is_empty() || text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}\n[no newline at the end]\n")
     }
 }
 
@@ -85,22 +144,45 @@ pub fn text(bytes: &[u8], env: &TestEnv) -> String {
     text.replace(&canonical, "[TMP]").replace(&path, "[TMP]")
 }
 
-/// Runs git in `dir` with a pinned identity and dates.
-pub fn git(dir: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+/// Gives `cmd` no global or system git config and a pinned identity and date.
+fn isolate_git(cmd: &mut std::process::Command) {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "Test")
         .env("GIT_AUTHOR_EMAIL", "test@example.com")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?} failed");
+        .env("GIT_AUTHOR_DATE", GIT_DATE)
+        .env("GIT_COMMITTER_DATE", GIT_DATE);
+}
+
+/// git in `dir`, isolated as [`isolate_git`] says.
+fn git_command(dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    cmd.args(args).current_dir(dir);
+    isolate_git(&mut cmd);
+    cmd
+}
+
+/// Runs git in `dir` with no global config and a pinned identity and dates; it must succeed.
+pub fn git(dir: &Path, args: &[&str]) {
+    git_output(dir, args);
+}
+
+/// What git prints on stdout for `args` in `dir`, run as [`git`] runs it; it must succeed.
+pub fn git_output(dir: &Path, args: &[&str]) -> String {
+    String::from_utf8(git_output_bytes(dir, args)).expect("git prints UTF-8")
+}
+
+/// The bytes git prints on stdout for `args` in `dir` (object contents may not be UTF-8).
+pub fn git_output_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = git_command(dir, args).output().expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Makes an embedded tenant `name.db` in the workplace and returns its URL.

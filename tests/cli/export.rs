@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use crate::common::{git, source_dir, stderr, stdout, tenant, TestEnv};
+use crate::common::{git, git_output, source_dir, stderr, stdout, tenant, TestEnv};
 
 /// A tenant holding the retail example, and an initialized repository `repo`.
 fn retail_tenant(env: &TestEnv) -> String {
@@ -17,12 +17,7 @@ fn retail_tenant(env: &TestEnv) -> String {
 use crate::common::files_under;
 
 fn commits(repo: &Path) -> usize {
-    let out = std::process::Command::new("git")
-        .args(["rev-list", "--count", "--all"])
-        .current_dir(repo)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
+    git_output(repo, &["rev-list", "--count", "--all"])
         .trim()
         .parse()
         .unwrap_or(0)
@@ -78,20 +73,10 @@ fn an_unchanged_tenant_exports_nothing() {
         .assert()
         .success();
     assert!(stderr(&out).contains("committed "), "{}", stderr(&out));
-    let log = std::process::Command::new("git")
-        .args(["log", "-1", "--format=%B"])
-        .current_dir(&repo)
-        .output()
-        .unwrap();
-    let message = String::from_utf8_lossy(&log.stdout).into_owned();
+    let message = git_output(&repo, &["log", "-1", "--format=%B"]);
     assert!(message.starts_with("First export\n\nExported from dev: 167 added, 0 changed, 0 renamed, 0 deleted.\n\nadded    atomic_metric 5, "), "{message}");
-    let status = std::process::Command::new("git")
-        .args(["status", "--porcelain"])
-        .current_dir(&repo)
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&status.stdout),
+        git_output(&repo, &["status", "--porcelain"]),
         "",
         "the first commit holds the whole repository"
     );
@@ -167,12 +152,7 @@ fn renames_move_files_and_deletes_remove_them() {
         said.contains("  renamed  word_root/amt → word_root/amount\n"),
         "{said}"
     );
-    let names = std::process::Command::new("git")
-        .args(["diff", "-M", "--name-status", "HEAD~1", "HEAD"])
-        .current_dir(&repo)
-        .output()
-        .unwrap();
-    let names = String::from_utf8_lossy(&names.stdout).into_owned();
+    let names = git_output(&repo, &["diff", "-M", "--name-status", "HEAD~1", "HEAD"]);
     assert!(
         names.lines().any(|l| l.starts_with('R')
             && l.ends_with(
@@ -396,14 +376,12 @@ fn secrets_never_reach_the_repository() {
         );
     }
     // Every object git holds, loose or packed, uncompressed.
-    let all = std::process::Command::new("git")
-        .args(["cat-file", "--batch-all-objects", "--batch"])
-        .current_dir(env.path().join("repo"))
-        .output()
-        .unwrap();
-    assert!(all.status.success());
+    let all = crate::common::git_output_bytes(
+        &env.path().join("repo"),
+        &["cat-file", "--batch-all-objects", "--batch"],
+    );
     assert!(
-        !String::from_utf8_lossy(&all.stdout).contains(canary),
+        !String::from_utf8_lossy(&all).contains(canary),
         "a git object holds the secret"
     );
     let _ = git;
@@ -457,23 +435,6 @@ fn export_needs_a_repository() {
         .assert()
         .code(1);
     assert!(stderr(&out).starts_with("error: nowhere is not a tenant repository (no ferry.toml)\n  hint: run `ferry init nowhere` first"), "{}", stderr(&out));
-}
-
-/// What git prints for `args` in `dir`; the command must succeed.
-fn git_output(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// After an export commit: git's index describes the files as written (so git sees no change
@@ -599,4 +560,28 @@ fn a_commit_in_a_sub_folder_leaves_other_staged_changes_alone() {
         "still staged, not committed"
     );
     git_output(env.path(), &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn export_commits_are_dated_by_the_clock_so_their_ids_are_stable() {
+    let env = TestEnv::new();
+    let url = retail_tenant(&env);
+    env.ferry().args(["init", "twin"]).assert().success();
+    let mut ids = Vec::new();
+    for repo in ["repo", "twin"] {
+        env.ferry()
+            .args([
+                "export", "--from", &url, "--repo", repo, "--commit", "-m", "Export",
+            ])
+            .assert()
+            .success();
+        let dir = env.path().join(repo);
+        ids.push(git_output(&dir, &["rev-parse", "HEAD"]));
+        assert_eq!(
+            git_output(&dir, &["log", "-1", "--format=%cI %aI"]).trim(),
+            "2026-01-31T12:00:00Z 2026-01-31T12:00:00Z",
+            "the commit takes FERRY_NOW"
+        );
+    }
+    assert_eq!(ids[0], ids[1], "same tenant, same clock: same commit");
 }

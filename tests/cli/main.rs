@@ -3,6 +3,7 @@
 mod apply;
 mod common;
 mod diff;
+mod errors;
 mod export;
 mod fmt;
 mod graph;

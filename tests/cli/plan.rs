@@ -915,13 +915,9 @@ fn exit_codes() {
 
 /// The full commit id of HEAD in `repo`.
 fn head(repo: &Path) -> String {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(repo)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    crate::common::git_output(repo, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string()
 }
 
 #[test]
