@@ -152,23 +152,25 @@ fn get(ctx: &Context, a: GetArgs) -> Result<()> {
 }
 
 fn list(ctx: &Context, a: ListArgs) -> Result<()> {
-    let objects = object::list(ctx, &a.tenant.url()?, &a.kinds)?;
+    let mut text = String::new();
+    let mut rows = Vec::new();
+    object::list(ctx, &a.tenant.url()?, &a.kinds, &mut |o| match a.format {
+        Format::Text => text.push_str(&format!("{}  {}  v{}\n", o.guid, o.address(), o.version)),
+        Format::Json => rows.push(json!({
+            "address": o.address(),
+            "guid": o.guid,
+            "kind": o.kind,
+            "version": o.version,
+            "hash": o.hash,
+            "updated_at": o.updated_at,
+            "updated_by": o.updated_by,
+        })),
+    })?;
     match a.format {
-        Format::Text => out(&objects
-            .iter()
-            .map(|o| format!("{}  {}  v{}\n", o.guid, o.address(), o.version))
-            .collect::<String>()),
+        Format::Text => out(&text),
         Format::Json => out_json(&json!({
             "format_version": ferry::render::OUTPUT_VERSION,
-            "objects": objects.iter().map(|o| json!({
-                "address": o.address(),
-                "guid": o.guid,
-                "kind": o.kind,
-                "version": o.version,
-                "hash": o.hash,
-                "updated_at": o.updated_at,
-                "updated_by": o.updated_by,
-            })).collect::<Vec<_>>(),
+            "objects": rows,
         })),
     }
 }

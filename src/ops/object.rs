@@ -116,20 +116,25 @@ pub fn check_kinds(registry: &crate::kinds::Registry, kinds: &[String]) -> Resul
     }
 }
 
-/// The tenant's objects of the given kinds (all when empty), by address.
-pub fn list(ctx: &Context, url: &TenantUrl, kinds: &[String]) -> Result<Vec<StoredObject>> {
+/// Hands `each` the tenant's objects of the given kinds (all when empty), by address, one at a
+/// time, so that listing a large tenant holds one object at a time.
+pub fn list(
+    ctx: &Context,
+    url: &TenantUrl,
+    kinds: &[String],
+    each: &mut dyn FnMut(StoredObject),
+) -> Result<()> {
     check_kinds(&ctx.registry()?, kinds)?;
     let tenant = store::open(url)?;
     let filter = Filter {
         kinds: kinds.to_vec(),
         ..Filter::default()
     };
-    let mut objects = Vec::new();
     tenant.for_each_object(&filter, &mut |o| {
-        objects.push(o);
+        each(o);
         Ok(())
     })?;
-    Ok(objects)
+    Ok(())
 }
 
 /// Deletes the objects at the addresses or GUIDs, all or nothing.
