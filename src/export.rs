@@ -296,46 +296,8 @@ pub fn export(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Report, ExportError> {
     let mut report = Report::default();
-    // The source tenant's facts in ferry.toml.
-    let config_path = root.join(CONFIG_FILE);
-    let config_text = std::fs::read_to_string(&config_path).map_err(|source| ExportError::Io {
-        action: "read",
-        path: CONFIG_FILE.into(),
-        source,
-    })?;
-    let mut config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
-    let facts = tenant.facts()?;
-    let source = SourceFacts {
-        name: facts.name,
-        platform_version: facts.platform_version,
-        engine: facts.engine,
-        engine_mode: facts.engine_mode,
-        cluster: facts.cluster,
-    };
-    if config.source.as_ref() != Some(&source) {
-        config.source = Some(source);
-        write(root, CONFIG_FILE, &config.to_text(), staging.as_deref_mut())?;
-        report.written.push(CONFIG_FILE.into());
-    }
-    report.written.extend(repo::refresh_schemas(root)?);
-
-    // The files there now, by GUID.
-    let snapshot = repo::snapshot(root, &repo::Source::WorkTree)?;
-    let mut files: HashMap<Uuid, (String, Vec<u8>)> =
-        HashMap::with_capacity(snapshot.objects.len());
-    for f in snapshot.objects {
-        let name = f.path.rsplit('/').next().unwrap_or_default();
-        if name.starts_with('.') || !name.ends_with(".toml") || f.symlink {
-            continue;
-        }
-        match guid_of(&f.bytes) {
-            Some(guid) if !files.contains_key(&guid) => {
-                files.insert(guid, (f.path, f.bytes));
-            }
-            _ => report.unmatched_files.push(f.path),
-        }
-    }
-
+    record_source(tenant, root, staging.as_deref_mut(), &mut report)?;
+    let mut files = files_by_guid(root, &mut report)?;
     let addresses = tenant.address_index()?;
     let filter = Filter {
         kinds: options.selection.store_kinds(registry),
@@ -458,10 +420,118 @@ pub fn export(
         return Err(e);
     }
 
-    // Files of objects that are gone, within the selection.
+    let gone = gone_files(
+        tenant, registry, options, &filter, &files, &seen, &addresses,
+    )?;
+    let mut gone = gone;
+    gone.retain(|(_, p)| !written_now.contains(p));
+    gone.sort_by(|a, b| a.1.cmp(&b.1));
+    for (_, rel) in gone {
+        remove(root, &rel)?;
+        let (kind, _) = kind_and_project(&rel).unwrap_or_default();
+        let address = path::address_from_path(&rel)
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| rel.clone());
+        report.removed.push(rel.clone());
+        report.deleted.push(Exported {
+            kind,
+            address,
+            old_address: None,
+            path: rel,
+        });
+    }
+    // A path removed and then written again (names swapped) is a written file.
+    report.removed.retain(|p| !written_now.contains(p));
+    sort(&mut report);
+    Ok(report)
+}
+
+/// The report's lists in address (or path) order.
+fn sort(report: &mut Report) {
+    for list in [
+        &mut report.added,
+        &mut report.changed,
+        &mut report.renamed,
+        &mut report.deleted,
+    ] {
+        list.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+    report
+        .not_exportable
+        .sort_by(|a, b| a.address.cmp(&b.address));
+    report.unmatched_files.sort();
+}
+
+/// Records the source tenant's facts in `ferry.toml` (when they changed) and refreshes the
+/// schema copies; both are files the export wrote.
+fn record_source(
+    tenant: &dyn Tenant,
+    root: &Path,
+    staging: Option<&mut repo::Staging>,
+    report: &mut Report,
+) -> Result<(), ExportError> {
+    let config_path = root.join(CONFIG_FILE);
+    let config_text = std::fs::read_to_string(&config_path).map_err(|source| ExportError::Io {
+        action: "read",
+        path: CONFIG_FILE.into(),
+        source,
+    })?;
+    let mut config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
+    let facts = tenant.facts()?;
+    let source = SourceFacts {
+        name: facts.name,
+        platform_version: facts.platform_version,
+        engine: facts.engine,
+        engine_mode: facts.engine_mode,
+        cluster: facts.cluster,
+    };
+    if config.source.as_ref() != Some(&source) {
+        config.source = Some(source);
+        write(root, CONFIG_FILE, &config.to_text(), staging)?;
+        report.written.push(CONFIG_FILE.into());
+    }
+    report.written.extend(repo::refresh_schemas(root)?);
+    Ok(())
+}
+
+/// The object files there now, by the GUID on their `guid` line; files without a readable one
+/// are listed as unmatched.
+fn files_by_guid(
+    root: &Path,
+    report: &mut Report,
+) -> Result<HashMap<Uuid, (String, Vec<u8>)>, ExportError> {
+    let snapshot = repo::snapshot(root, &repo::Source::WorkTree)?;
+    let mut files: HashMap<Uuid, (String, Vec<u8>)> =
+        HashMap::with_capacity(snapshot.objects.len());
+    for f in snapshot.objects {
+        let name = f.path.rsplit('/').next().unwrap_or_default();
+        if name.starts_with('.') || !name.ends_with(".toml") || f.symlink {
+            continue;
+        }
+        match guid_of(&f.bytes) {
+            Some(guid) if !files.contains_key(&guid) => {
+                files.insert(guid, (f.path, f.bytes));
+            }
+            _ => report.unmatched_files.push(f.path),
+        }
+    }
+
+    Ok(files)
+}
+
+/// The files of objects that are gone from the tenant, within the selection.
+fn gone_files(
+    tenant: &dyn Tenant,
+    registry: &Registry,
+    options: &Options,
+    filter: &Filter,
+    files: &HashMap<Uuid, (String, Vec<u8>)>,
+    seen: &HashSet<Uuid>,
+    addresses: &HashMap<Uuid, String>,
+) -> Result<Vec<(Uuid, String)>, ExportError> {
     let gone: Vec<(Uuid, String)> = if filter.by_time() {
         let deleted: HashSet<Uuid> = tenant
-            .deleted(&filter)?
+            .deleted(filter)?
             .into_iter()
             .map(|d| d.guid)
             .collect();
@@ -494,36 +564,5 @@ pub fn export(
             .map(|(guid, (p, _))| (*guid, p.clone()))
             .collect()
     };
-    let mut gone = gone;
-    gone.retain(|(_, p)| !written_now.contains(p));
-    gone.sort_by(|a, b| a.1.cmp(&b.1));
-    for (_, rel) in gone {
-        remove(root, &rel)?;
-        let (kind, _) = kind_and_project(&rel).unwrap_or_default();
-        let address = path::address_from_path(&rel)
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| rel.clone());
-        report.removed.push(rel.clone());
-        report.deleted.push(Exported {
-            kind,
-            address,
-            old_address: None,
-            path: rel,
-        });
-    }
-    // A path removed and then written again (names swapped) is a written file.
-    report.removed.retain(|p| !written_now.contains(p));
-    for list in [
-        &mut report.added,
-        &mut report.changed,
-        &mut report.renamed,
-        &mut report.deleted,
-    ] {
-        list.sort_by(|a, b| a.address.cmp(&b.address));
-    }
-    report
-        .not_exportable
-        .sort_by(|a, b| a.address.cmp(&b.address));
-    report.unmatched_files.sort();
-    Ok(report)
+    Ok(gone)
 }

@@ -188,6 +188,14 @@ pub fn apply(
     actor: &Actor,
 ) -> Result<Applied, ApplyError> {
     let started_at = actor.now.clone();
+    let by_address = recheck(plan, tenant)?;
+    let (batch, applied) = prepare_batch(plan, desired, blobs, registry, &by_address)?;
+    write(plan, plan_hash, &batch, &applied, tenant, actor, started_at)
+}
+
+/// The destination's objects by address, once every object the plan touches is checked to be as
+/// the plan saw it.
+fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>, ApplyError> {
     // The destination now, for the objects the plan touches.
     let mut current: HashMap<Uuid, (String, String)> = HashMap::new();
     let mut by_address: HashMap<String, Uuid> = HashMap::new();
@@ -242,7 +250,18 @@ pub fn apply(
     if !stale.is_empty() {
         return Err(ApplyError::Stale(stale));
     }
+    Ok(by_address)
+}
 
+/// The store changes of the plan and what is recorded as applied, from the desired objects
+/// resolved as the plan resolved them; refuses objects that are not what the plan recorded.
+fn prepare_batch(
+    plan: &Plan,
+    desired: &[Object],
+    blobs: &HashMap<Uuid, String>,
+    registry: &Registry,
+    by_address: &HashMap<String, Uuid>,
+) -> Result<(Vec<store::Change>, Vec<AppliedRecord>), ApplyError> {
     // The desired objects, resolved as the plan resolved them.
     let desired_guids: HashMap<String, Uuid> = desired
         .iter()
@@ -301,7 +320,20 @@ pub fn apply(
     if !changed_desired.is_empty() {
         return Err(ApplyError::DesiredChanged(changed_desired));
     }
+    Ok((batch, applied))
+}
 
+/// Writes the batch and the deployment record in one store transaction; a failure is recorded
+/// as a failed deployment, naming the object that failed.
+fn write(
+    plan: &Plan,
+    plan_hash: &str,
+    batch: &[store::Change],
+    applied: &[AppliedRecord],
+    tenant: &mut dyn Tenant,
+    actor: &Actor,
+    started_at: String,
+) -> Result<Applied, ApplyError> {
     let id = Uuid::now_v7().to_string();
     let results = |status: &dyn Fn(&crate::plan::Change) -> (String, Option<String>)| -> Vec<DeploymentResult> {
         plan.changes
@@ -323,7 +355,7 @@ pub fn apply(
         source: plan.source.id.clone(),
         plan_hash: plan_hash.to_string(),
         actor: actor.name.clone(),
-        started_at: started_at.clone(),
+        started_at,
         finished_at: Some(actor.now.clone()),
         status: "succeeded".into(),
         results: results(&|c| {
@@ -334,7 +366,7 @@ pub fn apply(
             }
         }),
     };
-    match tenant.apply(&batch, &applied, &deployment, actor) {
+    match tenant.apply(batch, applied, &deployment, actor) {
         Ok(_) => Ok(Applied { deployment }),
         Err(e) => {
             // Nothing was written. Name the object that failed, when the error does.
