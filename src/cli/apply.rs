@@ -1,15 +1,12 @@
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry::context::Context;
 use ferry::ops::apply::{self, ApplyOptions, ApplySource};
-use ferry::ops::pipeline::Planned;
-use ferry::ops::Ui;
 use ferry::store::Deployment;
 
-use super::plan::{show, Format};
 use super::prelude::*;
+use super::terminal::Terminal;
 
 /// Apply a plan to its destination: a saved plan file, or a new plan made from the same flags
 /// as `ferry plan`.
@@ -41,43 +38,6 @@ pub struct LockWait {
     /// Wait up to this long for another holder's lock (e.g. 5m) instead of failing at once.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub lock_wait: Option<Duration>,
-}
-
-/// The terminal an apply talks to.
-pub struct Terminal<'c> {
-    /// The context (colour).
-    pub ctx: &'c Context,
-    /// A failure to print, kept for the end.
-    pub failed: Option<CliError>,
-}
-
-impl Ui for Terminal<'_> {
-    fn status(&mut self, line: &str) {
-        eprintln!("{line}");
-    }
-
-    fn show_plan(&mut self, planned: &Planned) {
-        if let Err(e) = show(self.ctx, &planned.plan, Format::Text) {
-            self.failed.get_or_insert(e);
-        }
-    }
-
-    fn confirm(&mut self) -> ferry::ops::Result<bool> {
-        if !std::io::stdin().is_terminal() {
-            return Err(ferry::ops::Error::NoConfirmation);
-        }
-        eprint!("Apply these changes? Only `yes` is accepted: ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|source| ferry::ops::Error::Read {
-                path: PathBuf::from("(stdin)"),
-                source,
-            })?;
-        Ok(answer.trim() == "yes")
-    }
 }
 
 /// Stops a write in progress on Ctrl-C or SIGTERM: the store rolls it back, and the lock is

@@ -19,6 +19,7 @@ mod rollback;
 mod status;
 mod synth;
 mod tenant;
+mod terminal;
 mod validate;
 
 use std::path::PathBuf;

@@ -2,9 +2,9 @@ use std::path::PathBuf;
 
 use ferry::context::Context;
 use ferry::ops::plan::{self, PlanOptions};
-use ferry::plan::Plan;
 
 use super::prelude::*;
+use super::terminal::{show, Format, Terminal};
 
 /// Show the ordered changes that make a destination tenant match the repository at a commit.
 ///
@@ -34,36 +34,12 @@ pub struct Args {
     detailed_exitcode: bool,
 }
 
-/// How a plan is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people, coloured on a terminal.
-    Text,
-    /// For a pull-request comment.
-    Markdown,
-    /// The saved-plan document.
-    Json,
-}
-
-/// Prints a plan in the chosen format.
-pub fn show(ctx: &Context, plan: &Plan, format: Format) -> Result<()> {
-    match format {
-        Format::Text => out(&ferry::render::plan::text(plan, colour(ctx))),
-        Format::Markdown => out(&ferry::render::plan::markdown(plan)),
-        Format::Json => out(&String::from_utf8_lossy(&ferry::plan::file::to_bytes(plan))),
-    }
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result {
     let options = PlanOptions {
         request: args.plan.request(&args.to)?,
         out: args.out,
     };
-    let made = plan::plan(
-        ctx,
-        &options,
-        &mut super::apply::Terminal { ctx, failed: None },
-    )?;
+    let made = plan::plan(ctx, &options, &mut Terminal { ctx, failed: None })?;
     let plan = &made.planned.plan;
     show(ctx, plan, args.format)?;
     if let Some((path, _)) = &made.saved {

@@ -1,8 +1,9 @@
 use ferry::context::Context;
 use ferry::ops::rollback::{self, RollbackOptions};
 
-use super::apply::{report_applied, stop_on_signals, LockWait, Terminal};
+use super::apply::{report_applied, stop_on_signals, LockWait};
 use super::prelude::*;
+use super::terminal::Terminal;
 
 /// Plan (and with --auto-approve apply) a tenant back to what one of its deployments applied.
 ///

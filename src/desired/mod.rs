@@ -94,7 +94,8 @@ pub fn read(
             git::read_changed(root, revision, &mut index, tenant)?
         {
             let changed_only = Some((desired.objects.len(), desired.unchanged.len()));
-            let actual = actual::with_bodies(tenant, index, &desired)?;
+            let read: HashSet<Uuid> = desired.objects.iter().filter_map(|o| o.guid).collect();
+            let actual = actual::with_bodies(tenant, index, &read, &desired.unchanged)?;
             tracing::debug!(?changed_only, "read only the changed object files");
             return Ok(Read {
                 desired,

@@ -10,7 +10,6 @@ use super::{Filter, ObjectKey, StoreError, Tenant};
 use std::collections::HashMap;
 
 use super::{Facts, StoredObject};
-use crate::desired::Desired;
 
 /// What ferry last applied to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +96,8 @@ pub fn read_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
     })
 }
 
-/// Loads into `actual` the bodies a plan over `desired` needs: of the objects it read, of the
+/// Loads into `actual` the bodies a plan needs, given the GUIDs of the desired objects it `read`
+/// and those it knows `unchanged` without reading: of the objects it read, of the
 /// destination objects it does not know unchanged (deletes, unmanaged ones), and of drifted
 /// objects (with what was applied to them, to show the drifted fields); and the references
 /// between destination objects, unless nothing was read and every object is unchanged (a plan
@@ -105,9 +105,9 @@ pub fn read_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
 pub fn with_bodies(
     tenant: &dyn Tenant,
     mut actual: Actual,
-    desired: &Desired,
+    read: &HashSet<Uuid>,
+    unchanged: &HashSet<Uuid>,
 ) -> Result<Actual, StoreError> {
-    let read: HashSet<Uuid> = desired.objects.iter().filter_map(|o| o.guid).collect();
     let mut drifted = HashSet::new();
     for o in &mut actual.objects {
         let is_drifted = actual
@@ -117,17 +117,13 @@ pub fn with_bodies(
         if is_drifted {
             drifted.insert(o.guid);
         }
-        if read.contains(&o.guid) || !desired.unchanged.contains(&o.guid) || is_drifted {
+        if read.contains(&o.guid) || !unchanged.contains(&o.guid) || is_drifted {
             if let Some(full) = tenant.object(&ObjectKey::Guid(o.guid))? {
                 *o = full;
             }
         }
     }
-    let no_change = desired.objects.is_empty()
-        && actual
-            .objects
-            .iter()
-            .all(|o| desired.unchanged.contains(&o.guid));
+    let no_change = read.is_empty() && actual.objects.iter().all(|o| unchanged.contains(&o.guid));
     if !no_change && actual.edges.is_empty() {
         // The references a plan counts (blast radius) or checks (deletes): every reference into
         // an object that may change or go, and into those that depend on it, transitively;
@@ -135,7 +131,7 @@ pub fn with_bodies(
         let mut level: Vec<Uuid> = actual
             .objects
             .iter()
-            .filter(|o| read.contains(&o.guid) || !desired.unchanged.contains(&o.guid))
+            .filter(|o| read.contains(&o.guid) || !unchanged.contains(&o.guid))
             .map(|o| o.guid)
             .collect();
         let mut seen: HashSet<Uuid> = level.iter().copied().collect();
