@@ -167,3 +167,160 @@ pub fn apply_planned(
     })?;
     Ok(done.deployment)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::context::{parse_time, Clock};
+    use crate::ops::{export, object, Silent};
+    use crate::store::Facts;
+
+    const VARIABLE: &str = include_str!("../../tests/fixtures/kinds/global_variable.toml");
+
+    fn context(dir: &Path) -> Context {
+        Context::new(
+            None,
+            dir.to_path_buf(),
+            "test".into(),
+            Clock::Fixed(parse_time("2026-01-31T12:00:00Z").unwrap()),
+            BTreeMap::new(),
+        )
+    }
+
+    fn tenant(dir: &Path, name: &str, ctx: &Context) -> TenantUrl {
+        let url = TenantUrl::parse(&format!("sqlite:{}", dir.join(name).display())).unwrap();
+        let facts = Facts {
+            name: name.into(),
+            platform_version: "4.5.0".into(),
+            engine: "maxcompute".into(),
+            engine_mode: "single".into(),
+            cluster: "c1".into(),
+        };
+        store::create(&url, &facts, &ctx.timestamp()).unwrap();
+        url
+    }
+
+    /// A dev tenant holding one variable (with `value`), exported and committed into a repository.
+    fn promoted(dir: &Path) -> (PathBuf, TenantUrl) {
+        let ctx = context(dir);
+        let dev = tenant(dir, "dev.db", &ctx);
+        let file = dir.join("variable.toml");
+        std::fs::write(&file, VARIABLE).unwrap();
+        object::put(&ctx, &dev, &[file]).unwrap();
+        let repo = dir.join("repo");
+        crate::repo::init(&repo).unwrap();
+        let in_repo = Context::new(
+            Some(repo.clone()),
+            dir.to_path_buf(),
+            "test".into(),
+            ctx.clock(),
+            BTreeMap::new(),
+        );
+        let options = export::ExportOptions {
+            commit: Some(None),
+            ..Default::default()
+        };
+        let done = export::export(&in_repo, &dev, &options, &mut |_, _| {}).unwrap();
+        assert!(done.commit.is_some());
+        (repo, dev)
+    }
+
+    fn request(to: &TenantUrl) -> PlanRequest {
+        PlanRequest {
+            to: to.clone(),
+            revision: "HEAD".into(),
+            options: Options::default(),
+            select: None,
+            exclude: None,
+        }
+    }
+
+    #[test]
+    fn a_plan_applies_once_and_then_has_nothing_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, _) = promoted(dir.path());
+        let ctx = Context::new(
+            Some(repo),
+            dir.path().to_path_buf(),
+            "test".into(),
+            context(dir.path()).clock(),
+            BTreeMap::new(),
+        );
+        let prod = tenant(dir.path(), "prod.db", &ctx);
+        let planned = make_plan(&ctx, &request(&prod), &mut Silent::default()).unwrap();
+        assert_eq!(planned.plan.changes.len(), 1);
+        let hash = crate::plan::file::hash(&planned.plan);
+        let deployment =
+            apply_planned(&ctx, &planned, &hash, &prod, None, &mut Silent::default()).unwrap();
+        assert_eq!(deployment.status, "succeeded");
+        assert_eq!(deployment.plan_hash, hash);
+        assert_eq!(deployment.actor.split(' ').next(), Some("test"));
+        let again = make_plan(&ctx, &request(&prod), &mut Silent::default()).unwrap();
+        assert!(!again.plan.has_changes());
+        // The lock was released.
+        let tenant = store::open(&prod).unwrap();
+        assert!(tenant.lock(&ctx.timestamp()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_stale_plan_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, _) = promoted(dir.path());
+        let ctx = Context::new(
+            Some(repo),
+            dir.path().to_path_buf(),
+            "test".into(),
+            context(dir.path()).clock(),
+            BTreeMap::new(),
+        );
+        let prod = tenant(dir.path(), "prod.db", &ctx);
+        let planned = make_plan(&ctx, &request(&prod), &mut Silent::default()).unwrap();
+        // Someone creates the same object in the destination after the plan was made.
+        let file = dir.path().join("theirs.toml");
+        std::fs::write(&file, VARIABLE.replace("retail-exports-dev", "by hand")).unwrap();
+        object::put(&ctx, &prod, &[file]).unwrap();
+        let before = store::open(&prod).unwrap().object_index().unwrap();
+        let hash = crate::plan::file::hash(&planned.plan);
+        match apply_planned(&ctx, &planned, &hash, &prod, None, &mut Silent::default()) {
+            Err(Error::Apply(crate::apply::ApplyError::Stale(stale))) => {
+                assert_eq!(stale.len(), 1, "{stale:?}");
+                assert!(stale[0]
+                    .to_string()
+                    .contains("global_variable/oss_export_bucket"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let tenant = store::open(&prod).unwrap();
+        assert_eq!(tenant.object_index().unwrap(), before);
+        assert!(tenant.deployments(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn exporting_an_unchanged_tenant_writes_and_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, dev) = promoted(dir.path());
+        let ctx = Context::new(
+            Some(repo.clone()),
+            dir.path().to_path_buf(),
+            "test".into(),
+            context(dir.path()).clock(),
+            BTreeMap::new(),
+        );
+        let file = repo.join("objects/global/global_variable/oss_export_bucket.toml");
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        let options = export::ExportOptions {
+            commit: Some(None),
+            ..Default::default()
+        };
+        let again = export::export(&ctx, &dev, &options, &mut |_, _| {}).unwrap();
+        assert!(!again.report.has_changes(), "{:?}", again.report);
+        assert_eq!(again.commit, None);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().modified().unwrap(),
+            written
+        );
+    }
+}
