@@ -72,6 +72,45 @@ pub fn read_all(root: &Path, revision: &str) -> Result<DesiredRead, DesiredError
     ))
 }
 
+/// Whether a read object is reached by walking the destination's references from `frontier`
+/// (the unchanged objects read objects refer to) through unchanged objects, asking the
+/// destination a level at a time: then a cycle may close through objects that were not read.
+fn may_close_cycle(
+    tenant: &dyn Tenant,
+    mut frontier: Vec<Uuid>,
+    read: &HashSet<Uuid>,
+    unchanged: &HashSet<Uuid>,
+) -> Result<bool, StoreError> {
+    let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (_, t) in tenant.references_of(&frontier, true)? {
+            if read.contains(&t) {
+                return Ok(true);
+            }
+            if unchanged.contains(&t) && seen.insert(t) {
+                next.push(t);
+            }
+        }
+        frontier = next;
+    }
+    Ok(false)
+}
+
+/// Whether an unchanged object (or a member of an unchanged project) refers to one that moved
+/// or is gone: its file still names the old address, which only a full read reports.
+fn refers_to_moved(
+    tenant: &dyn Tenant,
+    moved_or_gone: &HashSet<Uuid>,
+    unchanged: &HashSet<Uuid>,
+) -> Result<bool, StoreError> {
+    let gone: Vec<Uuid> = moved_or_gone.iter().copied().collect();
+    Ok(tenant
+        .references_of(&gone, false)?
+        .iter()
+        .any(|(from, _)| unchanged.contains(from)))
+}
+
 /// The `ferry.toml` of a snapshot at `revision`.
 fn config_of(snapshot: &repo::Snapshot, revision: &str) -> Result<Config, DesiredError> {
     let config = snapshot
@@ -238,29 +277,8 @@ pub fn read_changed(
     if let Some(e) = failed.take() {
         return Err(e.into());
     }
-    // Walk the destination's references from there, asking the destination for the references
-    // of the objects reached, a level at a time: reaching a read object means a cycle may close
-    // through unchanged objects.
-    let mut seen: HashSet<Uuid> = frontier.iter().copied().collect();
-    while !frontier.is_empty() {
-        let mut next = Vec::new();
-        for (_, t) in tenant.references_of(&frontier, true)? {
-            if read_guids.contains(&t) {
-                return Ok(None);
-            }
-            if unchanged.contains(&t) && seen.insert(t) {
-                next.push(t);
-            }
-        }
-        frontier = next;
-    }
-    // An unchanged object (or a member of an unchanged project) referring to one that moved or
-    // is gone: its file still names the old address, which only a full read reports.
-    let gone: Vec<Uuid> = moved_or_gone.iter().copied().collect();
-    if tenant
-        .references_of(&gone, false)?
-        .iter()
-        .any(|(from, _)| unchanged.contains(from))
+    if may_close_cycle(tenant, frontier, &read_guids, &unchanged)?
+        || refers_to_moved(tenant, &moved_or_gone, &unchanged)?
     {
         return Ok(None);
     }
