@@ -208,30 +208,44 @@ fn a_held_lock_fails_at_once_and_lock_wait_waits_for_it() {
     let s = status(&env, &prod);
     assert_eq!(s["lock"]["holder"], "alice@ops");
 
-    // alice releases the lock while apply waits for it.
-    let mut unlock = env.ferry();
-    unlock
-        .env("FERRY_ACTOR", "alice@ops")
-        .args(["tenant", "unlock", &prod]);
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        unlock.assert().success();
-    });
-    let out = env
-        .ferry()
+    // alice releases the lock once apply says it waits for it (no sleep racing the wait: the
+    // wait's bound is only a guard against a hang).
+    let mut child = env
+        .ferry_command()
         .args([
             "apply",
             "--to",
             &prod,
             "--auto-approve",
             "--lock-wait",
-            "2s",
+            "10m",
         ])
         .current_dir(env.path().join("repo"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferry starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut err = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("waiting for the lock held by") {
+            break;
+        }
+    }
+    env.ferry()
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "unlock", &prod])
         .assert()
         .success();
-    releaser.join().unwrap();
-    let err = stderr(&out);
+    for line in lines {
+        err.push_str(&line.unwrap());
+        err.push('\n');
+    }
+    assert!(child.wait().unwrap().success(), "{err}");
     assert!(
         err.contains("waiting for the lock held by alice@ops"),
         "{err}"
