@@ -6,12 +6,10 @@ use crate::common::{stderr, stdout, tenant, TestEnv};
 fn init_and_info() {
     let env = TestEnv::new();
     let url = tenant(&env, "dev");
-    let out = env
-        .ferry()
-        .args(["tenant", "info", &url])
-        .assert()
-        .success();
-    insta::assert_snapshot!("info_empty", stdout(&out));
+    insta::assert_snapshot!(
+        "info_empty",
+        env.run(env.ferry().args(["tenant", "info", &url]))
+    );
     let out = env
         .ferry()
         .args(["tenant", "info", &url, "--format", "json"])
