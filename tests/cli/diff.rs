@@ -101,7 +101,11 @@ fn added_modified_renamed_and_deleted_between_two_commits() {
     commit(&root, "rename the segment, reschedule the stocktake");
     insta::assert_snapshot!(
         "four_actions",
-        env.run(env.ferry().args(["diff", "HEAD~1..HEAD"]).current_dir(&root))
+        env.run(
+            env.ferry()
+                .args(["diff", "HEAD~1..HEAD"])
+                .current_dir(&root)
+        )
     );
 }
 
