@@ -304,121 +304,31 @@ pub fn export(
         changed_since: options.changed_since.clone(),
         changed_until: options.changed_until.clone(),
     };
-    let mut seen: HashSet<Uuid> = HashSet::new();
-    let mut written_now: HashSet<String> = HashSet::new();
+    let mut run = Run {
+        root,
+        registry,
+        options,
+        addresses: &addresses,
+        staging: staging.as_deref_mut(),
+        files: &mut files,
+        seen: HashSet::new(),
+        written_now: HashSet::new(),
+        report: &mut report,
+    };
     let mut failure: Option<ExportError> = None;
     tenant
         .for_each_object(&filter, &mut |stored: StoredObject| {
-            report.objects_read += 1;
-            progress(report.objects_read);
-            if !options
-                .selection
-                .matches(registry, &stored.kind, stored.project.as_deref())
-                || options
-                    .selection
-                    .addresses
-                    .as_ref()
-                    .is_some_and(|chosen| !chosen.contains(&stored.address()))
-            {
-                return Ok(());
-            }
-            seen.insert(stored.guid);
-            let address = stored.address();
-            let Some(kind) = registry.get(&stored.kind) else {
-                report.not_exportable.push(Skipped {
-                    address,
-                    kind: stored.kind.clone(),
-                    reason: "no schema for this kind in ferry or the repository".into(),
-                });
-                return Ok(());
-            };
-            let object = edit::to_object(&stored, Some(kind), &addresses);
-            let existing = files.remove(&stored.guid);
-            if let Some(reason) = kind.exportable.refuses(&object.spec) {
-                report.not_exportable.push(Skipped {
-                    address: address.clone(),
-                    kind: kind.name.clone(),
-                    reason: reason.to_string(),
-                });
-                if let Some((old, _)) = existing {
-                    // It was exported while it could be; it cannot be any more.
-                    if let Err(e) = remove(root, &old) {
-                        failure = Some(e);
-                        return Err(StoreError::Stopped);
-                    }
-                    report.removed.push(old.clone());
-                    report.deleted.push(Exported {
-                        kind: kind.name.clone(),
-                        address,
-                        old_address: None,
-                        path: old,
-                    });
-                }
-                return Ok(());
-            }
-            let text = match canonical::to_canonical(&object, Some(kind)) {
-                Ok(text) => text,
-                Err(e) => {
-                    failure = Some(e.into());
-                    return Err(StoreError::Stopped);
-                }
-            };
-            let rel = path::object_path(
-                kind.category,
-                &kind.name,
-                object.project.as_deref(),
-                &object.name,
-            );
-            let entry = Exported {
-                kind: kind.name.clone(),
-                address: address.clone(),
-                old_address: None,
-                path: rel.clone(),
-            };
-            let result = match existing {
-                None => write(root, &rel, &text, staging.as_deref_mut())
-                    .map(|_| report.added.push(entry)),
-                Some((old, _)) if old != rel => {
-                    let old_address = path::address_from_path(&old).map(|a| a.to_string());
-                    // Another object may already have been written at the old path (a swap of
-                    // names): then it is that object's file now, and stays.
-                    let removal = if written_now.contains(&old) {
-                        Ok(())
-                    } else {
-                        remove(root, &old)
-                    };
-                    removal
-                        .and_then(|_| write(root, &rel, &text, staging.as_deref_mut()))
-                        .map(|_| {
-                            report.removed.push(old);
-                            report.renamed.push(Exported {
-                                old_address,
-                                ..entry
-                            });
-                        })
-                }
-                Some((_, bytes)) if bytes != text.as_bytes() => {
-                    write(root, &rel, &text, staging.as_deref_mut())
-                        .map(|_| report.changed.push(entry))
-                }
-                Some(_) => return Ok(()),
-            };
-            match result {
-                Ok(()) => {
-                    written_now.insert(rel.clone());
-                    report.written.push(rel);
-                    Ok(())
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    Err(StoreError::Stopped)
-                }
-            }
+            run.report.objects_read += 1;
+            progress(run.report.objects_read);
+            run.one(stored).map_err(|e| {
+                failure = Some(e);
+                StoreError::Stopped
+            })
         })
         .map_err(|e| failure.take().unwrap_or(ExportError::Store(e)))?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
+    let Run {
+        seen, written_now, ..
+    } = run;
 
     let gone = gone_files(
         tenant, registry, options, &filter, &files, &seen, &addresses,
@@ -444,6 +354,110 @@ pub fn export(
     report.removed.retain(|p| !written_now.contains(p));
     sort(&mut report);
     Ok(report)
+}
+
+/// What one export carries from object to object.
+struct Run<'a> {
+    root: &'a Path,
+    registry: &'a Registry,
+    options: &'a Options,
+    addresses: &'a HashMap<Uuid, String>,
+    staging: Option<&'a mut repo::Staging>,
+    /// The repository's object files not yet matched to a tenant object, by GUID.
+    files: &'a mut HashMap<Uuid, (String, Vec<u8>)>,
+    /// The GUIDs of the tenant objects chosen for this export.
+    seen: HashSet<Uuid>,
+    /// The paths written by this export so far.
+    written_now: HashSet<String>,
+    report: &'a mut Report,
+}
+
+impl Run<'_> {
+    /// Exports one tenant object: writes, renames or removes its file as needed.
+    fn one(&mut self, stored: StoredObject) -> Result<(), ExportError> {
+        let selection = &self.options.selection;
+        if !selection.matches(self.registry, &stored.kind, stored.project.as_deref())
+            || selection
+                .addresses
+                .as_ref()
+                .is_some_and(|chosen| !chosen.contains(&stored.address()))
+        {
+            return Ok(());
+        }
+        self.seen.insert(stored.guid);
+        let address = stored.address();
+        let Some(kind) = self.registry.get(&stored.kind) else {
+            self.report.not_exportable.push(Skipped {
+                address,
+                kind: stored.kind.clone(),
+                reason: "no schema for this kind in ferry or the repository".into(),
+            });
+            return Ok(());
+        };
+        let object = edit::to_object(&stored, Some(kind), self.addresses);
+        let existing = self.files.remove(&stored.guid);
+        if let Some(reason) = kind.exportable.refuses(&object.spec) {
+            self.report.not_exportable.push(Skipped {
+                address: address.clone(),
+                kind: kind.name.clone(),
+                reason: reason.to_string(),
+            });
+            if let Some((old, _)) = existing {
+                // It was exported while it could be; it cannot be any more.
+                remove(self.root, &old)?;
+                self.report.removed.push(old.clone());
+                self.report.deleted.push(Exported {
+                    kind: kind.name.clone(),
+                    address,
+                    old_address: None,
+                    path: old,
+                });
+            }
+            return Ok(());
+        }
+        let text = canonical::to_canonical(&object, Some(kind))?;
+        let rel = path::object_path(
+            kind.category,
+            &kind.name,
+            object.project.as_deref(),
+            &object.name,
+        );
+        let entry = Exported {
+            kind: kind.name.clone(),
+            address: address.clone(),
+            old_address: None,
+            path: rel.clone(),
+        };
+        let staging = self.staging.as_deref_mut();
+        match existing {
+            None => {
+                write(self.root, &rel, &text, staging)?;
+                self.report.added.push(entry);
+            }
+            Some((old, _)) if old != rel => {
+                let old_address = path::address_from_path(&old).map(|a| a.to_string());
+                // Another object may already have been written at the old path (a swap of
+                // names): then it is that object's file now, and stays.
+                if !self.written_now.contains(&old) {
+                    remove(self.root, &old)?;
+                }
+                write(self.root, &rel, &text, staging)?;
+                self.report.removed.push(old);
+                self.report.renamed.push(Exported {
+                    old_address,
+                    ..entry
+                });
+            }
+            Some((_, bytes)) if bytes != text.as_bytes() => {
+                write(self.root, &rel, &text, staging)?;
+                self.report.changed.push(entry);
+            }
+            Some(_) => return Ok(()),
+        }
+        self.written_now.insert(rel.clone());
+        self.report.written.push(rel);
+        Ok(())
+    }
 }
 
 /// The report's lists in address (or path) order.

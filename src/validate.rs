@@ -12,7 +12,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::graph::{self, Graph};
-use crate::kinds::Registry;
+use crate::kinds::{Kind, Registry};
 use crate::model::file::{self, Position};
 use crate::model::{check_name, path, Address, Object};
 use crate::repo::SourceFile;
@@ -442,6 +442,40 @@ pub fn check_set(
     registry: &Registry,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let by_address = check_unique(objects, known, &mut problems);
+    for loaded in objects {
+        let Some(kind) = registry.get(&loaded.object.kind) else {
+            continue;
+        };
+        let lookup = Lookup {
+            by_address: &by_address,
+            broken,
+            known,
+            registry,
+        };
+        check_references(loaded, kind, &lookup, &mut problems);
+        problems.extend(not_exportable(loaded, kind));
+    }
+    check_cycles(objects, &by_address, registry, &mut problems);
+    problems
+}
+
+/// Where a reference's target may be found: in the repository, among the broken files, or
+/// among the objects outside the checked set.
+struct Lookup<'a> {
+    by_address: &'a HashMap<Address, &'a Loaded>,
+    broken: &'a HashSet<Address>,
+    known: &'a Known<'a>,
+    registry: &'a Registry,
+}
+
+/// Duplicate GUIDs, duplicate addresses and paths that differ only in letter case; returns the
+/// objects by address (the first of each address).
+fn check_unique<'a>(
+    objects: &'a [Loaded],
+    known: &Known,
+    problems: &mut Vec<Problem>,
+) -> HashMap<Address, &'a Loaded> {
     let mut by_guid: HashMap<uuid::Uuid, &Loaded> = HashMap::new();
     let mut by_address: HashMap<Address, &Loaded> = HashMap::new();
     let mut by_folded_path: HashMap<String, &Loaded> = HashMap::new();
@@ -506,91 +540,106 @@ pub fn check_set(
             by_address.insert(address, loaded);
         }
     }
-    for loaded in objects {
-        let Some(kind) = registry.get(&loaded.object.kind) else {
-            continue;
+    by_address
+}
+
+/// Every reference of `loaded` parses, points at a kind its field accepts, and exists.
+fn check_references(loaded: &Loaded, kind: &Kind, lookup: &Lookup, problems: &mut Vec<Problem>) {
+    let address = loaded.object.address().to_string();
+    for reference in graph::object_references(kind, &loaded.object) {
+        let problem = |code, message: String, hint: String| Problem {
+            path: loaded.path.clone(),
+            position: file::position_of(&loaded.text, &reference.pointer),
+            address: Some(address.clone()),
+            code,
+            message,
+            hint: Some(hint),
         };
-        let address = loaded.object.address().to_string();
-        for reference in graph::object_references(kind, &loaded.object) {
-            let problem = |code, message: String, hint: String| Problem {
-                path: loaded.path.clone(),
-                position: file::position_of(&loaded.text, &reference.pointer),
-                address: Some(address.clone()),
-                code,
-                message,
-                hint: Some(hint),
-            };
-            let accepts = reference.accepts.join(", ");
-            let target = match Address::parse(&reference.target) {
-                Ok(target) => target,
-                Err(e) => {
-                    problems.push(problem(
-                        Code::MissingReference,
-                        format!("{}: {e}", reference.pointer),
-                        format!("this field takes the address of a {accepts}"),
-                    ));
-                    continue;
-                }
-            };
-            if !reference.accepts.contains(&target.kind) {
+        let accepts = reference.accepts.join(", ");
+        let target = match Address::parse(&reference.target) {
+            Ok(target) => target,
+            Err(e) => {
                 problems.push(problem(
-                    Code::WrongKind,
-                    format!(
-                        "{} refers to {target}, a {}, but the field takes only {accepts}",
-                        reference.pointer, target.kind
-                    ),
-                    format!("point it at a {accepts}"),
+                    Code::MissingReference,
+                    format!("{}: {e}", reference.pointer),
+                    format!("this field takes the address of a {accepts}"),
                 ));
                 continue;
             }
-            if !by_address.contains_key(&target)
-                && !broken.contains(&target)
-                && !(known.has_address)(&target)
-            {
-                let scoped = registry.get(&target.kind).map(|k| k.scope);
-                let hint = match (scoped, &target.project) {
-                    (Some(crate::kinds::Scope::Project), None) => format!(
-                        "`{}` is project-scoped: write {}/<project>/{}",
-                        target.kind, target.kind, target.name
-                    ),
-                    (Some(crate::kinds::Scope::Tenant), Some(_)) => format!(
-                        "`{}` is not project-scoped: write {}/{}",
-                        target.kind, target.kind, target.name
-                    ),
-                    _ => format!("add {target} to the repository, or correct the address"),
-                };
-                problems.push(problem(
-                    Code::MissingReference,
-                    format!(
-                        "{} refers to {target}, which does not exist",
-                        reference.pointer
-                    ),
-                    hint,
-                ));
-            }
+        };
+        if !reference.accepts.contains(&target.kind) {
+            problems.push(problem(
+                Code::WrongKind,
+                format!(
+                    "{} refers to {target}, a {}, but the field takes only {accepts}",
+                    reference.pointer, target.kind
+                ),
+                format!("point it at a {accepts}"),
+            ));
+            continue;
         }
-        if let Some(reason) = kind.exportable.refuses(&loaded.object.spec) {
-            problems.push(Problem {
-                path: loaded.path.clone(),
-                position: None,
-                address: Some(address.clone()),
-                code: Code::NotExportable,
-                message: match kind.exportable {
-                    crate::kinds::Exportable::Never { .. } => {
-                        format!(
-                            "`{}` objects cannot be moved between tenants: {reason}",
-                            kind.name
-                        )
-                    }
-                    _ => format!(
-                        "this `{}` cannot be moved between tenants: {reason}",
-                        kind.name
-                    ),
-                },
-                hint: Some("remove the file from the repository; move the object by hand".into()),
-            });
+        if !lookup.by_address.contains_key(&target)
+            && !lookup.broken.contains(&target)
+            && !(lookup.known.has_address)(&target)
+        {
+            let scoped = lookup.registry.get(&target.kind).map(|k| k.scope);
+            let hint = match (scoped, &target.project) {
+                (Some(crate::kinds::Scope::Project), None) => format!(
+                    "`{}` is project-scoped: write {}/<project>/{}",
+                    target.kind, target.kind, target.name
+                ),
+                (Some(crate::kinds::Scope::Tenant), Some(_)) => format!(
+                    "`{}` is not project-scoped: write {}/{}",
+                    target.kind, target.kind, target.name
+                ),
+                _ => format!("add {target} to the repository, or correct the address"),
+            };
+            problems.push(problem(
+                Code::MissingReference,
+                format!(
+                    "{} refers to {target}, which does not exist",
+                    reference.pointer
+                ),
+                hint,
+            ));
         }
     }
+}
+
+/// The problem of an object whose kind may not move between tenants, if it is one.
+fn not_exportable(loaded: &Loaded, kind: &Kind) -> Option<Problem> {
+    let address = loaded.object.address().to_string();
+    if let Some(reason) = kind.exportable.refuses(&loaded.object.spec) {
+        return Some(Problem {
+            path: loaded.path.clone(),
+            position: None,
+            address: Some(address),
+            code: Code::NotExportable,
+            message: match kind.exportable {
+                crate::kinds::Exportable::Never { .. } => {
+                    format!(
+                        "`{}` objects cannot be moved between tenants: {reason}",
+                        kind.name
+                    )
+                }
+                _ => format!(
+                    "this `{}` cannot be moved between tenants: {reason}",
+                    kind.name
+                ),
+            },
+            hint: Some("remove the file from the repository; move the object by hand".into()),
+        });
+    }
+    None
+}
+
+/// A problem for every dependency cycle among `objects`.
+fn check_cycles(
+    objects: &[Loaded],
+    by_address: &HashMap<Address, &Loaded>,
+    registry: &Registry,
+    problems: &mut Vec<Problem>,
+) {
     let graph = Graph::build(objects.iter().map(|l| &l.object), registry);
     for cycle in graph.cycles() {
         let first = &cycle[0];
@@ -607,5 +656,4 @@ pub fn check_set(
             hint: Some("objects cannot depend on themselves, even through others: remove one of these references".into()),
         });
     }
-    problems
 }
