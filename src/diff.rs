@@ -161,59 +161,8 @@ pub fn between(root: &Path, from: &Source, to: &Source) -> Result<Diff, DiffErro
 /// objects matched by GUID, fields compared. Pure: reads nothing but its arguments.
 pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Registry) -> Diff {
     let mut warnings = Vec::new();
-    let mut load_side = |side: Side, registry: &Registry| {
-        let mut by_guid: BTreeMap<Uuid, Loaded> = BTreeMap::new();
-        for file in &changed.files {
-            let source = match side {
-                Side::From => file.old.as_ref(),
-                Side::To => file.new.as_ref(),
-            };
-            let Some(source) = source.filter(|f| is_object_file(f)) else {
-                continue;
-            };
-            let mut warn = |position, message: String| {
-                warnings.push(Warning {
-                    side,
-                    path: source.path.clone(),
-                    position,
-                    message,
-                })
-            };
-            let (loaded, problems) = parse_file(source, registry);
-            let Some(loaded) = loaded else {
-                let more = match problems.len() {
-                    0 | 1 => String::new(),
-                    n => format!(" (and {} more problem{})", n - 1, plural(n - 1)),
-                };
-                match problems.first() {
-                    Some(first) => warn(first.position, format!("{}{more}", first.message)),
-                    None => warn(None, "not an object file".to_string()),
-                }
-                continue;
-            };
-            let Some(guid) = loaded.object.guid else {
-                warn(
-                    None,
-                    format!(
-                        "{} has no `guid`, so it cannot be matched (run `ferry fmt` to give it one)",
-                        loaded.object.address()
-                    ),
-                );
-                continue;
-            };
-            if let Some(first) = by_guid.get(&guid) {
-                warn(
-                    None,
-                    format!("guid {guid} is also the guid of {}", first.path),
-                );
-                continue;
-            }
-            by_guid.insert(guid, loaded);
-        }
-        by_guid
-    };
-    let mut old = load_side(Side::From, old_registry);
-    let mut new = load_side(Side::To, new_registry);
+    let mut old = load_side(changed, Side::From, old_registry, &mut warnings);
+    let mut new = load_side(changed, Side::To, new_registry, &mut warnings);
     let skipped: BTreeSet<(Side, &str)> =
         warnings.iter().map(|w| (w.side, w.path.as_str())).collect();
     let guids: BTreeSet<Uuid> = old.keys().chain(new.keys()).copied().collect();
@@ -244,36 +193,11 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
                 old_path: None,
                 fields: Vec::new(),
             },
-            (Some(o), Some(n)) => {
-                let kinds: Vec<&Kind> = [
-                    old_registry.get(&o.object.kind),
-                    new_registry.get(&n.object.kind),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                let fields =
-                    field_changes(&o.object.to_document(), &n.object.to_document(), &kinds);
-                let (old_address, new_address) = (o.object.address(), n.object.address());
-                let action = if old_address != new_address {
-                    Action::Renamed
-                } else if !fields.is_empty() {
-                    Action::Modified
-                } else {
-                    // Only the file's text changed (formatting, comments, its place).
-                    continue;
-                };
-                Change {
-                    action,
-                    guid,
-                    kind: n.object.kind.clone(),
-                    address: new_address,
-                    old_address: (action == Action::Renamed).then_some(old_address),
-                    old_path: (o.path != n.path).then_some(o.path),
-                    path: n.path,
-                    fields,
-                }
-            }
+            (Some(o), Some(n)) => match compare(guid, o, n, old_registry, new_registry) {
+                Some(change) => change,
+                // Only the file's text changed (formatting, comments, its place).
+                None => continue,
+            },
             (None, None) => continue,
         };
         changes.push(change);
@@ -290,6 +214,101 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
         files_changed: changed.files.len(),
         blobs_read: changed.blobs_read,
     }
+}
+
+/// The object files of one side of `changed`, by GUID; files that cannot be read or matched
+/// become warnings.
+fn load_side(
+    changed: &ChangedFiles,
+    side: Side,
+    registry: &Registry,
+    warnings: &mut Vec<Warning>,
+) -> BTreeMap<Uuid, Loaded> {
+    let mut by_guid: BTreeMap<Uuid, Loaded> = BTreeMap::new();
+    for file in &changed.files {
+        let source = match side {
+            Side::From => file.old.as_ref(),
+            Side::To => file.new.as_ref(),
+        };
+        let Some(source) = source.filter(|f| is_object_file(f)) else {
+            continue;
+        };
+        let mut warn = |position, message: String| {
+            warnings.push(Warning {
+                side,
+                path: source.path.clone(),
+                position,
+                message,
+            })
+        };
+        let (loaded, problems) = parse_file(source, registry);
+        let Some(loaded) = loaded else {
+            let more = match problems.len() {
+                0 | 1 => String::new(),
+                n => format!(" (and {} more problem{})", n - 1, plural(n - 1)),
+            };
+            match problems.first() {
+                Some(first) => warn(first.position, format!("{}{more}", first.message)),
+                None => warn(None, "not an object file".to_string()),
+            }
+            continue;
+        };
+        let Some(guid) = loaded.object.guid else {
+            warn(
+                None,
+                format!(
+                    "{} has no `guid`, so it cannot be matched (run `ferry fmt` to give it one)",
+                    loaded.object.address()
+                ),
+            );
+            continue;
+        };
+        if let Some(first) = by_guid.get(&guid) {
+            warn(
+                None,
+                format!("guid {guid} is also the guid of {}", first.path),
+            );
+            continue;
+        }
+        by_guid.insert(guid, loaded);
+    }
+    by_guid
+}
+
+/// The change between two versions of one object, or `None` when only its file's text changed.
+fn compare(
+    guid: Uuid,
+    o: Loaded,
+    n: Loaded,
+    old_registry: &Registry,
+    new_registry: &Registry,
+) -> Option<Change> {
+    let kinds: Vec<&Kind> = [
+        old_registry.get(&o.object.kind),
+        new_registry.get(&n.object.kind),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let fields = field_changes(&o.object.to_document(), &n.object.to_document(), &kinds);
+    let (old_address, new_address) = (o.object.address(), n.object.address());
+    let action = if old_address != new_address {
+        Action::Renamed
+    } else if !fields.is_empty() {
+        Action::Modified
+    } else {
+        return None;
+    };
+    Some(Change {
+        action,
+        guid,
+        kind: n.object.kind.clone(),
+        address: new_address,
+        old_address: (action == Action::Renamed).then_some(old_address),
+        old_path: (o.path != n.path).then_some(o.path),
+        path: n.path,
+        fields,
+    })
 }
 
 /// Whether a file under `objects/` can be an object file (`validate` reports the others).

@@ -54,10 +54,66 @@ pub fn resolve(
         problems.extend(p);
         loaded.extend(l);
     }
-    // Duplicates inside the batch.
+    let seen_guid = batch_duplicates(&loaded, &mut problems);
+    // Every address the batch names or refers to, looked up in the tenant at once.
+    let mut wanted: BTreeSet<String> = loaded
+        .iter()
+        .map(|l| l.object.address().to_string())
+        .collect();
+    for l in &loaded {
+        let kind = registry
+            .get(&l.object.kind)
+            .expect("parse_file checked the kind");
+        wanted.extend(
+            graph::object_references(kind, &l.object)
+                .into_iter()
+                .map(|r| r.target),
+        );
+    }
+    let in_tenant = tenant.guids(&wanted.into_iter().collect::<Vec<_>>())?;
+    let batch = batch_guids(&loaded, &in_tenant, &seen_guid, &mut problems);
+    let lookup = |address: &str| {
+        batch
+            .get(address)
+            .or_else(|| in_tenant.get(address))
+            .copied()
+    };
+    // References resolved and hashes computed in parallel, in order; each file's text and
+    // parsed form are dropped as soon as its change is made.
+    let prepared: Vec<Result<NewObject, Vec<Problem>>> = loaded
+        .into_par_iter()
+        .map(|l| {
+            let kind = registry
+                .get(&l.object.kind)
+                .expect("parse_file checked the kind");
+            let guid = batch[&l.object.address().to_string()];
+            prepare(kind, &l.object, guid, &lookup).map_err(|found| in_batch_terms(&l, found))
+        })
+        .collect();
+    let mut changes = Vec::with_capacity(prepared.len());
+    for result in prepared {
+        match result {
+            Ok(new) => changes.push(Change::Put(Box::new(new))),
+            Err(found) => problems.extend(found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(changes)
+    } else {
+        problems.sort_by(|a, b| (&a.path, a.position, a.code).cmp(&(&b.path, b.position, b.code)));
+        Err(EditError::Invalid(problems))
+    }
+}
+
+/// Duplicate addresses and GUIDs among the batch's files; returns the batch's GUIDs with the
+/// file that holds each.
+fn batch_duplicates<'a>(
+    loaded: &'a [Loaded],
+    problems: &mut Vec<Problem>,
+) -> HashMap<Uuid, &'a str> {
     let mut seen_address: HashMap<Address, &str> = HashMap::new();
     let mut seen_guid: HashMap<Uuid, &str> = HashMap::new();
-    for l in &loaded {
+    for l in loaded {
         let address = l.object.address();
         if let Some(first) = seen_address.insert(address.clone(), &l.path) {
             problems.push(problem(
@@ -80,25 +136,19 @@ pub fn resolve(
             }
         }
     }
-    // Every address the batch names or refers to, looked up in the tenant at once.
-    let mut wanted: BTreeSet<String> = loaded
-        .iter()
-        .map(|l| l.object.address().to_string())
-        .collect();
-    for l in &loaded {
-        let kind = registry
-            .get(&l.object.kind)
-            .expect("parse_file checked the kind");
-        wanted.extend(
-            graph::object_references(kind, &l.object)
-                .into_iter()
-                .map(|r| r.target),
-        );
-    }
-    let in_tenant = tenant.guids(&wanted.into_iter().collect::<Vec<_>>())?;
-    // GUIDs of the batch's objects.
+    seen_guid
+}
+
+/// The GUID of each of the batch's objects, by address: its own, the tenant's object's at that
+/// address, or a new one.
+fn batch_guids(
+    loaded: &[Loaded],
+    in_tenant: &BTreeMap<String, Uuid>,
+    seen_guid: &HashMap<Uuid, &str>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Uuid> {
     let mut batch: BTreeMap<String, Uuid> = BTreeMap::new();
-    for l in &loaded {
+    for l in loaded {
         let address = l.object.address().to_string();
         let guid = match (l.object.guid, in_tenant.get(&address)) {
             (Some(guid), Some(existing))
@@ -122,59 +172,35 @@ pub fn resolve(
         };
         batch.insert(address, guid);
     }
-    let lookup = |address: &str| {
-        batch
-            .get(address)
-            .or_else(|| in_tenant.get(address))
-            .copied()
-    };
-    // References resolved and hashes computed in parallel, in order; each file's text and
-    // parsed form are dropped as soon as its change is made.
-    let prepared: Vec<Result<NewObject, Vec<Problem>>> = loaded
-        .into_par_iter()
-        .map(|l| {
-            let kind = registry
-                .get(&l.object.kind)
-                .expect("parse_file checked the kind");
-            let guid = batch[&l.object.address().to_string()];
-            prepare(kind, &l.object, guid, &lookup).map_err(|found| {
-                found
-                    .into_iter()
-                    .map(|p| {
-                        let hint = match p.code {
-                            Code::MissingReference if p.target.is_some() => {
-                                format!(
-                                    "put {} first, or in the same command",
-                                    p.target.as_deref().unwrap_or_default()
-                                )
-                            }
-                            _ => p.hint.to_string(),
-                        };
-                        let message = match (&p.code, &p.target) {
-                            (Code::MissingReference, Some(t)) => {
-                                format!("{} refers to {t}, which is neither in these files nor in the tenant", p.pointer)
-                            }
-                            _ => p.message,
-                        };
-                        problem(&l, p.code, &p.pointer, message, &hint)
-                    })
-                    .collect()
-            })
+    batch
+}
+
+/// `prepare`'s problems, with the hints and messages of a batch of files.
+fn in_batch_terms(l: &Loaded, found: Vec<RefProblem>) -> Vec<Problem> {
+    found
+        .into_iter()
+        .map(|p| {
+            let hint = match p.code {
+                Code::MissingReference if p.target.is_some() => {
+                    format!(
+                        "put {} first, or in the same command",
+                        p.target.as_deref().unwrap_or_default()
+                    )
+                }
+                _ => p.hint.to_string(),
+            };
+            let message = match (&p.code, &p.target) {
+                (Code::MissingReference, Some(t)) => {
+                    format!(
+                        "{} refers to {t}, which is neither in these files nor in the tenant",
+                        p.pointer
+                    )
+                }
+                _ => p.message,
+            };
+            problem(l, p.code, &p.pointer, message, &hint)
         })
-        .collect();
-    let mut changes = Vec::with_capacity(prepared.len());
-    for result in prepared {
-        match result {
-            Ok(new) => changes.push(Change::Put(Box::new(new))),
-            Err(found) => problems.extend(found),
-        }
-    }
-    if problems.is_empty() {
-        Ok(changes)
-    } else {
-        problems.sort_by(|a, b| (&a.path, a.position, a.code).cmp(&(&b.path, b.position, b.code)));
-        Err(EditError::Invalid(problems))
-    }
+        .collect()
 }
 
 fn problem(l: &Loaded, code: Code, at: &str, message: String, hint: &str) -> Problem {

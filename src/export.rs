@@ -309,7 +309,7 @@ pub fn export(
         registry,
         options,
         addresses: &addresses,
-        staging: staging.as_deref_mut(),
+        staging,
         files: &mut files,
         seen: HashSet::new(),
         written_now: HashSet::new(),

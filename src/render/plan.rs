@@ -214,7 +214,6 @@ fn short(id: &str) -> &str {
 /// details per category, and a Mermaid graph of the changed objects. Cut to stay under
 /// [`MARKDOWN_LIMIT`] characters, with a note when it was.
 pub fn markdown(plan: &Plan) -> String {
-    let edges = &plan.edges;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -256,6 +255,26 @@ pub fn markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    let mut body = markdown_details(plan, &categories);
+    markdown_graph(plan, &mut body);
+    let room = MARKDOWN_LIMIT.saturating_sub(out.len() + 200);
+    if body.len() > room {
+        let mut cut = room;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        let _ = write!(
+            body,
+            "\n\n_The plan was cut here to fit a comment: run `ferry plan` for all of it._\n"
+        );
+    }
+    out.push_str(&body);
+    out
+}
+
+/// The changes of each category, folded, with their field diffs, blast radius and risks.
+fn markdown_details(plan: &Plan, categories: &BTreeMap<&str, BTreeMap<Action, usize>>) -> String {
     let mut body = String::new();
     for category in categories.keys() {
         let changes: Vec<&Change> = plan
@@ -296,6 +315,12 @@ pub fn markdown(plan: &Plan) -> String {
         }
         body.push_str("\n</details>\n\n");
     }
+    body
+}
+
+/// The Mermaid graph of the changed objects, folded, at the end of `body`.
+fn markdown_graph(plan: &Plan, body: &mut String) {
+    let edges = &plan.edges;
     if !edges.is_empty() || !plan.changes.is_empty() {
         body.push_str("<details><summary>dependency graph of the changes</summary>\n\n```mermaid\nflowchart LR\n");
         let ids: BTreeMap<&str, usize> = plan
@@ -306,7 +331,7 @@ pub fn markdown(plan: &Plan) -> String {
             .collect();
         for (i, c) in plan.changes.iter().enumerate() {
             let _ = writeln!(
-                body,
+                *body,
                 "  n{i}[\"{} {}\"]",
                 c.action.as_str(),
                 mermaid::escape(&c.address)
@@ -315,23 +340,9 @@ pub fn markdown(plan: &Plan) -> String {
         for (dependent, dependency) in edges {
             if let (Some(a), Some(b)) = (ids.get(dependency.as_str()), ids.get(dependent.as_str()))
             {
-                let _ = writeln!(body, "  n{a} --> n{b}");
+                let _ = writeln!(*body, "  n{a} --> n{b}");
             }
         }
         body.push_str("```\n\n</details>\n");
     }
-    let room = MARKDOWN_LIMIT.saturating_sub(out.len() + 200);
-    if body.len() > room {
-        let mut cut = room;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
-        let _ = write!(
-            body,
-            "\n\n_The plan was cut here to fit a comment: run `ferry plan` for all of it._\n"
-        );
-    }
-    out.push_str(&body);
-    out
 }
