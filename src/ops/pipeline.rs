@@ -180,9 +180,10 @@ mod tests {
 
     const VARIABLE: &str = include_str!("../../tests/fixtures/kinds/global_variable.toml");
 
-    fn context(dir: &Path) -> Context {
+    /// A context for tests in `dir`, with the repository at `repo` when given.
+    fn context_in(dir: &Path, repo: Option<PathBuf>) -> Context {
         Context::new(
-            None,
+            repo,
             dir.to_path_buf(),
             "test".into(),
             Clock::Fixed(parse_time("2026-01-31T12:00:00Z").unwrap()),
@@ -205,20 +206,14 @@ mod tests {
 
     /// A dev tenant holding one variable (with `value`), exported and committed into a repository.
     fn promoted(dir: &Path) -> (PathBuf, TenantUrl) {
-        let ctx = context(dir);
+        let ctx = context_in(dir, None);
         let dev = tenant(dir, "dev.db", &ctx);
         let file = dir.join("variable.toml");
         std::fs::write(&file, VARIABLE).unwrap();
         object::put(&ctx, &dev, &[file]).unwrap();
         let repo = dir.join("repo");
         crate::repo::init(&repo).unwrap();
-        let in_repo = Context::new(
-            Some(repo.clone()),
-            dir.to_path_buf(),
-            "test".into(),
-            ctx.clock(),
-            BTreeMap::new(),
-        );
+        let in_repo = context_in(dir, Some(repo.clone()));
         let options = export::ExportOptions {
             commit: Some(None),
             ..Default::default()
@@ -242,13 +237,7 @@ mod tests {
     fn a_plan_applies_once_and_then_has_nothing_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = promoted(dir.path());
-        let ctx = Context::new(
-            Some(repo),
-            dir.path().to_path_buf(),
-            "test".into(),
-            context(dir.path()).clock(),
-            BTreeMap::new(),
-        );
+        let ctx = context_in(dir.path(), Some(repo));
         let prod = tenant(dir.path(), "prod.db", &ctx);
         let planned = make_plan(&ctx, &request(&prod), &mut Silent::default()).unwrap();
         assert_eq!(planned.plan.changes.len(), 1);
@@ -269,13 +258,7 @@ mod tests {
     fn a_stale_plan_is_refused_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (repo, _) = promoted(dir.path());
-        let ctx = Context::new(
-            Some(repo),
-            dir.path().to_path_buf(),
-            "test".into(),
-            context(dir.path()).clock(),
-            BTreeMap::new(),
-        );
+        let ctx = context_in(dir.path(), Some(repo));
         let prod = tenant(dir.path(), "prod.db", &ctx);
         let planned = make_plan(&ctx, &request(&prod), &mut Silent::default()).unwrap();
         // Someone creates the same object in the destination after the plan was made.
@@ -302,13 +285,7 @@ mod tests {
     fn exporting_an_unchanged_tenant_writes_and_commits_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (repo, dev) = promoted(dir.path());
-        let ctx = Context::new(
-            Some(repo.clone()),
-            dir.path().to_path_buf(),
-            "test".into(),
-            context(dir.path()).clock(),
-            BTreeMap::new(),
-        );
+        let ctx = context_in(dir.path(), Some(repo.clone()));
         let file = repo.join("objects/global/global_variable/oss_export_bucket.toml");
         let written = std::fs::metadata(&file).unwrap().modified().unwrap();
         let options = export::ExportOptions {

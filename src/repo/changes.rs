@@ -155,13 +155,7 @@ fn read_workdir_file(
     path: &str,
     blobs_read: &mut usize,
 ) -> Result<Option<SourceFile>, RepoError> {
-    let found = |bytes, symlink| {
-        Some(SourceFile {
-            path: path.to_string(),
-            bytes,
-            symlink,
-        })
-    };
+    let found = |bytes, symlink| Some(SourceFile::new(path, bytes, symlink));
     let Some(workdir) = workdir else {
         return Err(RepoError::NotGit {
             path: root.to_path_buf(),
@@ -190,13 +184,7 @@ fn read_blob_file(
     path: &str,
     blobs_read: &mut usize,
 ) -> Result<Option<SourceFile>, RepoError> {
-    let found = |bytes, symlink| {
-        Some(SourceFile {
-            path: path.to_string(),
-            bytes,
-            symlink,
-        })
-    };
+    let found = |bytes, symlink| Some(SourceFile::new(path, bytes, symlink));
     match file.mode() {
         git2::FileMode::Link => Ok(found(Vec::new(), true)),
         git2::FileMode::Blob | git2::FileMode::BlobExecutable => {

@@ -39,6 +39,17 @@ pub struct SourceFile {
     pub symlink: bool,
 }
 
+impl SourceFile {
+    /// A file at `path` (relative, `/`-separated) with its bytes, or a link when `symlink`.
+    pub fn new(path: &str, bytes: Vec<u8>, symlink: bool) -> Self {
+        SourceFile {
+            path: path.to_string(),
+            bytes,
+            symlink,
+        }
+    }
+}
+
 /// Where to read a repository's files from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
