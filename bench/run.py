@@ -17,7 +17,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERRY = os.path.join(ROOT, "target", "release", "ferry")
+FERRY = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "ferry")
 RUNS = int(os.environ.get("RUNS", "3"))
 SIZES = [int(a) for a in sys.argv[1:]] or [1000, 10000, 100000]
 
