@@ -11,7 +11,6 @@
 //! line, so an unchanged re-export reads each file once and parses none.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -220,54 +219,29 @@ fn kind_and_project(rel: &str) -> Option<(String, Option<String>)> {
     }
 }
 
-/// Writes a file (and the folders it needs), and stages it for the commit when there is one.
+/// Writes a file (and the folders it needs) without following links, and stages it for the
+/// commit when there is one.
 fn write(
-    root: &Path,
+    disk: &mut repo::Disk,
     rel: &str,
     text: &str,
     staging: Option<&mut repo::Staging>,
 ) -> Result<(), ExportError> {
-    let full = root.join(rel);
-    let failed = |action| {
-        move |source| ExportError::Io {
-            action,
+    let file = disk.write(rel, text.as_bytes())?;
+    if let Some(staging) = staging {
+        let meta = file.metadata().map_err(|source| ExportError::Io {
+            action: "write",
             path: rel.to_string(),
             source,
-        }
-    };
-    // Folders are made (or their failure reported) only when the file cannot be created.
-    let mut file = match std::fs::File::create(&full) {
-        Ok(file) => file,
-        Err(_) => {
-            if let Some(parent) = full.parent() {
-                std::fs::create_dir_all(parent).map_err(failed("create folder for"))?;
-            }
-            std::fs::File::create(&full).map_err(failed("write"))?
-        }
-    };
-    file.write_all(text.as_bytes()).map_err(failed("write"))?;
-    if let Some(staging) = staging {
-        let meta = file.metadata().map_err(failed("write"))?;
+        })?;
         staging.add(rel, text.as_bytes(), &meta)?;
     }
     Ok(())
 }
 
-fn remove(root: &Path, rel: &str) -> Result<(), ExportError> {
-    let full = root.join(rel);
-    std::fs::remove_file(&full).map_err(|source| ExportError::Io {
-        action: "remove",
-        path: rel.to_string(),
-        source,
-    })?;
-    // Remove folders the removal left empty, up to objects/.
-    let mut dir = full.parent();
-    while let Some(d) = dir {
-        if d == root.join(path::OBJECTS_DIR) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
+/// Removes an object file, and the folders that leaves empty up to `objects/`.
+fn remove(disk: &mut repo::Disk, rel: &str) -> Result<(), ExportError> {
+    disk.remove(rel, path::OBJECTS_DIR)?;
     Ok(())
 }
 
@@ -296,7 +270,8 @@ pub fn export(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Report, ExportError> {
     let mut report = Report::default();
-    record_source(tenant, root, staging.as_deref_mut(), &mut report)?;
+    let mut disk = repo::Disk::new(root);
+    record_source(tenant, &mut disk, root, staging.as_deref_mut(), &mut report)?;
     let mut files = files_by_guid(root, &mut report)?;
     let addresses = tenant.address_index()?;
     let filter = Filter {
@@ -305,7 +280,7 @@ pub fn export(
         changed_until: options.changed_until.clone(),
     };
     let mut run = Run {
-        root,
+        disk: &mut disk,
         registry,
         options,
         addresses: &addresses,
@@ -337,7 +312,7 @@ pub fn export(
     gone.retain(|(_, p)| !written_now.contains(p));
     gone.sort_by(|a, b| a.1.cmp(&b.1));
     for (_, rel) in gone {
-        remove(root, &rel)?;
+        remove(&mut disk, &rel)?;
         let (kind, _) = kind_and_project(&rel).unwrap_or_default();
         let address = path::address_from_path(&rel)
             .map(|a| a.to_string())
@@ -358,7 +333,7 @@ pub fn export(
 
 /// What one export carries from object to object.
 struct Run<'a> {
-    root: &'a Path,
+    disk: &'a mut repo::Disk,
     registry: &'a Registry,
     options: &'a Options,
     addresses: &'a HashMap<Uuid, String>,
@@ -404,7 +379,7 @@ impl Run<'_> {
             });
             if let Some((old, _)) = existing {
                 // It was exported while it could be; it cannot be any more.
-                remove(self.root, &old)?;
+                remove(self.disk, &old)?;
                 self.report.removed.push(old.clone());
                 self.report.deleted.push(Exported {
                     kind: kind.name.clone(),
@@ -431,7 +406,7 @@ impl Run<'_> {
         let staging = self.staging.as_deref_mut();
         match existing {
             None => {
-                write(self.root, &rel, &text, staging)?;
+                write(self.disk, &rel, &text, staging)?;
                 self.report.added.push(entry);
             }
             Some((old, _)) if old != rel => {
@@ -439,9 +414,9 @@ impl Run<'_> {
                 // Another object may already have been written at the old path (a swap of
                 // names): then it is that object's file now, and stays.
                 if !self.written_now.contains(&old) {
-                    remove(self.root, &old)?;
+                    remove(self.disk, &old)?;
                 }
-                write(self.root, &rel, &text, staging)?;
+                write(self.disk, &rel, &text, staging)?;
                 self.report.removed.push(old);
                 self.report.renamed.push(Exported {
                     old_address,
@@ -449,7 +424,7 @@ impl Run<'_> {
                 });
             }
             Some((_, bytes)) if bytes != text.as_bytes() => {
-                write(self.root, &rel, &text, staging)?;
+                write(self.disk, &rel, &text, staging)?;
                 self.report.changed.push(entry);
             }
             Some(_) => return Ok(()),
@@ -480,11 +455,16 @@ fn sort(report: &mut Report) {
 /// schema copies; both are files the export wrote.
 fn record_source(
     tenant: &dyn Tenant,
+    disk: &mut repo::Disk,
     root: &Path,
     staging: Option<&mut repo::Staging>,
     report: &mut Report,
 ) -> Result<(), ExportError> {
     let config_path = root.join(CONFIG_FILE);
+    if std::fs::symlink_metadata(&config_path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Export rewrites ferry.toml: never through a link.
+        return Err(RepoError::Symlink { path: config_path }.into());
+    }
     let config_text = std::fs::read_to_string(&config_path).map_err(|source| ExportError::Io {
         action: "read",
         path: CONFIG_FILE.into(),
@@ -501,10 +481,10 @@ fn record_source(
     };
     if config.source.as_ref() != Some(&source) {
         config.source = Some(source);
-        write(root, CONFIG_FILE, &config.to_text(), staging)?;
+        write(disk, CONFIG_FILE, &config.to_text(), staging)?;
         report.written.push(CONFIG_FILE.into());
     }
-    report.written.extend(repo::refresh_schemas(root)?);
+    report.written.extend(repo::refresh_schemas(disk)?);
     Ok(())
 }
 

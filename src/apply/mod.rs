@@ -97,6 +97,8 @@ pub enum Stale {
         planned: String,
         /// Its content hash now.
         now: String,
+        /// Who changed it, and when.
+        by: String,
     },
     /// An object the plan touches is gone.
     Deleted {
@@ -109,11 +111,22 @@ pub enum Stale {
         address: String,
         /// Its GUID.
         guid: Uuid,
+        /// Who made it, and when.
+        by: String,
     },
     /// Another object took an address the plan creates an object at.
     AddressTaken {
         /// The address.
         address: String,
+    },
+    /// The deployment that made (some of) these changes.
+    By {
+        /// Its id.
+        deployment: String,
+        /// Who ran it.
+        actor: String,
+        /// When it started.
+        at: String,
     },
 }
 
@@ -126,16 +139,21 @@ impl std::fmt::Display for Stale {
                 p.platform_version, p.engine, p.engine_mode, p.cluster,
                 n.platform_version, n.engine, n.engine_mode, n.cluster
             ),
-            Stale::Changed { address, planned, now } => write!(
+            Stale::Changed { address, planned, now, by } => write!(
                 f,
-                "{address} was changed (content hash {} → {})",
+                "{address} was changed by {by} (content hash {} → {})",
                 short(planned),
                 short(now)
             ),
             Stale::Deleted { address } => write!(f, "{address} was deleted"),
-            Stale::Exists { address, guid } => write!(f, "{address} now exists (GUID {guid})"),
+            Stale::Exists { address, guid, by } => {
+                write!(f, "{address} now exists (GUID {guid}, made by {by})")
+            }
             Stale::AddressTaken { address } => {
                 write!(f, "{address} now exists with another GUID")
+            }
+            Stale::By { deployment, actor, at } => {
+                write!(f, "deployment {deployment} by {actor} at {at} made these changes")
             }
         }
     }
@@ -197,11 +215,15 @@ pub fn apply(
 /// the plan saw it.
 fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>, ApplyError> {
     // The destination now, for the objects the plan touches.
-    let mut current: HashMap<Uuid, (String, String)> = HashMap::new();
+    let mut current: HashMap<Uuid, (String, String, String)> = HashMap::new();
     let mut by_address: HashMap<String, Uuid> = HashMap::new();
+    // Who last wrote each object the plan touches, and when.
+    let mut writers: HashMap<Uuid, (String, String)> = HashMap::new();
     tenant.for_each_object(&store::Filter::default(), &mut |o| {
         by_address.insert(o.address(), o.guid);
-        current.insert(o.guid, (o.address(), o.hash));
+        let by = format!("{} at {}", o.updated_by, o.updated_at);
+        current.insert(o.guid, (o.address(), o.hash, by));
+        writers.insert(o.guid, (o.updated_by, o.updated_at));
         Ok(())
     })?;
     let mut stale = Vec::new();
@@ -225,17 +247,19 @@ fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>, Ap
     for c in &plan.changes {
         let was = c.old_guid.unwrap_or(c.guid);
         match (&c.actual_hash, current.get(&was)) {
-            (Some(planned), Some((_, now))) if planned != now => stale.push(Stale::Changed {
+            (Some(planned), Some((_, now, by))) if planned != now => stale.push(Stale::Changed {
                 address: c.address.clone(),
                 planned: planned.clone(),
                 now: now.clone(),
+                by: by.clone(),
             }),
             (Some(_), None) => stale.push(Stale::Deleted {
                 address: c.old_address.as_ref().unwrap_or(&c.address).clone(),
             }),
-            (None, Some(_)) => stale.push(Stale::Exists {
+            (None, Some((_, _, by))) => stale.push(Stale::Exists {
                 address: c.address.clone(),
                 guid: c.guid,
+                by: by.clone(),
             }),
             (None, None)
                 if by_address.contains_key(&c.address) && !freed.contains(c.address.as_str()) =>
@@ -248,6 +272,30 @@ fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>, Ap
         }
     }
     if !stale.is_empty() {
+        // Name the deployment that made the changes, when the newest one did: it wrote one of
+        // the changed objects, as the writer the object names, no earlier than that write.
+        let changed: Vec<(Uuid, &(String, String))> = plan
+            .changes
+            .iter()
+            .map(|c| (c.old_guid.unwrap_or(c.guid), c.actual_hash.as_deref()))
+            .filter(|(g, planned)| current.get(g).map(|o| o.1.as_str()) != *planned)
+            .filter_map(|(g, _)| Some((g, writers.get(&g)?)))
+            .collect();
+        if let Some(newest) = tenant.deployments(1)?.into_iter().next() {
+            let made_them = newest.status != "failed"
+                && changed.iter().any(|(guid, (by, at))| {
+                    *by == newest.actor
+                        && *at >= newest.started_at
+                        && newest.results.iter().any(|r| r.guid == *guid)
+                });
+            if made_them {
+                stale.push(Stale::By {
+                    deployment: newest.id,
+                    actor: newest.actor,
+                    at: newest.started_at,
+                });
+            }
+        }
         return Err(ApplyError::Stale(stale));
     }
     Ok(by_address)
@@ -366,7 +414,13 @@ fn write(
             }
         }),
     };
-    match tenant.apply(batch, applied, &deployment, actor) {
+    match tenant.apply(
+        &plan.destination.fingerprint,
+        batch,
+        applied,
+        &deployment,
+        actor,
+    ) {
         Ok(_) => Ok(Applied { deployment }),
         Err(e) => {
             // Nothing was written. Name the object that failed, when the error does.

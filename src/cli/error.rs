@@ -127,6 +127,10 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             Some("wait for the holder to finish or the lock to expire; if the holder is gone, `ferry tenant unlock URL --force`"),
         ),
         E::NotHolder { .. } => (User, Some("pass --force to release another holder's lock")),
+        E::ChangedSincePlan { .. } => (
+            User,
+            Some("make a new plan against the tenant as it is now (`ferry plan`), review it, and apply that"),
+        ),
         E::AddressTaken { .. } => (
             User,
             Some("rename one of the objects, or put the file with that object's guid"),
@@ -295,6 +299,10 @@ impl From<Error> for CliError {
                 Some(format!("`ferry object list --tenant {tenant}` shows what exists")),
             ),
             Error::Read { .. } => (Environment, Some("check the path".into())),
+            Error::NotAFile { .. } => (
+                User,
+                Some("name object files (`.toml`) or folders of them".into()),
+            ),
             Error::Write { .. } => (Environment, None),
             Error::VarNotSet { var } => (
                 Environment,

@@ -88,7 +88,11 @@ const SHOWN: usize = 50;
 
 fn put(ctx: &Context, a: PutArgs) -> Result<()> {
     let url = a.tenant.url()?;
-    let written = object::put(ctx, &url, &a.files)?;
+    let put = object::put(ctx, &url, &a.files)?;
+    for (path, why) in &put.skipped {
+        eprintln!("  skipped {}: {why}", path.display());
+    }
+    let written = put.written;
     let mut counts = [0usize; 5];
     let mut shown = 0usize;
     for w in &written {

@@ -93,7 +93,7 @@ fn selection(registry: &Registry, options: &ExportOptions) -> Result<Options> {
 }
 
 /// The repository's own files that go into an export commit beside the object files, so the
-/// first commit is a complete repository.
+/// first commit is a complete repository. A link in the place of one is left out of the commit.
 fn own_files(root: &std::path::Path) -> Vec<String> {
     let mut files: Vec<String> = [
         ".gitignore",
@@ -102,7 +102,7 @@ fn own_files(root: &std::path::Path) -> Vec<String> {
         "environments/.gitkeep",
     ]
     .iter()
-    .filter(|rel| root.join(rel).is_file())
+    .filter(|rel| std::fs::symlink_metadata(root.join(rel)).is_ok_and(|m| m.is_file()))
     .map(|rel| rel.to_string())
     .collect();
     files.extend(

@@ -114,6 +114,12 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A path named to be read is not a regular file or a folder (a FIFO, a device, a socket).
+    #[error("cannot read {}: not a regular file or a folder", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {

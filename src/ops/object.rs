@@ -10,14 +10,45 @@ use crate::model::Object;
 use crate::repo::SourceFile;
 use crate::store::{self, Change, Filter, ObjectKey, StoredObject, TenantUrl, Written};
 
-/// Reads the object files at `path` (a file, or a folder searched for `.toml` files, hidden
-/// entries left out) into `out`, sorted by path.
-fn collect(path: &Path, out: &mut Vec<SourceFile>) -> Result<()> {
+/// What `object put` did: the objects written, and the entries of the folders it was given
+/// that it did not read.
+#[derive(Debug, Default)]
+pub struct Put {
+    /// The objects written, in batch order.
+    pub written: Vec<Written>,
+    /// Entries not read, with why: links, FIFOs, devices, sockets.
+    pub skipped: Vec<(PathBuf, &'static str)>,
+}
+
+/// Why an entry that is not a regular file or a folder is not read.
+fn not_read(file_type: std::fs::FileType) -> &'static str {
+    if file_type.is_symlink() {
+        "a symbolic link (only regular files are read)"
+    } else {
+        "not a regular file (only regular files are read)"
+    }
+}
+
+/// Reads the object files at `path` into `out`, sorted by path. A file named on the command line
+/// is read when it is a regular file (a link to one included); a folder is searched for `.toml`
+/// files, hidden entries left out, reading regular files only: links, FIFOs and devices inside
+/// it are listed in `skipped`, never opened.
+fn collect(
+    path: &Path,
+    named: bool,
+    out: &mut Vec<SourceFile>,
+    skipped: &mut Vec<(PathBuf, &'static str)>,
+) -> Result<()> {
     let read_error = |source| Error::Read {
         path: path.to_path_buf(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(read_error)?;
+    let meta = if named {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    }
+    .map_err(read_error)?;
     if meta.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(read_error)?
@@ -32,27 +63,44 @@ fn collect(path: &Path, out: &mut Vec<SourceFile>) -> Result<()> {
             if hidden {
                 continue;
             }
-            if entry.is_dir() || entry.extension().is_some_and(|e| e == "toml") {
-                collect(&entry, out)?;
+            let file_type = std::fs::symlink_metadata(&entry)
+                .map_err(|source| Error::Read {
+                    path: entry.clone(),
+                    source,
+                })?
+                .file_type();
+            if file_type.is_dir() {
+                collect(&entry, false, out, skipped)?;
+            } else if entry.extension().is_some_and(|e| e == "toml") {
+                if file_type.is_file() {
+                    collect(&entry, false, out, skipped)?;
+                } else {
+                    skipped.push((entry, not_read(file_type)));
+                }
             }
         }
-    } else {
+    } else if meta.is_file() {
         let bytes = std::fs::read(path).map_err(read_error)?;
         out.push(SourceFile {
             path: path.display().to_string(),
             bytes,
             symlink: false,
         });
+    } else {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+        });
     }
     Ok(())
 }
 
 /// Puts the objects in `paths` into the tenant, all or nothing.
-pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Vec<Written>> {
+pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Put> {
     let registry = ctx.registry()?;
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     for path in paths {
-        collect(path, &mut files)?;
+        collect(path, true, &mut files, &mut skipped)?;
     }
     let mut tenant = store::open(url)?;
     let changes = match edit::resolve(files, &registry, tenant.as_ref()) {
@@ -66,7 +114,10 @@ pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Vec<Writ
         }
         Err(edit::EditError::Store(e)) => return Err(e.into()),
     };
-    Ok(tenant.write(&changes, &ctx.store_actor())?)
+    Ok(Put {
+        written: tenant.write(&changes, &ctx.store_actor())?,
+        skipped,
+    })
 }
 
 /// The object at an address or GUID.

@@ -4,8 +4,6 @@
 //! renames, adoptions, conflicts), `deletes`, `drift`, `waves`, `blast` (blast radius) and
 //! `risks`; `index` holds the lookups over the destination they share.
 
-use uuid::Uuid;
-
 use super::index::{Addresses, Index};
 use super::{blast, checks, deletes, drift, matching, prepare, risks, waves};
 use super::{Destination, Plan, PLAN_FORMAT};
@@ -100,16 +98,9 @@ pub fn build(
     })
 }
 
-/// blake3 over every (GUID, content hash) of the destination, in GUID order.
+/// The destination's [`crate::store::fingerprint`].
 pub fn fingerprint(objects: &[StoredObject]) -> String {
-    let mut pairs: Vec<(Uuid, &str)> = objects.iter().map(|o| (o.guid, o.hash.as_str())).collect();
-    pairs.sort();
-    let mut hasher = blake3::Hasher::new();
-    for (guid, hash) in pairs {
-        hasher.update(guid.as_bytes());
-        hasher.update(hash.as_bytes());
-    }
-    hasher.finalize().to_hex().to_string()
+    crate::store::fingerprint(objects.iter().map(|o| (o.guid, o.hash.as_str())))
 }
 
 #[cfg(test)]
@@ -125,6 +116,7 @@ mod tests {
     use serde_json::json;
     use serde_json::Value;
     use std::collections::{HashMap, HashSet};
+    use uuid::Uuid;
 
     /// What happens to one object of a random change set.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,6 +286,7 @@ mod tests {
                     .collect(),
                 objects: actual_objects,
                 applied,
+                gone: Vec::new(),
             };
             let options = Options { prune: true, ..Options::default() };
             let plan = build(&desired, &actual, &registry, options).unwrap();

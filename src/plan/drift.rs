@@ -1,5 +1,6 @@
 //! Drift: destination objects whose content is no longer what ferry last applied, with the
-//! fields that differ when ferry kept the applied spec. Drift is shown, marks the changes of
+//! fields that differ when ferry kept the applied spec, and objects ferry applied that were
+//! deleted outside ferry. Drift is shown, marks the changes of
 //! drifted objects, and is an error with `fail_on_drift`.
 
 use std::collections::HashSet;
@@ -41,6 +42,15 @@ pub(super) fn find(actual: &Actual, index: &Index, registry: &Registry) -> Vec<D
             address: o.address(),
             guid: o.guid,
             fields,
+            deleted: false,
+        });
+    }
+    for (guid, address) in &actual.gone {
+        drift.push(Drift {
+            address: address.clone(),
+            guid: *guid,
+            fields: Vec::new(),
+            deleted: true,
         });
     }
     drift.sort_by(|a, b| a.address.cmp(&b.address));

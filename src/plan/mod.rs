@@ -111,6 +111,9 @@ pub struct Drift {
     pub guid: uuid::Uuid,
     /// The fields that differ from what ferry last applied.
     pub fields: Vec<FieldChange>,
+    /// Deleted outside ferry: ferry applied it, and the destination no longer has it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// The whole plan.

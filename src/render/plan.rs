@@ -154,7 +154,11 @@ pub fn text(plan: &Plan, colour_on: bool) -> String {
             plan.drift.len()
         );
         for d in &plan.drift {
-            let _ = writeln!(out, "  ! {}", d.address);
+            if d.deleted {
+                let _ = writeln!(out, "  ! {}  (deleted outside ferry)", d.address);
+            } else {
+                let _ = writeln!(out, "  ! {}", d.address);
+            }
             field_lines(&d.fields, "      ", &mut out);
         }
     }
@@ -251,7 +255,12 @@ pub fn markdown(plan: &Plan) -> String {
             plan.drift.len()
         );
         for d in &plan.drift {
-            let _ = writeln!(out, "- `{}`", d.address);
+            let gone = if d.deleted {
+                " (deleted outside ferry)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "- `{}`{gone}", d.address);
         }
         out.push('\n');
     }

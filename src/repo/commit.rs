@@ -197,25 +197,27 @@ impl Staging {
         }
     }
 
-    /// Stages the file at `rel` (relative to the root) as it is on disk, unless it was staged
-    /// already.
+    /// Stages the regular file at `rel` (relative to the root) as it is on disk, unless it was
+    /// staged already; a link or anything else that is not a regular file is refused.
     pub fn add_file(&mut self, rel: &str) -> Result<(), RepoError> {
         if self.is_staged(&join_prefix(&self.prefix, rel)) {
             return Ok(());
         }
         let full = self.root.join(rel);
         let link = std::fs::symlink_metadata(&full).map_err(io("cannot read", &full))?;
+        if link.file_type().is_symlink() {
+            // A link's target may be outside the repository: never read into a commit.
+            return Err(RepoError::Symlink { path: full });
+        }
         let mut file = std::fs::File::open(&full).map_err(io("cannot read", &full))?;
         // The stat data before the content: a change while reading shows as a newer file.
         let meta = file.metadata().map_err(io("cannot read", &full))?;
+        if !meta.is_file() {
+            return Err(RepoError::NotAFile { path: full });
+        }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io("cannot read", &full))?;
-        // A link's target is committed, and git's index describes the link itself.
-        let stat = if link.file_type().is_symlink() {
-            None
-        } else {
-            Stat::of(&meta)
-        };
+        let stat = Stat::of(&meta);
         self.stage(rel, &bytes, stat)
     }
 

@@ -3,23 +3,21 @@
 
 use std::path::Path;
 
-use super::{git_error, io, RepoError, ENVIRONMENTS_DIR};
+use super::{git_error, io, Disk, RepoError, ENVIRONMENTS_DIR};
 use crate::config::{Config, CONFIG_FILE};
 use crate::kinds::{BUILTIN_KINDS, KINDS_DIR};
 use crate::model::path::OBJECTS_DIR;
 
-/// Writes the built-in kind schemas into `<root>/schemas/kinds/` where they are missing or
+/// Writes the built-in kind schemas into `schemas/kinds/` of the repository `disk` writes where they are missing or
 /// differ, so editors validate object files against this ferry's kinds. Returns the paths
 /// written, relative to `root`.
-pub fn refresh_schemas(root: &Path) -> Result<Vec<String>, RepoError> {
-    let kinds_dir = root.join(KINDS_DIR);
-    std::fs::create_dir_all(&kinds_dir).map_err(io("cannot create folder", &kinds_dir))?;
+pub fn refresh_schemas(disk: &mut Disk) -> Result<Vec<String>, RepoError> {
+    disk.create_dir(KINDS_DIR)?;
     let mut written = Vec::new();
     for (name, text) in BUILTIN_KINDS {
         let rel = format!("{KINDS_DIR}/{name}.schema.json");
-        let path = root.join(&rel);
-        if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
-            std::fs::write(&path, text).map_err(io("cannot write", &path))?;
+        if disk.read(&rel).as_deref() != Some(text.as_bytes()) {
+            disk.write(&rel, text.as_bytes())?;
             written.push(rel);
         }
     }
@@ -42,12 +40,13 @@ pub struct InitReport {
 pub fn init(root: &Path) -> Result<InitReport, RepoError> {
     let mut report = InitReport::default();
     std::fs::create_dir_all(root).map_err(io("cannot create folder", root))?;
-    let write_new = |rel: &str, text: &str, report: &mut InitReport| -> Result<(), RepoError> {
-        let path = root.join(rel);
-        if path.exists() {
+    let mut disk = Disk::new(root);
+    let mut write_new = |rel: &str, text: &str, report: &mut InitReport| -> Result<(), RepoError> {
+        // Anything there, a link included, is left as it is.
+        if disk.exists(rel) {
             return Ok(());
         }
-        std::fs::write(&path, text).map_err(io("cannot write", &path))?;
+        disk.write(rel, text.as_bytes())?;
         report.created.push(rel.to_string());
         Ok(())
     };
@@ -58,14 +57,12 @@ pub fn init(root: &Path) -> Result<InitReport, RepoError> {
         &mut report,
     )?;
     for dir in [OBJECTS_DIR, ENVIRONMENTS_DIR] {
-        let path = root.join(dir);
-        if !path.exists() {
-            std::fs::create_dir_all(&path).map_err(io("cannot create folder", &path))?;
-            std::fs::write(path.join(".gitkeep"), "").map_err(io("cannot write", &path))?;
+        if disk.create_dir(dir)? {
+            disk.write(&format!("{dir}/.gitkeep"), b"")?;
             report.created.push(format!("{dir}/"));
         }
     }
-    report.created.extend(refresh_schemas(root)?);
+    report.created.extend(refresh_schemas(&mut disk)?);
     if git2::Repository::discover(root).is_err() {
         git2::Repository::init(root).map_err(git_error(root, "init"))?;
         report.git_initialized = true;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 mod changes;
 mod commit;
+mod disk;
 mod init;
 mod pack;
 mod snapshot;
@@ -20,6 +21,7 @@ mod tree;
 
 pub use changes::{changed_files, ChangedFile, ChangedFiles};
 pub use commit::{commit_files, Staging};
+pub use disk::Disk;
 pub use init::{init, refresh_schemas, InitReport};
 pub use snapshot::{
     blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, BlobKey, Snapshot,
@@ -76,6 +78,30 @@ pub enum RepoError {
     #[error("file name of {path} is not UTF-8: rename it (ferry names are Unicode text)")]
     NonUtf8Path {
         /// The file.
+        path: PathBuf,
+    },
+    /// ferry never writes through a symbolic link nor into a folder reached through one.
+    #[error("{path} is a symbolic link: ferry never writes through a link or into a folder reached through one; replace it with a real folder or file (or remove it) and run again")]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A folder was expected and something else is there.
+    #[error("{path} is not a folder: move it out of the way and run again")]
+    NotAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file was expected and something else (a folder, a FIFO, a device) is there.
+    #[error("{path} is not a regular file: move it out of the way and run again")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A path that would leave the repository.
+    #[error("{path} is outside the repository: ferry writes only inside it")]
+    OutsideRepository {
+        /// The path.
         path: PathBuf,
     },
     /// The folder is not inside a git repository.

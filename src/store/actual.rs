@@ -35,6 +35,29 @@ pub struct Actual {
     pub applied: HashMap<Uuid, Applied>,
     /// Every reference between the destination's objects: (referring, referenced).
     pub edges: Vec<(Uuid, Uuid)>,
+    /// Objects ferry applied that are gone from the destination (deleted outside ferry): GUID
+    /// and last address, by address.
+    pub gone: Vec<(Uuid, String)>,
+}
+
+/// The objects ferry applied that are no longer among `objects`, with their last addresses
+/// (asked of the tenant only when there are some).
+fn gone(
+    tenant: &dyn Tenant,
+    objects: &[StoredObject],
+    applied: &HashMap<Uuid, Applied>,
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    let present: HashSet<Uuid> = objects.iter().map(|o| o.guid).collect();
+    if applied.keys().all(|g| present.contains(g)) {
+        return Ok(Vec::new());
+    }
+    Ok(tenant
+        .managed()?
+        .drifted
+        .into_iter()
+        .filter(|d| d.state == "deleted")
+        .map(|d| (d.guid, d.address))
+        .collect())
 }
 
 /// The destination's objects and what ferry last applied to them.
@@ -62,6 +85,7 @@ pub fn read_all(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
     Ok(Actual {
         url: tenant.url().clone(),
         facts,
+        gone: gone(tenant, &objects, &applied)?,
         objects,
         applied,
         edges: tenant.reference_edges()?,
@@ -87,10 +111,12 @@ pub fn read_index(tenant: &dyn Tenant) -> Result<Actual, StoreError> {
             )
         })
         .collect();
+    let objects = tenant.object_index()?;
     Ok(Actual {
         url: tenant.url().clone(),
         facts: tenant.facts()?,
-        objects: tenant.object_index()?,
+        gone: gone(tenant, &objects, &applied)?,
+        objects,
         applied,
         edges: Vec::new(),
     })

@@ -94,6 +94,17 @@ pub enum StoreError {
         /// Who asked.
         me: String,
     },
+    /// The tenant is not as the plan saw it: another run wrote it after the plan was made (or
+    /// while this apply waited for the database). Nothing was applied.
+    #[error("tenant {tenant} changed after the plan was made: last written by {by}{}; nothing was applied", deployment.as_ref().map(|d| format!(" (deployment {d})")).unwrap_or_default())]
+    ChangedSincePlan {
+        /// The tenant.
+        tenant: TenantUrl,
+        /// Who wrote it last, and when (`WHO at TIME`).
+        by: String,
+        /// The deployment that wrote it, when a deployment did.
+        deployment: Option<String>,
+    },
     /// Another object has the address.
     #[error("address {address} is already used by object {guid}")]
     AddressTaken {

@@ -61,6 +61,21 @@ pub fn fault_write_delay() -> Option<std::time::Duration> {
     }
 }
 
+/// The fingerprint of a tenant's objects: blake3 over every (GUID, content hash) pair, in GUID
+/// order. A plan records it ([`crate::plan::Destination::fingerprint`]) and a store's
+/// [`Tenant::apply`] compares it inside its write transaction, so that a second writer between
+/// the plan and the apply is never overwritten silently.
+pub fn fingerprint<'a>(pairs: impl IntoIterator<Item = (Uuid, &'a str)>) -> String {
+    let mut pairs: Vec<(Uuid, &str)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    let mut hasher = blake3::Hasher::new();
+    for (guid, hash) in pairs {
+        hasher.update(guid.as_bytes());
+        hasher.update(hash.as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
 /// Opens an existing tenant.
 pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
@@ -132,9 +147,12 @@ pub trait Tenant {
     /// the neighbourhood of a few changed objects, not every reference of the tenant.
     fn references_of(&self, guids: &[Uuid], from: bool) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
     /// Applies a deployment in one transaction: the batch (as [`Tenant::write`]), the applied
-    /// records, and the deployment record. All or nothing.
+    /// records, and the deployment record. All or nothing. Inside that transaction, before any
+    /// write, the tenant's [`fingerprint`] must still be `expected` (what the plan saw);
+    /// otherwise [`StoreError::ChangedSincePlan`] names the last writer and nothing is written.
     fn apply(
         &mut self,
+        expected: &str,
         batch: &[Change],
         applied: &[AppliedRecord],
         deployment: &Deployment,

@@ -128,7 +128,7 @@ fn a_stale_saved_plan_is_refused_naming_the_object() {
         .code(1);
     let err = stderr(&out);
     assert!(
-        err.contains("error: the destination changed since the plan was made: global_variable/vat_rate_default was changed (content hash"),
+        err.contains("error: the destination changed since the plan was made: global_variable/vat_rate_default was changed by test at 2026-01-31T12:00:00Z (content hash"),
         "{err}"
     );
     assert!(err.contains("hint: make a new plan"), "{err}");

@@ -7,6 +7,7 @@ mod errors;
 mod export;
 mod fmt;
 mod graph;
+mod guarantees;
 mod init;
 mod kinds;
 mod object;

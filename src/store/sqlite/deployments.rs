@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{commit, db, parse_guid, write, SqliteTenant};
 use crate::store::{
@@ -14,6 +14,7 @@ use crate::store::{
 /// See [`crate::store::Tenant::apply`].
 pub(super) fn apply(
     t: &mut SqliteTenant,
+    expected: &str,
     batch: &[Change],
     applied: &[AppliedRecord],
     deployment: &Deployment,
@@ -21,7 +22,12 @@ pub(super) fn apply(
 ) -> Result<Vec<Written>, StoreError> {
     let (path, url) = (t.path.clone(), t.url.clone());
     let tx = t.begin()?;
+    // Inside the write transaction: no other writer can come between this check and the writes.
+    if fingerprint(&tx, &path)? != expected {
+        return Err(changed_since_plan(&tx, &path, &url)?);
+    }
     let written = write::write_batch(&tx, &path, &url, batch, actor)?;
+    forget_deleted(&tx, &path, batch)?;
     record_applied(&tx, &path, applied, &deployment.id, &actor.now)?;
     insert(&tx, &path, deployment)?;
     if crate::store::cancelled() {
@@ -29,6 +35,79 @@ pub(super) fn apply(
     }
     commit(tx, &path)?;
     Ok(written)
+}
+
+/// The tenant's [`crate::store::fingerprint`], read inside `tx`.
+fn fingerprint(tx: &Transaction<'_>, path: &Path) -> Result<String, StoreError> {
+    let err = |e| db(path, "read objects", e);
+    let mut stmt = tx
+        .prepare_cached("SELECT guid, hash FROM objects")
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(err)?;
+    let mut pairs = Vec::new();
+    for row in rows {
+        let (guid, hash) = row.map_err(err)?;
+        pairs.push((parse_guid(path, &guid)?, hash));
+    }
+    Ok(crate::store::fingerprint(
+        pairs.iter().map(|(g, h)| (*g, h.as_str())),
+    ))
+}
+
+/// The error for a tenant that is not as its plan saw it, naming its last writer: the newest
+/// line of the objects' history, and the newest successful deployment by that writer.
+fn changed_since_plan(
+    tx: &Transaction<'_>,
+    path: &Path,
+    url: &crate::store::TenantUrl,
+) -> Result<StoreError, StoreError> {
+    let err = |e| db(path, "read history", e);
+    let last: Option<(String, String)> = tx
+        .query_row(
+            "SELECT changed_by, changed_at FROM object_changes ORDER BY rowid DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(err)?;
+    let Some((writer, at)) = last else {
+        return Ok(StoreError::ChangedSincePlan {
+            tenant: url.clone(),
+            by: "an unknown writer".into(),
+            deployment: None,
+        });
+    };
+    let deployment: Option<String> = tx
+        .query_row(
+            "SELECT id FROM deployments WHERE actor = ?1 AND status <> 'failed'
+             ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            [&writer],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
+    Ok(StoreError::ChangedSincePlan {
+        tenant: url.clone(),
+        by: format!("{writer} at {at}"),
+        deployment,
+    })
+}
+
+/// Removes what ferry applied to the objects a deployment deletes: they are gone by ferry's
+/// hand, not drift.
+fn forget_deleted(tx: &Transaction<'_>, path: &Path, batch: &[Change]) -> Result<(), StoreError> {
+    let err = |e| db(path, "record applied", e);
+    let mut delete = tx
+        .prepare_cached("DELETE FROM applied WHERE guid = ?1")
+        .map_err(err)?;
+    for change in batch {
+        if let Change::Delete(guid) = change {
+            delete.execute([guid.to_string()]).map_err(err)?;
+        }
+    }
+    Ok(())
 }
 
 /// Records what a deployment applied to each object, replacing what was recorded before.
@@ -210,6 +289,11 @@ mod tests {
 
     const NOW: &str = "2026-03-01T10:00:00Z";
 
+    /// The fingerprint of a tenant without objects.
+    fn empty_fingerprint() -> String {
+        crate::store::fingerprint([])
+    }
+
     fn deployment(id: &str, started_at: &str, guid: Uuid) -> Deployment {
         Deployment {
             id: id.into(),
@@ -245,6 +329,7 @@ mod tests {
         };
         let d = deployment("d1", NOW, a);
         t.apply(
+            &empty_fingerprint(),
             &batch,
             std::slice::from_ref(&record),
             &d,
@@ -257,12 +342,78 @@ mod tests {
     }
 
     #[test]
+    fn an_apply_against_a_tenant_changed_since_its_plan_writes_nothing_and_names_the_writer() {
+        let (_dir, mut t) = tenant();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let planned = empty_fingerprint();
+        let first = Deployment {
+            actor: "ann (apply 1)".into(),
+            ..deployment("d1", NOW, a)
+        };
+        t.apply(
+            &planned,
+            &[put(a, "a", None)],
+            &[],
+            &first,
+            &actor("ann (apply 1)", NOW),
+        )
+        .unwrap();
+        // A second apply planned against the same (empty) tenant.
+        let e = t
+            .apply(
+                &planned,
+                &[put(b, "b", None)],
+                &[],
+                &deployment("d2", NOW, b),
+                &actor("ann", NOW),
+            )
+            .unwrap_err();
+        let StoreError::ChangedSincePlan {
+            by,
+            deployment: last,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(by, &format!("ann (apply 1) at {NOW}"));
+        assert_eq!(last.as_deref(), Some("d1"));
+        assert!(
+            e.to_string().contains("last written by ann (apply 1)"),
+            "{e}"
+        );
+        assert_eq!(t.deployment("d2").unwrap(), None);
+        assert_eq!(t.counts().unwrap().values().sum::<u64>(), 1);
+        // Against the tenant as it is now, it applies.
+        let now = crate::store::fingerprint(
+            t.object_index()
+                .unwrap()
+                .iter()
+                .map(|o| (o.guid, o.hash.as_str())),
+        );
+        t.apply(
+            &now,
+            &[put(b, "b", None)],
+            &[],
+            &deployment("d2", NOW, b),
+            &actor("ann", NOW),
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn a_failed_apply_records_nothing() {
         let (_dir, mut t) = tenant();
         let (a, missing) = (Uuid::new_v4(), Uuid::new_v4());
         let d = deployment("d1", NOW, a);
         let e = t
-            .apply(&[put(a, "a", Some(missing))], &[], &d, &actor("ann", NOW))
+            .apply(
+                &empty_fingerprint(),
+                &[put(a, "a", Some(missing))],
+                &[],
+                &d,
+                &actor("ann", NOW),
+            )
             .unwrap_err();
         assert!(matches!(e, StoreError::DanglingReference { .. }), "{e:?}");
         assert_eq!(t.deployment("d1").unwrap(), None);

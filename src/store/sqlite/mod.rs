@@ -278,12 +278,13 @@ impl Tenant for SqliteTenant {
 
     fn apply(
         &mut self,
+        expected: &str,
         batch: &[Change],
         applied: &[AppliedRecord],
         deployment: &Deployment,
         actor: &Actor,
     ) -> Result<Vec<Written>, StoreError> {
-        deployments::apply(self, batch, applied, deployment, actor)
+        deployments::apply(self, expected, batch, applied, deployment, actor)
     }
 
     fn lock(&self, now: &str) -> Result<Option<Lock>, StoreError> {

@@ -151,7 +151,8 @@ impl Writer<'_> {
         }
         let secrets_changed = self.secrets_differ(&guid, o)?;
         let (outcome, version, old_address) = match existing {
-            None => (Outcome::Created, 1, None),
+            // A GUID that comes back (deleted, then created again) continues its history.
+            None => (Outcome::Created, self.last_version(&guid)? + 1, None),
             Some((old, hash, v)) if *old == address && *hash == o.hash && !secrets_changed => {
                 (Outcome::Unchanged, *v, None)
             }
@@ -368,21 +369,26 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Deletes one object (its references and secrets go with it) and what ferry applied to it.
+    /// The newest version in an object's history (0 when it has none).
+    fn last_version(&self, guid: &str) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM object_changes WHERE guid = ?1")
+            .and_then(|mut s| s.query_row([guid], |r| r.get(0)))
+            .map_err(self.err("read history"))
+    }
+
+    /// Deletes one object (its references and secrets go with it). What ferry applied to it
+    /// stays: a deletion outside an apply is drift ("deleted outside ferry"); an apply removes
+    /// the applied records of what it deletes itself.
     fn delete(&mut self, g: Uuid) -> Result<Written, StoreError> {
         let guid = g.to_string();
         let Some((address, _, version)) = self.row_of(&guid)? else {
             return Err(StoreError::NoSuchObject { guid: g });
         };
-        for sql in [
-            "DELETE FROM objects WHERE guid = ?1",
-            "DELETE FROM applied WHERE guid = ?1",
-        ] {
-            self.tx
-                .prepare_cached(sql)
-                .and_then(|mut s| s.execute([&guid]))
-                .map_err(self.err("delete object"))?;
-        }
+        self.tx
+            .prepare_cached("DELETE FROM objects WHERE guid = ?1")
+            .and_then(|mut s| s.execute([&guid]))
+            .map_err(self.err("delete object"))?;
         self.record_change(&guid, version + 1, &address, "deleted")?;
         self.deleted.insert(guid, address.clone());
         Ok(Written {

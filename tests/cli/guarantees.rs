@@ -1,0 +1,379 @@
+//! What ferry promises under bad file systems, crashes and concurrency (README, "Guarantees"):
+//! each test here is named there.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::common::{source_dir, stderr, stdout, tenant, TestEnv};
+
+/// A tenant holding the retail example, and an exported repository `repo` of it.
+fn retail_repo(env: &TestEnv) -> String {
+    let url = tenant(env, "dev");
+    env.ferry()
+        .args(["object", "put", "--tenant", &url])
+        .arg(source_dir().join("examples/retail/objects"))
+        .assert()
+        .success();
+    env.ferry().args(["init", "repo"]).assert().success();
+    env.ferry()
+        .args(["export", "--from", &url, "--repo", "repo"])
+        .assert()
+        .success();
+    url
+}
+
+/// A file outside the repository, and its content, which nothing may change.
+fn outside_file(env: &TestEnv, name: &str) -> std::path::PathBuf {
+    let path = env.path().join("outside").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "outside: keep me\n").unwrap();
+    path
+}
+
+fn assert_untouched(path: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        "outside: keep me\n",
+        "{} was written through a link",
+        path.display()
+    );
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+#[test]
+fn export_replaces_a_linked_object_file_or_schema_copy_and_never_writes_its_target() {
+    let env = TestEnv::new();
+    let url = retail_repo(&env);
+    let repo = env.path().join("repo");
+    let object = repo.join("objects/global/compute_source/mc_retail.toml");
+    let schema = repo.join("schemas/kinds/compute_source.schema.json");
+    let object_target = outside_file(&env, "object.toml");
+    let schema_target = outside_file(&env, "schema.json");
+    for (path, target) in [(&object, &object_target), (&schema, &schema_target)] {
+        std::fs::remove_file(path).unwrap();
+        symlink(target, path).unwrap();
+    }
+    env.ferry()
+        .args(["export", "--from", &url, "--repo", "repo", "--commit"])
+        .assert()
+        .success();
+    for (path, target) in [(&object, &object_target), (&schema, &schema_target)] {
+        assert_untouched(target);
+        assert!(!is_link(path), "{} is still a link", path.display());
+        assert!(
+            std::fs::read_to_string(path).unwrap().contains("guid")
+                || path.ends_with("compute_source.schema.json")
+        );
+    }
+}
+
+#[test]
+fn export_refuses_a_folder_reached_through_a_link_naming_it_and_writes_nothing_outside() {
+    let env = TestEnv::new();
+    let url = retail_repo(&env);
+    let repo = env.path().join("repo");
+    let folder = repo.join("objects/quality");
+    let outside = env.path().join("outside-folder");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::remove_dir_all(&folder).unwrap();
+    symlink(&outside, &folder).unwrap();
+    let assert = env
+        .ferry()
+        .args(["export", "--from", &url, "--repo", "repo"])
+        .assert()
+        .failure();
+    let err = stderr(&assert);
+    assert!(err.contains("objects/quality"), "{err}");
+    assert!(err.contains("link"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "written outside"
+    );
+}
+
+#[test]
+fn export_refuses_a_linked_ferry_toml_and_init_leaves_a_dangling_one_alone() {
+    let env = TestEnv::new();
+    let url = retail_repo(&env);
+    let config = env.path().join("repo/ferry.toml");
+    let target = outside_file(&env, "ferry.toml");
+    std::fs::remove_file(&config).unwrap();
+    symlink(&target, &config).unwrap();
+    let assert = env
+        .ferry()
+        .args(["export", "--from", &url, "--repo", "repo"])
+        .assert()
+        .failure();
+    let err = stderr(&assert);
+    assert!(err.contains("ferry.toml"), "{err}");
+    assert_untouched(&target);
+
+    // init never makes a file through a link, even a dangling one.
+    std::fs::create_dir_all(env.path().join("fresh")).unwrap();
+    let nowhere = env.path().join("outside/nowhere.toml");
+    symlink(&nowhere, env.path().join("fresh/ferry.toml")).unwrap();
+    env.ferry().args(["init", "fresh"]).assert().success();
+    assert!(!nowhere.exists(), "init wrote through a dangling link");
+    let schemas = env.path().join("fresh/schemas");
+    std::fs::remove_dir_all(&schemas).unwrap();
+    symlink(env.path().join("outside"), &schemas).unwrap();
+    let assert = env.ferry().args(["init", "fresh"]).assert().failure();
+    assert!(stderr(&assert).contains("schemas"), "{}", stderr(&assert));
+    assert!(!env.path().join("outside/kinds").exists());
+}
+
+#[test]
+fn object_put_reads_regular_files_only_and_says_what_it_skipped() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    let dir = env.path().join("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        source_dir().join("examples/retail/objects/global/compute_source/mc_retail.toml"),
+        dir.join("mc_retail.toml"),
+    )
+    .unwrap();
+    let outside = outside_file(&env, "secret.toml");
+    symlink(&outside, dir.join("linked.toml")).unwrap();
+    symlink("/dev/zero", dir.join("zero.toml")).unwrap();
+    let fifo = dir.join("pipe.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let assert = env
+        .ferry()
+        .args(["object", "put", "--tenant", &url])
+        .arg(&dir)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let out = stderr(&assert);
+    for name in ["linked.toml", "zero.toml", "pipe.toml"] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains("skipped") && l.contains(name)),
+            "{name} not reported as skipped:\n{out}"
+        );
+    }
+    let list = env
+        .ferry()
+        .args(["object", "list", "--tenant", &url])
+        .assert()
+        .success();
+    assert_eq!(
+        stdout(&list)
+            .lines()
+            .filter(|l| l.contains("compute_source"))
+            .count(),
+        1
+    );
+
+    // Named on the command line, a file that is not a regular one is an error naming it.
+    let assert = env
+        .ferry()
+        .args(["object", "put", "--tenant", &url])
+        .arg(&fifo)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .failure();
+    assert!(stderr(&assert).contains("pipe.toml"), "{}", stderr(&assert));
+}
+
+/// Rewrites the description of the object file at `rel` in the repository `repo`.
+fn redescribe(repo: &Path, rel: &str, description: &str) {
+    let path = repo.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("description = ").expect("a description");
+    let end = start + text[start..].find('\n').unwrap();
+    let text = format!(
+        "{}description = \"{description}\"{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&path, text).unwrap();
+}
+
+const VAT: &str = "objects/global/global_variable/vat_rate_default.toml";
+const BUCKET: &str = "objects/global/global_variable/oss_export_bucket.toml";
+
+/// Commits a new description of `rel` on a new branch `branch` made at `base`.
+fn commit_on(repo: &Path, base: &str, branch: &str, rel: &str, description: &str) {
+    crate::common::git(repo, &["checkout", "-q", "-b", branch, base]);
+    redescribe(repo, rel, description);
+    crate::common::git(repo, &["commit", "-qam", description]);
+}
+
+#[test]
+fn two_applies_at_once_inside_one_window_have_exactly_one_winner_and_it_is_what_the_tenant_holds() {
+    let env = TestEnv::new();
+    let (_, prod) = crate::plan::promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let ci = |cmd: &mut assert_cmd::Command| {
+        cmd.env("FERRY_ACTOR", "ci")
+            .current_dir(env.path().join("repo"));
+    };
+    let mut first = env.ferry();
+    ci(&mut first);
+    first
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .assert()
+        .success();
+    let mut lock = env.ferry();
+    ci(&mut lock);
+    lock.args(["tenant", "lock", &prod, "--purpose", "release"])
+        .assert()
+        .success();
+    let mut base = crate::common::git_output(&repo, &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    for round in 0..20 {
+        // Even rounds: two plans of two commits; odd rounds: one plan applied twice.
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        commit_on(&repo, &base, &a, VAT, &format!("VAT, round {round}"));
+        commit_on(&repo, &base, &b, BUCKET, &format!("Bucket, round {round}"));
+        let plans: Vec<(String, String)> = if round % 2 == 0 {
+            vec![(a.clone(), "a.json".into()), (b.clone(), "b.json".into())]
+        } else {
+            vec![(a.clone(), "a.json".into()), (a.clone(), "a.json".into())]
+        };
+        for (rev, out) in &plans {
+            let mut plan = env.ferry();
+            ci(&mut plan);
+            plan.args(["plan", "--to", &prod, "--ref", rev, "--out", out])
+                .assert()
+                .success();
+        }
+        let children: Vec<_> = plans
+            .iter()
+            .map(|(_, out)| {
+                env.ferry_command()
+                    .env("FERRY_ACTOR", "ci")
+                    .current_dir(&repo)
+                    .args(["apply", out])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outcomes: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let winners: Vec<usize> = (0..2).filter(|&i| outcomes[i].status.success()).collect();
+        let all = outcomes
+            .iter()
+            .map(|o| env.render(o))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(winners.len(), 1, "round {round}: not one winner:\n{all}");
+        let loser = &outcomes[1 - winners[0]];
+        let err = String::from_utf8_lossy(&loser.stderr);
+        assert!(
+            err.contains("changed after the plan was made")
+                || err.contains("changed since the plan"),
+            "round {round}: {err}"
+        );
+        assert!(
+            err.contains("by ci"),
+            "round {round}: the loser does not name the winner: {err}"
+        );
+        // The tenant is exactly the winner's commit.
+        let winner = plans[winners[0]].0.clone();
+        let mut check = env.ferry();
+        ci(&mut check);
+        check
+            .args([
+                "plan",
+                "--to",
+                &prod,
+                "--ref",
+                &winner,
+                "--detailed-exitcode",
+            ])
+            .assert()
+            .code(0);
+        base = winner;
+    }
+}
+
+#[test]
+fn an_object_deleted_outside_ferry_is_drift_and_comes_back_continuing_its_history() {
+    let env = TestEnv::new();
+    let (_, prod) = crate::plan::promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let in_repo = |args: &[&str]| {
+        let mut cmd = env.ferry();
+        cmd.args(args).current_dir(&repo);
+        cmd
+    };
+    in_repo(&["apply", "--to", &prod, "--auto-approve"])
+        .assert()
+        .success();
+    const RULE: &str = "quality_rule/fct_order_pk_unique";
+    in_repo(&["object", "rm", "--tenant", &prod, RULE])
+        .assert()
+        .success();
+
+    let status = stdout(&in_repo(&["status", "--tenant", &prod]).assert().success());
+    assert!(status.contains("drifted          1 object(s)"), "{status}");
+    assert!(status.contains(&format!("deleted  {RULE}")), "{status}");
+    let plan = stdout(&in_repo(&["plan", "--to", &prod]).assert().success());
+    assert!(
+        plan.contains(&format!("! {RULE}  (deleted outside ferry)")),
+        "{plan}"
+    );
+    let refused = in_repo(&["plan", "--to", &prod, "--on-drift", "fail"])
+        .assert()
+        .code(1);
+    assert!(stderr(&refused).contains(RULE), "{}", stderr(&refused));
+
+    // Applied again, it comes back with its GUID, its history continuing (v1, deleted v2, v3).
+    in_repo(&["apply", "--to", &prod, "--auto-approve"])
+        .assert()
+        .success();
+    let list = stdout(
+        &in_repo(&["object", "list", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    let line = list
+        .lines()
+        .find(|l| l.contains(RULE))
+        .expect("the rule is back");
+    assert!(line.ends_with("v3"), "{line}");
+    let status = stdout(&in_repo(&["status", "--tenant", &prod]).assert().success());
+    assert!(status.contains("drifted          0 object(s)"), "{status}");
+
+    // Deleted again, `object put` of its file brings it back too (v5).
+    in_repo(&["object", "rm", "--tenant", &prod, RULE])
+        .assert()
+        .success();
+    in_repo(&[
+        "object",
+        "put",
+        "--tenant",
+        &prod,
+        "objects/quality/quality_rule/fct_order_pk_unique.toml",
+    ])
+    .assert()
+    .success();
+    let list = stdout(
+        &in_repo(&["object", "list", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    let line = list
+        .lines()
+        .find(|l| l.contains(RULE))
+        .expect("the rule is back");
+    assert!(line.ends_with("v5"), "{line}");
+}
