@@ -273,6 +273,12 @@ pub fn export(
     let mut disk = repo::Disk::new(root);
     record_source(tenant, &mut disk, root, staging.as_deref_mut(), &mut report)?;
     let mut files = files_by_guid(root, &mut report)?;
+    // What the commit builds on: a file equal on disk may still differ from it (an export
+    // killed after writing files, before committing them).
+    let head = match staging.as_deref() {
+        Some(staging) => Some(staging.head_files(path::OBJECTS_DIR)?),
+        None => None,
+    };
     let addresses = tenant.address_index()?;
     let filter = Filter {
         kinds: options.selection.store_kinds(registry),
@@ -284,9 +290,11 @@ pub fn export(
         registry,
         options,
         addresses: &addresses,
-        staging,
+        staging: staging.as_deref_mut(),
+        head: head.as_ref(),
         files: &mut files,
         seen: HashSet::new(),
+        rendered: HashMap::new(),
         written_now: HashSet::new(),
         report: &mut report,
     };
@@ -302,33 +310,103 @@ pub fn export(
         })
         .map_err(|e| failure.take().unwrap_or(ExportError::Store(e)))?;
     let Run {
-        seen, written_now, ..
+        seen,
+        rendered,
+        written_now,
+        ..
     } = run;
 
-    let gone = gone_files(
+    let mut gone = gone_files(
         tenant, registry, options, &filter, &files, &seen, &addresses,
     )?;
-    let mut gone = gone;
     gone.retain(|(_, p)| !written_now.contains(p));
+    if let (Some(head), Some(staging)) = (&head, staging) {
+        let missing = missing_from_disk(head, &rendered, staging, &disk, &mut report)?;
+        for (guid, (old, _)) in &missing {
+            match rendered.get(guid) {
+                // Moved by the killed export: a rename.
+                Some(rel) => renamed_in_recovery(&mut report, old, rel),
+                None => continue,
+            }
+        }
+        let gone_too = gone_files(
+            tenant, registry, options, &filter, &missing, &seen, &addresses,
+        )?;
+        for (_, rel) in gone_too {
+            // Removed from disk by the killed export: only the commit still has it.
+            report.removed.push(rel.clone());
+            report.deleted.push(deleted_entry(rel));
+        }
+    }
     gone.sort_by(|a, b| a.1.cmp(&b.1));
     for (_, rel) in gone {
         remove(&mut disk, &rel)?;
-        let (kind, _) = kind_and_project(&rel).unwrap_or_default();
-        let address = path::address_from_path(&rel)
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| rel.clone());
         report.removed.push(rel.clone());
-        report.deleted.push(Exported {
-            kind,
-            address,
-            old_address: None,
-            path: rel,
-        });
+        report.deleted.push(deleted_entry(rel));
     }
-    // A path removed and then written again (names swapped) is a written file.
+    // A path removed and then written again (names swapped) is a written file; a file cut
+    // short by a killed export, written whole now, is matched.
     report.removed.retain(|p| !written_now.contains(p));
+    report.unmatched_files.retain(|p| !written_now.contains(p));
     sort(&mut report);
     Ok(report)
+}
+
+/// The report entry of a removed object file.
+fn deleted_entry(rel: String) -> Exported {
+    let (kind, _) = kind_and_project(&rel).unwrap_or_default();
+    let address = path::address_from_path(&rel)
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| rel.clone());
+    Exported {
+        kind,
+        address,
+        old_address: None,
+        path: rel,
+    }
+}
+
+/// The object files HEAD has that are neither on disk nor written by this export, by the GUID
+/// their blob carries (read from git: only these few blobs are read). An export killed after
+/// removing or moving files leaves such paths; the caller decides which are removals.
+fn missing_from_disk(
+    head: &HashMap<String, git2::Oid>,
+    rendered: &HashMap<Uuid, String>,
+    staging: &repo::Staging,
+    disk: &repo::Disk,
+    report: &mut Report,
+) -> Result<HashMap<Uuid, (String, Vec<u8>)>, ExportError> {
+    let claimed: HashSet<&str> = rendered.values().map(String::as_str).collect();
+    let mut paths: Vec<(&String, &git2::Oid)> = head
+        .iter()
+        .filter(|(rel, _)| !claimed.contains(rel.as_str()) && !disk.exists(rel))
+        .collect();
+    paths.sort();
+    let mut missing = HashMap::new();
+    for (rel, id) in paths {
+        let bytes = staging.blob(*id)?;
+        match guid_of(&bytes) {
+            Some(guid) if !missing.contains_key(&guid) => {
+                missing.insert(guid, (rel.clone(), bytes));
+            }
+            _ => report.unmatched_files.push(rel.clone()),
+        }
+    }
+    Ok(missing)
+}
+
+/// Records that the object now at `rel` was at `old` in the commit built on: its file counts
+/// as renamed (not added), and `old` is removed from the commit.
+fn renamed_in_recovery(report: &mut Report, old: &str, rel: &str) {
+    report.removed.push(old.to_string());
+    let old_address = path::address_from_path(old).map(|a| a.to_string());
+    if let Some(at) = report.added.iter().position(|e| e.path == rel) {
+        let entry = report.added.remove(at);
+        report.renamed.push(Exported {
+            old_address,
+            ..entry
+        });
+    }
 }
 
 /// What one export carries from object to object.
@@ -338,10 +416,14 @@ struct Run<'a> {
     options: &'a Options,
     addresses: &'a HashMap<Uuid, String>,
     staging: Option<&'a mut repo::Staging>,
+    /// HEAD's object files and their blob ids, when committing.
+    head: Option<&'a HashMap<String, git2::Oid>>,
     /// The repository's object files not yet matched to a tenant object, by GUID.
     files: &'a mut HashMap<Uuid, (String, Vec<u8>)>,
     /// The GUIDs of the tenant objects chosen for this export.
     seen: HashSet<Uuid>,
+    /// The path each exported object's file has now, by GUID.
+    rendered: HashMap<Uuid, String>,
     /// The paths written by this export so far.
     written_now: HashSet<String>,
     report: &'a mut Report,
@@ -403,6 +485,7 @@ impl Run<'_> {
             old_address: None,
             path: rel.clone(),
         };
+        self.rendered.insert(stored.guid, rel.clone());
         let staging = self.staging.as_deref_mut();
         match existing {
             None => {
@@ -427,7 +510,19 @@ impl Run<'_> {
                 write(self.disk, &rel, &text, staging)?;
                 self.report.changed.push(entry);
             }
-            Some(_) => return Ok(()),
+            Some(_) => {
+                // As on disk; the commit needs it too when HEAD has other bytes there.
+                let (Some(head), Some(staging)) = (self.head, staging) else {
+                    return Ok(());
+                };
+                let id = staging.blob_id(text.as_bytes())?;
+                match head.get(&rel) {
+                    Some(at_head) if *at_head == id => return Ok(()),
+                    Some(_) => self.report.changed.push(entry),
+                    None => self.report.added.push(entry),
+                }
+                staging.add_file(&rel)?;
+            }
         }
         self.written_now.insert(rel.clone());
         self.report.written.push(rel);

@@ -105,6 +105,7 @@ impl Staging {
             });
         }
         let prefix = prefix_in(&repo, root)?;
+        pack::remove_abandoned(&pack_dir(&repo));
         let parent = match repo.head() {
             Ok(head) => Some(
                 head.peel_to_commit()
@@ -123,6 +124,57 @@ impl Staging {
             writer: None,
             sent: 0,
         })
+    }
+
+    /// The files HEAD has below `dir` (relative to the root), as paths relative to the root
+    /// with their blob ids; nothing is read but the trees. Empty before the first commit.
+    pub fn head_files(
+        &self,
+        dir: &str,
+    ) -> Result<std::collections::HashMap<String, git2::Oid>, RepoError> {
+        let git = |action| git_error(&self.root, action);
+        let mut files = std::collections::HashMap::new();
+        let Some(parent) = self.parent else {
+            return Ok(files);
+        };
+        let tree = self
+            .repo
+            .find_commit(parent)
+            .and_then(|c| c.tree())
+            .map_err(git("read HEAD"))?;
+        let below = join_prefix(&self.prefix, dir);
+        let sub = match tree.get_path(Path::new(&below)) {
+            Ok(entry) => entry.to_object(&self.repo).map_err(git("read tree"))?,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(files),
+            Err(e) => return Err(git("read tree")(e)),
+        };
+        let Some(sub) = sub.as_tree() else {
+            return Ok(files);
+        };
+        sub.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                if let Ok(name) = entry.name() {
+                    files.insert(format!("{dir}/{parent}{name}"), entry.id());
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(git("read tree"))?;
+        Ok(files)
+    }
+
+    /// The blob id git gives a file holding `bytes`.
+    pub fn blob_id(&self, bytes: &[u8]) -> Result<git2::Oid, RepoError> {
+        git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+            .map_err(git_error(&self.root, "hash a file"))
+    }
+
+    /// The bytes of the blob `id`.
+    pub fn blob(&self, id: git2::Oid) -> Result<Vec<u8>, RepoError> {
+        self.repo
+            .find_blob(id)
+            .map(|b| b.content().to_vec())
+            .map_err(git_error(&self.root, "read blob"))
     }
 
     /// Stages a file just written: `rel` (relative to the root) holds `bytes`, and `meta` is its

@@ -48,6 +48,50 @@ pub(super) struct Pack {
     buf: Vec<u8>,
 }
 
+/// Whether a process `pid` exists (on this host). Where that cannot be known, it is assumed to.
+fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // Signal 0 checks without sending anything; EPERM means it exists as another user's.
+        // SAFETY: kill with signal 0 has no effect on the target process.
+        let sent = unsafe { libc::kill(pid, 0) };
+        sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Removes the temporary files (`tmp_ferry_<pid>_<n>.pack`/`.idx`) that ferry processes which
+/// no longer exist left in `dir` when they were killed in the middle of writing a pack. Files
+/// of a process still running are left alone; a file that cannot be removed stays (it is never
+/// read: git ignores `tmp_` files).
+pub(super) fn remove_abandoned(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix("tmp_ferry_") else {
+            continue;
+        };
+        let pid = rest.split('_').next().and_then(|p| p.parse::<u32>().ok());
+        let ours = name.ends_with(".pack") || name.ends_with(".idx");
+        if let Some(pid) = pid.filter(|_| ours) {
+            if pid != std::process::id() && !process_exists(pid) {
+                tracing::debug!(file = name, "removing a pack file left by a killed ferry");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
 /// A new file in `dir` named `tmp_ferry_<pid>_<n>.<ext>`.
 fn temp_file(dir: &Path, ext: &str) -> io::Result<(PathBuf, File)> {
     let mut attempt = 0u32;

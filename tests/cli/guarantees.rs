@@ -377,3 +377,114 @@ fn an_object_deleted_outside_ferry_is_drift_and_comes_back_continuing_its_histor
         .expect("the rule is back");
     assert!(line.ends_with("v5"), "{line}");
 }
+
+/// The tree HEAD of `repo` points at, and whether `git status` is clean.
+fn head_tree_and_clean(repo: &Path) -> (String, bool) {
+    let tree = crate::common::git_output(repo, &["rev-parse", "HEAD^{tree}"]);
+    let status = crate::common::git_output(repo, &["status", "--porcelain"]);
+    (tree.trim().to_string(), status.trim().is_empty())
+}
+
+#[test]
+fn an_export_killed_at_any_moment_is_completed_by_the_next_one() {
+    let env = TestEnv::new();
+    // Tenant a: a synthetic tenant; tenant b: the same objects with edits, renames and deletes.
+    env.ferry()
+        .args(["synth", "--objects", "1000", "--seed", "3", "--out", "s"])
+        .assert()
+        .success();
+    let s = env.path().join("s");
+    crate::common::git(&s, &["add", "-A"]);
+    crate::common::git(&s, &["commit", "-qm", "synthetic"]);
+    let (a, b) = (tenant(&env, "a"), tenant(&env, "b"));
+    for url in [&a, &b] {
+        env.ferry()
+            .args(["object", "put", "--tenant", url, "s/objects"])
+            .assert()
+            .success();
+    }
+    env.ferry()
+        .args(["synth", "--mutate", "40", "--seed", "4", "--out", "s"])
+        .assert()
+        .success();
+    env.ferry()
+        .args(["object", "put", "--tenant", &b, "s/objects"])
+        .assert()
+        .success();
+    let deleted: Vec<String> = crate::common::git_output(&s, &["diff", "--name-status", "HEAD~1"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("D\t"))
+        .map(|p| {
+            let rest = p.strip_prefix("objects/").unwrap();
+            let rest = &rest[rest.find('/').unwrap() + 1..];
+            rest.strip_suffix(".toml").unwrap().to_string()
+        })
+        .collect();
+    assert!(!deleted.is_empty());
+    env.ferry()
+        .args(["object", "rm", "--tenant", &b])
+        .args(&deleted)
+        .assert()
+        .success();
+
+    let export = |url: &str, repo: &str| {
+        env.ferry()
+            .args(["export", "--from", url, "--repo", repo, "--commit"])
+            .assert()
+            .success();
+    };
+    // What uninterrupted exports commit: a's initial export, then b's on top of it.
+    env.ferry().args(["init", "ref"]).assert().success();
+    let started = std::time::Instant::now();
+    export(&a, "ref");
+    let took = started.elapsed();
+    let (initial, clean) = head_tree_and_clean(&env.path().join("ref"));
+    assert!(clean);
+    crate::common::copy_dir(&env.path().join("ref"), &env.path().join("ref-a"));
+    export(&b, "ref");
+    let (incremental, clean) = head_tree_and_clean(&env.path().join("ref"));
+    assert!(clean);
+    assert_ne!(initial, incremental);
+
+    for round in 0..20u64 {
+        let dir = format!("k{round}");
+        let (url, expected) = if round % 2 == 0 {
+            env.ferry().args(["init", &dir]).assert().success();
+            (&a, &initial)
+        } else {
+            crate::common::copy_dir(&env.path().join("ref-a"), &env.path().join(&dir));
+            (&b, &incremental)
+        };
+        // Spread over the export's run, and a little past it.
+        let at = took.mul_f64(((round * 7919) % 20) as f64 / 16.0);
+        let mut child = env
+            .ferry_command()
+            .args(["export", "--from", url, "--repo", &dir, "--commit"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill();
+        child.wait().unwrap();
+        export(url, &dir);
+        let repo = env.path().join(&dir);
+        let (tree, clean) = head_tree_and_clean(&repo);
+        assert_eq!(
+            &tree, expected,
+            "round {round} (killed after {at:?}): another tree"
+        );
+        assert!(
+            clean,
+            "round {round}: {}",
+            crate::common::git_output(&repo, &["status", "--porcelain"])
+        );
+        let pack = repo.join(".git/objects/pack");
+        let leftovers: Vec<_> = std::fs::read_dir(&pack)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("tmp_"))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
+    }
+}
