@@ -291,18 +291,31 @@ fn parse_inner(
             } else {
                 at.clone()
             };
+            let holds_secret = kind
+                .secrets
+                .iter()
+                .any(|p| crate::model::pointer::overlaps(p, &at));
+            let message = if holds_secret {
+                // A secret's value is never shown, not even in an error, nor any value that
+                // may hold one (a table written as an array of tables, say): only its shape.
+                format!(
+                    "{shown}: {} (the value is not shown: it holds a secret field)",
+                    e.masked_with(shape(e.instance()))
+                )
+            } else {
+                let full = format!("{shown}: {e}");
+                if full.len() <= MESSAGE_LIMIT {
+                    full
+                } else {
+                    // A long value is quoted as a short excerpt.
+                    format!("{shown}: {}", e.masked_with(excerpt(e.instance())))
+                }
+            };
             problem(
                 Code::Schema,
                 file::position_of(text, &at),
                 address_hint.clone(),
-                if kind.is_secret(&at) || kind.secrets.iter().any(|p| at.starts_with(p.as_str())) {
-                    // The value of a secret field is never shown, not even in an error.
-                    format!(
-                        "{shown}: this secret field's value is not valid here (value not shown)"
-                    )
-                } else {
-                    format!("{shown}: {e}")
-                },
+                message,
                 Some(&format!(
                     "see {} for the fields of `{}`",
                     schema_origin(kind),
@@ -333,6 +346,29 @@ fn parse_inner(
         }
     }
     Ok((object, problems))
+}
+
+/// The longest schema error message quoted whole; a longer one quotes an [`excerpt`].
+const MESSAGE_LIMIT: usize = 200;
+
+/// What a value is, without any of its content: "an array of 2 items", "a table", "a string".
+fn shape(value: &Value) -> String {
+    match value {
+        Value::Null => "a null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(items) if items.len() == 1 => "an array of 1 item".into(),
+        Value::Array(items) => format!("an array of {} items", items.len()),
+        Value::Object(_) => "a table".into(),
+    }
+}
+
+/// A short excerpt of a value for an error message: its JSON form (control characters
+/// escaped) cut after 60 characters.
+pub fn excerpt(value: &Value) -> String {
+    let json = value.to_string();
+    crate::model::text::excerpt(&json, 60)
 }
 
 fn schema_origin(kind: &crate::kinds::Kind) -> String {

@@ -12,6 +12,7 @@ pub mod file;
 pub mod hash;
 pub mod path;
 pub mod pointer;
+pub mod text;
 
 use std::fmt;
 
@@ -112,7 +113,7 @@ pub enum AddressError {
     #[error("`{0}` is not an address: write `kind/name`, or `kind/project/name` for project-scoped kinds")]
     Malformed(String),
     /// A name that cannot be part of an address.
-    #[error("name `{name}` {why}")]
+    #[error("name `{}` {why}", text::excerpt(name, 80))]
     BadName {
         /// The offending name.
         name: String,

@@ -100,10 +100,37 @@ pub fn matches(pattern: &str, concrete: &str) -> bool {
     p.len() == c.len() && p.iter().zip(&c).all(|(p, c)| p == "*" || p == c)
 }
 
+/// Whether the value at `concrete` and the places `pattern` matches overlap: one is inside the
+/// other (or they are the same). A value at `/spec` holds whatever a pattern below it matches.
+pub fn overlaps(pattern: &str, concrete: &str) -> bool {
+    let p = segments(pattern);
+    let c = segments(concrete);
+    p.iter().zip(&c).all(|(p, c)| p == "*" || p == c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_value_overlaps_the_patterns_inside_it_and_around_it() {
+        assert!(overlaps("/spec/connection/password", "/spec/connection"));
+        assert!(overlaps("/spec/connection/password", ""));
+        assert!(overlaps(
+            "/spec/config_files/*/content",
+            "/spec/config_files"
+        ));
+        assert!(overlaps(
+            "/spec/config_files/*/content",
+            "/spec/config_files/2/content/x"
+        ));
+        assert!(!overlaps(
+            "/spec/connection/password",
+            "/spec/connection/host"
+        ));
+        assert!(!overlaps("/spec/connection/password", "/spec/name"));
+    }
 
     #[test]
     fn selects_through_wildcards() {

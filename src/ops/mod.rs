@@ -120,6 +120,12 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// A tenant name that could not be shown safely or used in an address.
+    #[error("tenant --name: {why}")]
+    BadTenantName {
+        /// What is wrong with it (the name quoted as an escaped excerpt).
+        why: String,
+    },
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {

@@ -20,6 +20,9 @@ pub fn credential_fingerprint(credential: &Secret) -> String {
 
 /// Makes a new tenant at `url`.
 pub fn init(ctx: &Context, url: &TenantUrl, facts: &Facts) -> Result<()> {
+    // The name is shown by every command that names the tenant: never control characters.
+    crate::model::check_name(&facts.name)
+        .map_err(|e| Error::BadTenantName { why: e.to_string() })?;
     store::create(url, facts, &ctx.timestamp())?;
     Ok(())
 }

@@ -488,3 +488,148 @@ fn an_export_killed_at_any_moment_is_completed_by_the_next_one() {
         assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
     }
 }
+
+/// A data source file with its connection written as an array of tables, holding a password.
+const WRONG_SHAPE: &str = r#"kind = "data_source"
+name = "crm"
+
+[spec]
+type = "postgresql"
+
+[[spec.connection]]
+host = "crm.internal"
+port = 5432
+database = "loyalty"
+auth_type = "username_password"
+username = "reader"
+password = "hunter2-SECRET"
+"#;
+
+/// A data source file with its config files written as one table, holding a file's content.
+const WRONG_FILES: &str = r#"kind = "data_source"
+name = "hdfs"
+
+[spec]
+type = "postgresql"
+
+[spec.connection]
+host = "crm.internal"
+port = 5432
+database = "loyalty"
+auth_type = "username_password"
+username = "reader"
+
+[spec.config_files]
+file_type = "keytab"
+file_name = "dw.keytab"
+content = "c2VjcmV0LUtFWVRBQi1TRUNSRVQ="
+"#;
+
+#[test]
+fn a_schema_error_around_a_secret_shows_its_shape_never_its_value() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    env.write("in/crm.toml", WRONG_SHAPE);
+    env.write("in/hdfs.toml", WRONG_FILES);
+    let secrets = ["hunter2-SECRET", "c2VjcmV0LUtFWVRBQi1TRUNSRVQ="];
+    let no_secret = |what: &str, out: &std::process::Output| {
+        let all = env.render(out);
+        for s in secrets {
+            assert!(!all.contains(s), "{what} shows a secret:\n{all}");
+        }
+        all
+    };
+    for file in ["in/crm.toml", "in/hdfs.toml"] {
+        let out = env
+            .ferry()
+            .args(["object", "put", "--tenant", &url, file])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let all = no_secret("object put", &out);
+        assert!(all.contains("/spec/"), "{all}");
+        assert!(all.contains("not shown"), "{all}");
+    }
+    // In a repository: validate (text and JSON) and plan.
+    env.ferry().args(["init", "repo"]).assert().success();
+    env.ferry()
+        .args(["export", "--from", &url, "--repo", "repo", "--commit"])
+        .assert()
+        .success();
+    env.write("repo/objects/global/data_source/crm.toml", WRONG_SHAPE);
+    env.write("repo/objects/global/data_source/hdfs.toml", WRONG_FILES);
+    let repo = env.path().join("repo");
+    crate::common::git(&repo, &["add", "-A"]);
+    crate::common::git(&repo, &["commit", "-qm", "wrong shapes"]);
+    for args in [
+        vec!["validate"],
+        vec!["validate", "--format", "json"],
+        vec!["plan", "--to", "sqlite:../dev.db"],
+        vec!["diff", "HEAD~1..HEAD"],
+    ] {
+        let out = env.ferry().args(&args).current_dir(&repo).output().unwrap();
+        let all = no_secret(&args.join(" "), &out);
+        assert!(
+            all.contains("/spec/connection"),
+            "{}: {all}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn a_huge_value_is_quoted_as_an_excerpt_and_control_characters_never_reach_the_terminal() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    let huge = "x".repeat(5_000_000);
+    env.write(
+        "in/big.toml",
+        &format!("kind = \"global_variable\"\nname = \"big\"\n\n[spec]\nvalue_type = {{ a = \"{huge}\" }}\n"),
+    );
+    let out = env
+        .ferry()
+        .args(["object", "put", "--tenant", &url, "in/big.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.len() < 2_000,
+        "an error of {} bytes",
+        out.stderr.len()
+    );
+
+    let out = env
+        .ferry()
+        .args([
+            "tenant",
+            "init",
+            "sqlite:esc.db",
+            "--name",
+            "a\u{1b}[31mb",
+            "--platform-version",
+            "4.5.0",
+        ])
+        .args([
+            "--engine",
+            "maxcompute",
+            "--engine-mode",
+            "single",
+            "--cluster",
+            "c1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control character"));
+    assert!(!env.path().join("esc.db").exists());
+}
