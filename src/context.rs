@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::config::{self, Config, ConfigError, CONFIG_FILE};
 use crate::kinds::{KindError, Registry};
@@ -72,6 +72,35 @@ pub enum ContextError {
     Kind(#[from] KindError),
 }
 
+/// The latest time ferry stores: RFC 3339 has four-digit years.
+pub const LATEST: &str = "9999-12-31T23:59:59Z";
+
+/// [`LATEST`] as seconds since the Unix epoch.
+const LATEST_SECS: u64 = 253_402_300_799;
+
+/// A time that would be later than [`LATEST`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// `now + by` is past [`LATEST`].
+    #[error(
+        "{what} would be {} after {}, past {LATEST}, the latest time ferry can store",
+        humantime::format_duration(*by),
+        if *pinned { format!("FERRY_NOW={now}") } else { format!("now ({now})") }
+    )]
+    TooLate {
+        /// What the time is for: "the lock's expiry".
+        what: &'static str,
+        /// Now, as stored.
+        now: String,
+        /// How long after now.
+        by: Duration,
+        /// Whether now is pinned by `FERRY_NOW`.
+        pinned: bool,
+        /// The flag that chose `by`, when one did (`--ttl`).
+        flag: Option<&'static str>,
+    },
+}
+
 /// Where the time comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
@@ -89,10 +118,34 @@ impl Clock {
             Clock::Fixed(t) => t,
         }
     }
+
+    /// `now + by`, for `what` (chosen by `flag`, when a flag chose it): refused when it would be
+    /// past [`LATEST`], which ferry cannot store. Every lock expiry is computed here.
+    pub fn later(
+        self,
+        now: SystemTime,
+        by: Duration,
+        what: &'static str,
+        flag: Option<&'static str>,
+    ) -> Result<SystemTime, TimeError> {
+        let latest = SystemTime::UNIX_EPOCH + Duration::from_secs(LATEST_SECS);
+        now.checked_add(by)
+            .filter(|t| *t <= latest)
+            .ok_or_else(|| TimeError::TooLate {
+                what,
+                now: timestamp(now),
+                by,
+                pinned: matches!(self, Clock::Fixed(_)),
+                flag,
+            })
+    }
 }
 
-/// A time as ferry stores and prints it: RFC 3339, UTC, whole seconds.
+/// A time as ferry stores and prints it: RFC 3339, UTC, whole seconds. Never panics: a time
+/// before 1970 or after [`LATEST`] (which [`Clock::later`] refuses to make) is clamped.
 pub fn timestamp(t: SystemTime) -> String {
+    let latest = SystemTime::UNIX_EPOCH + Duration::from_secs(LATEST_SECS);
+    let t = t.clamp(SystemTime::UNIX_EPOCH, latest);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
@@ -177,6 +230,11 @@ impl Context {
     /// Now.
     pub fn now(&self) -> SystemTime {
         self.clock.now()
+    }
+
+    /// The name of the host ferry runs on ([`host_name`]).
+    pub fn host(&self) -> String {
+        host_name(&self.vars)
     }
 
     /// Now, as ferry stores it.
@@ -327,15 +385,22 @@ fn default_actor(vars: &BTreeMap<String, String>) -> String {
         .or_else(|| vars.get("USERNAME"))
         .cloned()
         .unwrap_or_else(|| "unknown".to_string());
-    let host = vars
-        .get("HOSTNAME")
-        .cloned()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{user}@{host}")
+    format!("{user}@{}", host_name(vars))
+}
+
+/// The name of this host: `HOSTNAME`, else the kernel's host name, else `/etc/hostname`, else
+/// `localhost`. The default actor's host, and the host a lock's lease names.
+pub fn host_name(vars: &BTreeMap<String, String>) -> String {
+    [
+        vars.get("HOSTNAME").cloned(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname").ok(),
+        std::fs::read_to_string("/etc/hostname").ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|h| h.trim().to_string())
+    .find(|h| !h.is_empty())
+    .unwrap_or_else(|| "localhost".to_string())
 }
 
 #[cfg(test)]
@@ -368,6 +433,54 @@ mod tests {
         let clock = Clock::Fixed(t);
         assert_eq!(clock.now(), t);
         assert_eq!(timestamp(clock.now()), "2026-01-31T12:00:00Z");
+    }
+
+    #[test]
+    fn times_past_the_year_9999_are_refused_or_clamped_never_a_panic() {
+        let last = parse_time(LATEST).unwrap();
+        assert_eq!(timestamp(last), LATEST);
+        assert_eq!(timestamp(last + Duration::from_secs(3600)), LATEST);
+        assert_eq!(timestamp(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let clock = Clock::Fixed(last);
+        assert_eq!(
+            clock.later(last, Duration::ZERO, "x", None),
+            Ok(last),
+            "the latest time itself is fine"
+        );
+        let e = clock
+            .later(
+                last,
+                Duration::from_secs(1800),
+                "the lock's expiry",
+                Some("--ttl"),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the lock's expiry would be 30m after FERRY_NOW=9999-12-31T23:59:59Z, past 9999-12-31T23:59:59Z, the latest time ferry can store"
+        );
+        let now = parse_time("2026-01-31T12:00:00Z").unwrap();
+        let e = Clock::System
+            .later(now, Duration::MAX, "the lock's expiry", Some("--ttl"))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("after now (2026-01-31T12:00:00Z)"),
+            "{e}"
+        );
+        assert_eq!(
+            Clock::System
+                .later(now, Duration::from_secs(60), "x", None)
+                .map(timestamp),
+            Ok("2026-01-31T12:01:00Z".to_string())
+        );
+    }
+
+    #[test]
+    fn the_host_is_hostname_or_the_kernels() {
+        assert_eq!(host_name(&vars(&[("HOSTNAME", " box\n")])), "box");
+        let kernel = host_name(&vars(&[]));
+        assert!(!kernel.is_empty() && kernel.trim() == kernel, "{kernel:?}");
+        assert_eq!(host_name(&vars(&[("HOSTNAME", " ")])), kernel);
     }
 
     #[test]

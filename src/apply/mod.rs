@@ -63,6 +63,9 @@ pub enum ApplyError {
     /// Reading the destination failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The lock's lease would end after the latest time ferry can store.
+    #[error(transparent)]
+    TooLate(#[from] crate::context::TimeError),
 }
 
 /// Items joined for one message.

@@ -35,14 +35,16 @@ pub struct Args {
 /// `--lock-wait`, shared by `apply` and `rollback`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LockWait {
-    /// Wait up to this long for another holder's lock (e.g. 5m) instead of failing at once.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// Wait up to this long for another holder's lock (e.g. 5m; at most 100 years) instead of
+    /// failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub lock_wait: Option<Duration>,
 }
 
 /// Stops a write in progress on Ctrl-C or SIGTERM: the store rolls it back, and the lock is
 /// released on the way out. A second signal ends the process at once (the transaction still
-/// rolls back; the lock then lapses at its expiry).
+/// rolls back; the lock then lapses at the end of its lease, or is taken over at once by the
+/// next apply on this host).
 pub fn stop_on_signals() {
     let installed = ctrlc::set_handler(|| {
         if ferry::ops::interrupted() {

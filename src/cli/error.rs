@@ -142,6 +142,8 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
         E::NoSuchObject { .. } => {
             (User, Some("`ferry object list --tenant URL` shows what exists"))
         }
+        // Given with the holder by `store_hint`.
+        E::Busy { .. } => (Environment, None),
         E::Cancelled => (
             Interrupted,
             Some("nothing was changed; run the command again when you are ready"),
@@ -150,6 +152,38 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             (Internal, None)
         }
     }
+}
+
+/// The class and hint of a store error, the hints that name what the error holds included.
+fn store_hint(e: &StoreError) -> (Class, Option<String>) {
+    match e {
+        StoreError::Busy { holder, .. } => (
+            Class::Environment,
+            Some(match holder {
+                Some(holder) => format!(
+                    "{holder} holds the tenant's lock and is most likely the writer: wait for it to finish, or pass --lock-wait 5m to apply"
+                ),
+                None => "another ferry (or another program) is writing to it: wait for it to finish and run the command again".to_string(),
+            }),
+        ),
+        other => {
+            let (class, hint) = store(other);
+            (class, hint.map(Into::into))
+        }
+    }
+}
+
+/// The hint of a time too late to store: a shorter flag value, an earlier `FERRY_NOW`.
+fn too_late(e: &ferry::context::TimeError) -> String {
+    let ferry::context::TimeError::TooLate { flag, pinned, .. } = e;
+    let mut ways: Vec<String> = flag.iter().map(|f| format!("use a shorter {f}")).collect();
+    if *pinned {
+        ways.push("set FERRY_NOW to an earlier time, or unset it".to_string());
+    }
+    if ways.is_empty() {
+        ways.push("check the system clock".to_string());
+    }
+    ways.join("; ")
 }
 
 /// The class and hint of a plan error.
@@ -191,7 +225,9 @@ fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
             Class::User,
             "`ferry history --tenant URL` lists the deployments and their ids",
         ),
-        E::Failed { .. } | E::Store(_) => (
+        // Given their own hints by the caller.
+        E::Store(_) | E::TooLate(_) => (Class::Environment, "run the command again"),
+        E::Failed { .. } => (
             Class::Environment,
             "`ferry history --tenant URL` shows the failed deployment; fix the cause and apply again",
         ),
@@ -226,10 +262,8 @@ impl From<Error> for CliError {
             Error::Config(c) => config(c),
             Error::Repo(r) => (Environment, repo(r)),
             Error::Kind(_) => (User, Some(KIND_HINT.into())),
-            Error::Store(s) => {
-                let (class, hint) = store(s);
-                (class, hint.map(Into::into))
-            }
+            Error::Store(s) => store_hint(s),
+            Error::TooLate(t) => (User, Some(too_late(t))),
             Error::Select(s) => (
                 User,
                 Some(
@@ -256,6 +290,8 @@ impl From<Error> for CliError {
                     }
                 }
             }
+            Error::Apply(ferry::apply::ApplyError::Store(s)) => store_hint(s),
+            Error::Apply(ferry::apply::ApplyError::TooLate(t)) => (User, Some(too_late(t))),
             Error::Apply(a) => {
                 let (class, hint) = apply(a);
                 (class, Some(hint.into()))
@@ -451,6 +487,31 @@ mod tests {
                 "{class:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_busy_tenant_names_the_lock_holder_when_known() {
+        let busy = |holder: Option<&str>| -> CliError {
+            Error::Store(StoreError::Busy {
+                tenant: ferry::store::TenantUrl::parse("sqlite:t.db").unwrap(),
+                action: "begin",
+                holder: holder.map(Into::into),
+            })
+            .into()
+        };
+        let e = busy(Some("ci (apply 1a2b3c4d)"));
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (
+                Class::Environment,
+                "tenant sqlite:t.db is busy: another process is writing to it (begin)"
+            )
+        );
+        assert!(
+            e.hints[0].starts_with("ci (apply 1a2b3c4d) holds the tenant's lock"),
+            "{e:?}"
+        );
+        assert!(busy(None).hints[0].starts_with("another ferry"), "{e:?}");
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! helpers every command prints with.
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use ferry::ops::pipeline::PlanRequest;
 use ferry::plan::Options;
-use ferry::store::TenantUrl;
+use ferry::store::{Lock, TenantUrl};
 
 pub use super::error::{Class, CliError, Success};
 
@@ -109,6 +110,36 @@ impl PlanFlags {
             exclude: self.selection.exclude.clone(),
         })
     }
+}
+
+/// The longest duration a flag takes (`--ttl`, `--lock-wait`): 100 years of 365.25 days.
+pub const LONGEST: Duration = Duration::from_secs(100 * 31_557_600);
+
+/// Parses a duration flag (`30s`, `5m`, `2h`, `7d`), refusing one longer than [`LONGEST`].
+pub fn duration(text: &str) -> std::result::Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d > LONGEST {
+        return Err(format!(
+            "`{text}` is longer than 100 years, the longest ferry takes; give a shorter duration (e.g. 30m, 2h, 7d)"
+        ));
+    }
+    Ok(d)
+}
+
+/// A held lock, for `tenant info` and `status`: who, why, until when, and the process that
+/// keeps it renewed when it is an apply run's lease.
+pub fn lock_text(l: &Lock) -> String {
+    let mut text = format!(
+        "held by {} for `{}` until {}",
+        l.holder, l.purpose, l.expires_at
+    );
+    if let Some(lease) = &l.lease {
+        text.push_str(&format!(
+            " (lease: pid {} on host {}, renewed {})",
+            lease.pid, lease.host, lease.renewed_at
+        ));
+    }
+    text
 }
 
 /// A tenant URL argument, parsed.

@@ -21,10 +21,7 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         TextOrJson::Text => {
             let mut text = format!("tenant           {}\n", status.tenant);
             text.push_str(&match &status.lock {
-                Some(l) => format!(
-                    "lock             held by {} for `{}` until {}\n",
-                    l.holder, l.purpose, l.expires_at
-                ),
+                Some(l) => format!("lock             {}\n", lock_text(l)),
                 None => "lock             free\n".to_string(),
             });
             text.push_str(&match &status.last_deployment {

@@ -82,8 +82,9 @@ pub struct LockArgs {
     /// Why the tenant is locked (shown to anyone the lock stops).
     #[arg(long)]
     purpose: String,
-    /// How long until the lock lapses unless renewed (e.g. 30m, 2h).
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    /// How long until the lock lapses unless renewed (e.g. 30m, 2h; at most 100 years). A lock
+    /// taken by hand keeps it whole: it is no short lease like an apply run's.
+    #[arg(long, default_value = "30m", value_parser = duration)]
     ttl: std::time::Duration,
 }
 
@@ -154,10 +155,7 @@ fn info(ctx: &Context, a: InfoArgs) -> Result<()> {
                 text.push_str(&format!("  {category:<14} {n}\n"));
             }
             match &info.lock {
-                Some(l) => text.push_str(&format!(
-                    "lock             held by {} for `{}` until {}\n",
-                    l.holder, l.purpose, l.expires_at
-                )),
+                Some(l) => text.push_str(&format!("lock             {}\n", lock_text(l))),
                 None => text.push_str("lock             none\n"),
             }
             match &info.last {

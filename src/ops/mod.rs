@@ -45,6 +45,9 @@ pub enum Error {
     /// The tenant store.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A time after the latest ferry can store (a lock's expiry).
+    #[error(transparent)]
+    TooLate(#[from] crate::context::TimeError),
     /// A selector.
     #[error(transparent)]
     Select(#[from] crate::select::SelectError),

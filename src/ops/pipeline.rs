@@ -141,18 +141,28 @@ pub fn apply_planned(
     ui: &mut dyn Ui,
 ) -> Result<Deployment> {
     let mut tenant = store::open(url)?;
+    let host = ctx.host();
     let options = session::Options {
         actor: ctx.actor(),
         clock: ctx.clock(),
         lock_wait: lock_wait.unwrap_or_default(),
+        host: &host,
     };
-    let mut on_event = |event: session::Event<'_>| match event {
+    let mut on_event = |event: session::Event<'_>| {
+        match event {
         session::Event::Waiting { holder } => {
             ui.status(&format!("waiting for the lock held by {holder}"))
         }
+        session::Event::TookOver { holder, pid, host } => ui.status(&format!(
+            "took over the lock of {holder}: its process {pid} on this host ({host}) is gone"
+        )),
         session::Event::NotReleased(e) => {
             ui.status(&format!("warning: the lock was not released: {e}"))
         }
+        session::Event::Lapsed { holder } => ui.status(&format!(
+            "warning: the apply succeeded, but its lock lapsed during the write and {holder} holds it now; it was left to them"
+        )),
+    }
     };
     let done = session::with_lock(tenant.as_mut(), options, &mut on_event, |tenant, actor| {
         apply::apply(

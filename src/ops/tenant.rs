@@ -117,11 +117,22 @@ pub fn settings(
     }
 }
 
-/// Takes (or renews) the maintenance lock for the acting user, for `ttl`.
+/// Takes (or renews) the maintenance lock for the acting user, for `ttl`; an expiry after the
+/// latest time ferry can store is refused. A lock taken by hand has no lease: it holds for its
+/// whole `ttl`.
 pub fn lock(ctx: &Context, url: &TenantUrl, purpose: &str, ttl: Duration) -> Result<Lock> {
-    let mut tenant = store::open(url)?;
     let now = ctx.now();
-    Ok(tenant.acquire_lock(ctx.actor(), purpose, &timestamp(now), &timestamp(now + ttl))?)
+    let until = ctx
+        .clock()
+        .later(now, ttl, "the lock's expiry", Some("--ttl"))?;
+    let mut tenant = store::open(url)?;
+    Ok(tenant.acquire_lock(
+        ctx.actor(),
+        purpose,
+        &timestamp(now),
+        &timestamp(until),
+        None,
+    )?)
 }
 
 /// Releases the maintenance lock (another holder's only with `force`); the lock released, if

@@ -72,6 +72,16 @@ pub enum StoreError {
         /// The path.
         path: PathBuf,
     },
+    /// Another process kept a write transaction open longer than the store waits for one.
+    #[error("tenant {tenant} is busy: another process is writing to it ({action})")]
+    Busy {
+        /// The tenant.
+        tenant: TenantUrl,
+        /// What was being done.
+        action: &'static str,
+        /// The lock holder, when known (the writer is most likely it).
+        holder: Option<String>,
+    },
     /// Another holder has the lock.
     #[error("tenant {tenant} is locked by {holder} for `{purpose}` until {expires_at}")]
     Locked {

@@ -23,7 +23,7 @@ use crate::secret::Secret;
 pub use error::StoreError;
 pub use types::{
     address_of, Actor, AppliedRecord, Change, Deleted, Deployment, DeploymentResult, Drifted,
-    Facts, Filter, Lock, Managed, NewObject, ObjectKey, Outcome, Settings, StoredObject,
+    Facts, Filter, Lease, Lock, Managed, NewObject, ObjectKey, Outcome, Settings, StoredObject,
     StoredPackage, Written,
 };
 pub use url::{Password, PostgresUrl, TenantUrl, UrlProblem};
@@ -161,12 +161,15 @@ pub trait Tenant {
     /// The lock, if one is held and has not expired at `now`.
     fn lock(&self, now: &str) -> Result<Option<Lock>, StoreError>;
     /// Takes or renews the lock for `holder` until `expires_at`; an expired lock is taken over.
+    /// `lease` names the process that keeps it renewed (its `renewed_at` is `now`), for an apply
+    /// run's lock; `None` for a lock taken by hand. A renewal keeps the time it was first taken.
     fn acquire_lock(
         &mut self,
         holder: &str,
         purpose: &str,
         now: &str,
         expires_at: &str,
+        lease: Option<&Lease>,
     ) -> Result<Lock, StoreError>;
     /// Releases the lock held by `holder` (any holder's with `force`); returns what was released.
     fn release_lock(

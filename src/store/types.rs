@@ -1,5 +1,5 @@
 //! The values a store keeps and returns: tenant facts and settings, objects as stored and as
-//! written, batches of changes and what they did, the maintenance lock, deployment records,
+//! written, batches of changes and what they did, the maintenance lock and its lease, deployment records,
 //! packages, list filters. Plain data shared by every [`super::Tenant`] implementation; the one
 //! rule kept here is when a lock is live ([`Lock::live_at`]).
 
@@ -187,6 +187,21 @@ pub struct Lock {
     pub acquired_at: String,
     /// When it lapses unless renewed (RFC 3339, UTC).
     pub expires_at: String,
+    /// The process that keeps it renewed, for a lock an apply run holds; `None` for a lock taken
+    /// by hand (`ferry tenant lock`), which lasts its whole time to live.
+    pub lease: Option<Lease>,
+}
+
+/// Who keeps a lock renewed: the process of an apply run, and its last renewal. A process on
+/// the same host that no longer exists holds nothing, whatever the expiry says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lease {
+    /// The host the process runs on.
+    pub host: String,
+    /// Its process id.
+    pub pid: u32,
+    /// When it last renewed the lock (RFC 3339, UTC).
+    pub renewed_at: String,
 }
 
 impl Lock {
@@ -348,6 +363,7 @@ mod tests {
             purpose: "deploy".into(),
             acquired_at: "2026-03-01T10:00:00Z".into(),
             expires_at: "2026-03-01T10:10:00Z".into(),
+            lease: None,
         };
         assert!(lock.live_at("2026-03-01T10:09:59Z"));
         assert!(!lock.live_at("2026-03-01T10:10:00Z"));

@@ -513,6 +513,79 @@ fn ctrl_c_or_sigterm_during_apply_rolls_back_and_releases_the_lock() {
 }
 
 #[test]
+fn an_apply_killed_mid_write_leaves_a_lock_the_next_apply_takes_over_at_once() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    // Both runs at the same pinned time: the killed run's lease has not lapsed for the second,
+    // so only the dead-process rule lets it in (no `unlock --force`, no waiting out a TTL).
+    let now = crate::common::NOW;
+    let mut child = spawn_apply(
+        &env,
+        &prod,
+        &[
+            ("FERRY_FAULT_WRITE_DELAY_MS", "20"),
+            ("FERRY_NOW", now),
+            ("FERRY_ACTOR", "ci"),
+        ],
+    );
+    let pid = child.id();
+    let reader = wait_for_write(&mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    assert_eq!(object_list(&env, &prod), "", "the killed write rolled back");
+    // The dead run's lock is still there, naming its process on this host.
+    let s = status(&env, &prod);
+    assert!(
+        s["lock"]["holder"]
+            .as_str()
+            .unwrap()
+            .starts_with("ci (apply "),
+        "{s}"
+    );
+    assert_eq!(s["lock"]["lease"]["pid"], pid, "{s}");
+    assert_eq!(s["lock"]["expires_at"], "2026-01-31T12:01:00Z", "{s}");
+    let text = stdout(
+        &env.ferry()
+            .args(["status", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(
+        text.contains(&format!(
+            "until 2026-01-31T12:01:00Z (lease: pid {pid} on host "
+        )) && text.contains(", renewed 2026-01-31T12:00:00Z)\n"),
+        "{text}"
+    );
+
+    let out = env
+        .ferry()
+        .args([
+            "apply",
+            "--to",
+            &prod,
+            "--auto-approve",
+            "--lock-wait",
+            "2m",
+        ])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "took over the lock of {}: its process {pid} on this host (",
+            s["lock"]["holder"].as_str().unwrap()
+        )) && err.contains(") is gone\n"),
+        "{err}"
+    );
+    assert!(!err.contains("waiting for the lock"), "{err}");
+    assert!(err.contains("applied 167 change(s)"), "{err}");
+    assert!(status(&env, &prod)["lock"].is_null());
+    converged(&env, &prod);
+}
+
+#[test]
 fn rollback_returns_to_what_a_deployment_applied() {
     let env = TestEnv::new();
     let (_, prod) = promoted_setup(&env);

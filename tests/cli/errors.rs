@@ -86,3 +86,71 @@ fn a_plan_with_changes_and_its_detailed_exit_code() {
     ]));
     insta::assert_snapshot!("plan_detailed_exit_code", shown);
 }
+
+#[test]
+fn huge_durations_and_times_are_refused_never_a_panic() {
+    let env = TestEnv::new();
+    let _repo = retail_repo(&env);
+    let prod = tenant(&env, "prod");
+    let late = "9999-12-31T23:59:59Z";
+    let cases: Vec<(Option<&str>, Vec<&str>, &[&str])> = vec![
+        (
+            None,
+            vec!["tenant", "lock", &prod, "--purpose", "x", "--ttl", "3000000d"],
+            &["invalid value '3000000d' for '--ttl <TTL>'", "longer than 100 years"],
+        ),
+        (
+            Some(late),
+            vec!["tenant", "lock", &prod, "--purpose", "x"],
+            &[
+                "error: the lock's expiry would be 30m after FERRY_NOW=9999-12-31T23:59:59Z, past 9999-12-31T23:59:59Z",
+                "hint: use a shorter --ttl; set FERRY_NOW to an earlier time, or unset it",
+            ],
+        ),
+        (
+            Some(late),
+            vec!["apply", "--to", &prod, "--repo", "retail", "--auto-approve"],
+            &[
+                "error: the apply's lock lease would be 1m after FERRY_NOW=9999-12-31T23:59:59Z",
+                "hint: set FERRY_NOW to an earlier time",
+            ],
+        ),
+        (
+            None,
+            vec![
+                "apply",
+                "--to",
+                &prod,
+                "--repo",
+                "retail",
+                "--auto-approve",
+                "--lock-wait",
+                "580000000000y",
+            ],
+            &[
+                "invalid value '580000000000y' for '--lock-wait <DURATION>'",
+                "longer than 100 years",
+            ],
+        ),
+    ];
+    // Another actor holds the lock, as in the report of the last case.
+    env.ferry()
+        .env("FERRY_ACTOR", "alice@ops")
+        .args(["tenant", "lock", &prod, "--purpose", "maintenance"])
+        .assert()
+        .success();
+    for (now, args, wanted) in cases {
+        let mut cmd = env.ferry();
+        if let Some(now) = now {
+            cmd.env("FERRY_NOW", now);
+            // The lock above is not live in the year 9999.
+        }
+        let out = cmd.args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        for w in wanted {
+            assert!(err.contains(w), "{args:?}: no `{w}` in:\n{err}");
+        }
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

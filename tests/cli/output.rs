@@ -137,6 +137,26 @@ fn tenant_outputs_match_their_schemas() {
     let info = json_of(&env, &["tenant", "info", &url, "--format", "json"]);
     check("tenant-info", &info);
     assert_eq!(info["lock"]["purpose"], "schema test");
+    assert!(info["lock"]["lease"].is_null(), "a lock by hand: {info:#}");
+
+    // An apply run's lock, with its lease.
+    with_a_lease(&env.path().join("dev.db"));
+    let info = json_of(&env, &["tenant", "info", &url, "--format", "json"]);
+    check("tenant-info", &info);
+    assert_eq!(info["lock"]["lease"]["pid"], 4321, "{info:#}");
+}
+
+/// Makes the tenant file's lock an apply run's, with a lease (as a running apply leaves it).
+fn with_a_lease(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE lock SET holder = 'ci (apply 1a2b3c4d)', host = 'runner-7', pid = 4321,
+             renewed_at = '2026-01-31T12:00:00Z' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "a lock is held");
 }
 
 #[test]
@@ -240,6 +260,10 @@ fn status_and_history_outputs_match_their_schemas() {
     check("status", &s);
     assert_eq!(s["last_deployment"]["status"], "succeeded");
     assert!(!s["lock"].is_null());
+    with_a_lease(&env.path().join("prod.db"));
+    let s = status(&env);
+    check("status", &s);
+    assert_eq!(s["lock"]["lease"]["host"], "runner-7", "{s:#}");
     let mut states: Vec<&str> = s["drifted"]
         .as_array()
         .unwrap()

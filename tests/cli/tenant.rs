@@ -148,7 +148,7 @@ fn bad_tenant_files_are_named() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let out = env.ferry().args(["tenant", "info", &url]).assert().code(1);
-    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 3\n  hint: upgrade ferry"), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 4\n  hint: upgrade ferry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -323,7 +323,8 @@ fn two_processes_race_for_the_lock() {
     }
 }
 
-/// A store made by an older ferry (schema version 1) is migrated when opened.
+/// A store made by an older ferry (schema version 1) is migrated when opened, to the lease
+/// columns of the lock (migration 4) included.
 #[test]
 fn older_stores_are_migrated() {
     let env = TestEnv::new();
@@ -332,7 +333,9 @@ fn older_stores_are_migrated() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP INDEX objects_summary; DROP INDEX applied_summary;
-         ALTER TABLE applied DROP COLUMN body; PRAGMA user_version = 1;",
+         ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
+         ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
+         PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
@@ -344,7 +347,13 @@ fn older_stores_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    conn.execute(
+        "INSERT INTO lock (id, holder, purpose, acquired_at, expires_at, host, pid, renewed_at)
+         VALUES (1, 'h', 'p', 't', 't', 'host', 1, 't')",
+        [],
+    )
+    .unwrap();
     conn.execute(
         "INSERT INTO applied (guid, hash, applied_at, body) VALUES ('g', 'h', 't', '{}')",
         [],

@@ -8,19 +8,31 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{commit, db, SqliteTenant};
-use crate::store::{Lock, StoreError, TenantUrl};
+use crate::store::{Lease, Lock, StoreError, TenantUrl};
 
-/// The lock row, live or not.
+/// The lock row, live or not. Its lease is there when all three lease columns are.
 fn read(conn: &Connection, path: &Path) -> Result<Option<Lock>, StoreError> {
     conn.query_row(
-        "SELECT holder, purpose, acquired_at, expires_at FROM lock WHERE id = 1",
+        "SELECT holder, purpose, acquired_at, expires_at, host, pid, renewed_at
+         FROM lock WHERE id = 1",
         [],
         |r| {
+            let host: Option<String> = r.get(4)?;
+            let pid: Option<u32> = r.get(5)?;
+            let renewed_at: Option<String> = r.get(6)?;
             Ok(Lock {
                 holder: r.get(0)?,
                 purpose: r.get(1)?,
                 acquired_at: r.get(2)?,
                 expires_at: r.get(3)?,
+                lease: match (host, pid, renewed_at) {
+                    (Some(host), Some(pid), Some(renewed_at)) => Some(Lease {
+                        host,
+                        pid,
+                        renewed_at,
+                    }),
+                    _ => None,
+                },
             })
         },
     )
@@ -54,13 +66,14 @@ pub(super) fn live(t: &SqliteTenant, now: &str) -> Result<Option<Lock>, StoreErr
 }
 
 /// See [`crate::store::Tenant::acquire_lock`]. A holder renewing its lock keeps the time it
-/// first took it.
+/// first took it; the lease is written as given.
 pub(super) fn acquire(
     t: &mut SqliteTenant,
     holder: &str,
     purpose: &str,
     now: &str,
     expires_at: &str,
+    lease: Option<&Lease>,
 ) -> Result<Lock, StoreError> {
     let (path, url) = (t.path.clone(), t.url.clone());
     // A plain read first (WAL lets it run beside another process's write): a lock held by
@@ -76,11 +89,22 @@ pub(super) fn acquire(
         purpose: purpose.to_string(),
         acquired_at,
         expires_at: expires_at.to_string(),
+        lease: lease.cloned(),
     };
+    let lease = lock.lease.as_ref();
     tx.execute(
-        "INSERT OR REPLACE INTO lock (id, holder, purpose, acquired_at, expires_at)
-         VALUES (1, ?1, ?2, ?3, ?4)",
-        params![lock.holder, lock.purpose, lock.acquired_at, lock.expires_at],
+        "INSERT OR REPLACE INTO lock
+             (id, holder, purpose, acquired_at, expires_at, host, pid, renewed_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            lock.holder,
+            lock.purpose,
+            lock.acquired_at,
+            lock.expires_at,
+            lease.map(|l| &l.host),
+            lease.map(|l| l.pid),
+            lease.map(|l| &l.renewed_at),
+        ],
     )
     .map_err(|e| db(&path, "write lock", e))?;
     commit(tx, &path)?;
@@ -133,25 +157,91 @@ mod tests {
     fn the_holder_takes_and_renews_it() {
         let (_dir, mut t) = tenant();
         assert_eq!(t.lock(T0).unwrap(), None);
-        let lock = t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        let lock = t.acquire_lock("ann", "deploy", T0, T2, None).unwrap();
         assert_eq!(
             (lock.acquired_at.as_str(), lock.expires_at.as_str()),
             (T0, T2)
         );
         assert_eq!(t.lock(T1).unwrap(), Some(lock));
         // Renewing keeps the time it was first taken.
-        let renewed = t.acquire_lock("ann", "deploy", T1, T3).unwrap();
+        let renewed = t.acquire_lock("ann", "deploy", T1, T3, None).unwrap();
         assert_eq!(
             (renewed.acquired_at.as_str(), renewed.expires_at.as_str()),
             (T0, T3)
         );
     }
 
+    /// The lease of process `pid` on host `h`, renewed at `at`.
+    fn lease(pid: u32, at: &str) -> Lease {
+        Lease {
+            host: "h".into(),
+            pid,
+            renewed_at: at.into(),
+        }
+    }
+
+    #[test]
+    fn a_lease_is_stored_and_returned_and_a_renewal_moves_it() {
+        let (_dir, mut t) = tenant();
+        let lock = t
+            .acquire_lock("ci (apply 1)", "deploy", T0, T2, Some(&lease(42, T0)))
+            .unwrap();
+        assert_eq!(lock.lease, Some(lease(42, T0)));
+        assert_eq!(t.lock(T0).unwrap(), Some(lock.clone()));
+        assert_eq!(read(&t.conn, &t.path).unwrap(), Some(lock));
+        // The heartbeat renews it: the renewal time and the expiry move, the time it was taken
+        // does not.
+        let renewed = t
+            .acquire_lock("ci (apply 1)", "deploy", T1, T3, Some(&lease(42, T1)))
+            .unwrap();
+        assert_eq!(
+            (
+                renewed.acquired_at.as_str(),
+                renewed.expires_at.as_str(),
+                renewed.lease.as_ref().map(|l| l.renewed_at.as_str())
+            ),
+            (T0, T3, Some(T1))
+        );
+        assert_eq!(t.lock(T1).unwrap(), Some(renewed));
+        // A lock taken by hand has no lease.
+        t.release_lock("ci (apply 1)", false, T1).unwrap();
+        let by_hand = t.acquire_lock("ann", "fix", T1, T3, None).unwrap();
+        assert_eq!(by_hand.lease, None);
+        assert_eq!(t.lock(T2).unwrap().unwrap().lease, None);
+    }
+
+    #[test]
+    fn an_expired_lease_is_taken_over_and_its_lease_goes_with_it() {
+        let (_dir, mut t) = tenant();
+        t.acquire_lock("ci (apply 1)", "deploy", T0, T1, Some(&lease(42, T0)))
+            .unwrap();
+        let e = t
+            .acquire_lock("ci (apply 2)", "deploy", T0, T1, Some(&lease(43, T0)))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
+        // Not renewed by its expiry: the next run takes it, with its own lease.
+        let lock = t
+            .acquire_lock("ci (apply 2)", "deploy", T1, T2, Some(&lease(43, T1)))
+            .unwrap();
+        assert_eq!(
+            (lock.holder.as_str(), lock.acquired_at.as_str(), lock.lease),
+            ("ci (apply 2)", T1, Some(lease(43, T1)))
+        );
+        // The first run's renewal now fails naming the second.
+        let e = t
+            .acquire_lock("ci (apply 1)", "deploy", T1, T2, Some(&lease(42, T1)))
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Locked { ref holder, .. } if holder == "ci (apply 2)"),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn a_second_holder_is_refused_naming_the_first() {
         let (_dir, mut t) = tenant();
-        t.acquire_lock("ann", "deploy", T0, T2).unwrap();
-        let e = t.acquire_lock("bob", "fix", T1, T3).unwrap_err();
+        t.acquire_lock("ann", "deploy", T0, T2, None).unwrap();
+        let e = t.acquire_lock("bob", "fix", T1, T3, None).unwrap_err();
         let StoreError::Locked {
             holder,
             purpose,
@@ -186,10 +276,10 @@ mod tests {
     #[test]
     fn an_expired_lock_can_be_taken_by_another() {
         let (_dir, mut t) = tenant();
-        t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        t.acquire_lock("ann", "deploy", T0, T2, None).unwrap();
         // At the instant it expires it no longer holds.
         assert_eq!(t.lock(T2).unwrap(), None);
-        let lock = t.acquire_lock("bob", "fix", T2, T3).unwrap();
+        let lock = t.acquire_lock("bob", "fix", T2, T3, None).unwrap();
         assert_eq!(
             (lock.holder.as_str(), lock.acquired_at.as_str()),
             ("bob", T2)
@@ -201,7 +291,7 @@ mod tests {
     #[test]
     fn only_the_holder_releases_it_unless_forced() {
         let (_dir, mut t) = tenant();
-        t.acquire_lock("ann", "deploy", T0, T2).unwrap();
+        t.acquire_lock("ann", "deploy", T0, T2, None).unwrap();
         let e = t.release_lock("bob", false, T1).unwrap_err();
         let StoreError::NotHolder { holder, me, .. } = &e else {
             panic!("{e:?}");
@@ -216,7 +306,7 @@ mod tests {
             None,
             "nothing to release"
         );
-        t.acquire_lock("ann", "deploy", T1, T2).unwrap();
+        t.acquire_lock("ann", "deploy", T1, T2, None).unwrap();
         assert_eq!(
             t.release_lock("ann", false, T1).unwrap().unwrap().holder,
             "ann"
@@ -226,7 +316,7 @@ mod tests {
     #[test]
     fn an_expired_lock_is_cleared_by_anyone_and_reported_as_nothing() {
         let (_dir, mut t) = tenant();
-        t.acquire_lock("ann", "deploy", T0, T1).unwrap();
+        t.acquire_lock("ann", "deploy", T0, T1, None).unwrap();
         assert_eq!(t.release_lock("bob", false, T2).unwrap(), None);
         assert_eq!(read(&t.conn, &t.path).unwrap(), None, "the row is gone");
     }

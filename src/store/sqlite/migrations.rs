@@ -117,6 +117,13 @@ pub const MIGRATIONS: &[&str] = &[
         (address, guid, kind, name, project, hash, version, updated_at, updated_by);
     CREATE INDEX applied_summary ON applied (guid, hash, blob_id);
     "#,
+    // 4: an apply run's lock is a lease: the host and process that renew it, and when they
+    // last did (all null for a lock taken by hand).
+    r#"
+    ALTER TABLE lock ADD COLUMN host TEXT;
+    ALTER TABLE lock ADD COLUMN pid INTEGER;
+    ALTER TABLE lock ADD COLUMN renewed_at TEXT;
+    "#,
 ];
 
 /// The store schema version this ferry writes.
@@ -187,7 +194,9 @@ mod tests {
         // Back to version 1: what the first ferry made.
         conn.execute_batch(
             "DROP INDEX objects_summary; DROP INDEX applied_summary;
-             ALTER TABLE applied DROP COLUMN body; PRAGMA user_version = 1;",
+             ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
+             ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
         drop(conn);
@@ -197,6 +206,35 @@ mod tests {
         t.conn
             .execute(
                 "INSERT INTO applied (guid, hash, applied_at, body) VALUES ('g', 'h', 'now', '{}')",
+                [],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn a_version_3_store_gains_the_lease_columns_and_keeps_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &path, 0).unwrap();
+        // Back to version 3, holding a lock taken by hand.
+        conn.execute_batch(
+            "ALTER TABLE lock DROP COLUMN host; ALTER TABLE lock DROP COLUMN pid;
+             ALTER TABLE lock DROP COLUMN renewed_at; PRAGMA user_version = 3;
+             INSERT INTO lock (id, holder, purpose, acquired_at, expires_at)
+             VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');",
+        )
+        .unwrap();
+        drop(conn);
+        let t = SqliteTenant::open(&path).unwrap();
+        assert_eq!(version(&t.conn), SCHEMA_VERSION);
+        use crate::store::Tenant;
+        let lock = t.lock("2026-03-01T10:30:00Z").unwrap().unwrap();
+        assert_eq!((lock.holder.as_str(), lock.lease), ("ann", None));
+        // Step 4's columns are there.
+        t.conn
+            .execute(
+                "UPDATE lock SET host = 'h', pid = 7, renewed_at = 'now' WHERE id = 1",
                 [],
             )
             .unwrap();

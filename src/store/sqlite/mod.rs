@@ -22,8 +22,8 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, Transaction, Transactio
 use uuid::Uuid;
 
 use super::{
-    Actor, AppliedRecord, Change, Deleted, Deployment, Facts, Filter, Lock, Managed, ObjectKey,
-    Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl, Written,
+    Actor, AppliedRecord, Change, Deleted, Deployment, Facts, Filter, Lease, Lock, Managed,
+    ObjectKey, Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl, Written,
 };
 use crate::secret::Secret;
 
@@ -167,6 +167,12 @@ fn db(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::ReadOnly) => StoreError::ReadOnly {
             path: path.to_path_buf(),
         },
+        // Another connection's write transaction outlasted the busy timeout.
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+            tenant: TenantUrl::Sqlite(path.to_path_buf()),
+            action,
+            holder: None,
+        },
         _ => StoreError::Database {
             path: path.to_path_buf(),
             action,
@@ -297,8 +303,9 @@ impl Tenant for SqliteTenant {
         purpose: &str,
         now: &str,
         expires_at: &str,
+        lease: Option<&Lease>,
     ) -> Result<Lock, StoreError> {
-        lock::acquire(self, holder, purpose, now, expires_at)
+        lock::acquire(self, holder, purpose, now, expires_at, lease)
     }
 
     fn release_lock(
