@@ -403,6 +403,27 @@ pub fn host_name(vars: &BTreeMap<String, String>) -> String {
     .unwrap_or_else(|| "localhost".to_string())
 }
 
+/// Whether no process `pid` exists on this host (signal 0 reports ESRCH). A process of another
+/// user exists; a pid that cannot name one process is not known to be gone.
+#[cfg(unix)]
+pub fn process_gone(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Elsewhere no process is known to be gone: its lock lapses at its expiry.
+#[cfg(not(unix))]
+pub fn process_gone(_pid: u32) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

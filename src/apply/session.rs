@@ -223,7 +223,7 @@ fn take_over(
     let Some(lease) = &lock.lease else {
         return Ok(false);
     };
-    if lease.host != options.host || !process_gone(lease.pid) {
+    if lease.host != options.host || !crate::context::process_gone(lease.pid) {
         return Ok(false);
     }
     match tenant.release_lock(&lock.holder, false, &now) {
@@ -238,27 +238,6 @@ fn take_over(
         Err(StoreError::NotHolder { .. } | StoreError::Busy { .. }) => Ok(false),
         Err(e) => Err(e),
     }
-}
-
-/// Whether no process `pid` exists on this host (signal 0 reports ESRCH). A process of another
-/// user exists; a pid that cannot name one process is not known to be gone.
-#[cfg(unix)]
-fn process_gone(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
-    let sent = unsafe { libc::kill(pid, 0) };
-    sent != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-}
-
-/// Elsewhere no process is known to be gone: its lock lapses at its expiry.
-#[cfg(not(unix))]
-fn process_gone(_pid: u32) -> bool {
-    false
 }
 
 /// The thread that renews an apply's lock while the apply works, on a connection of its own.

@@ -48,25 +48,6 @@ pub(super) struct Pack {
     buf: Vec<u8>,
 }
 
-/// Whether a process `pid` exists (on this host). Where that cannot be known, it is assumed to.
-fn process_exists(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return true;
-        };
-        // Signal 0 checks without sending anything; EPERM means it exists as another user's.
-        // SAFETY: kill with signal 0 has no effect on the target process.
-        let sent = unsafe { libc::kill(pid, 0) };
-        sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        true
-    }
-}
-
 /// Removes the temporary files (`tmp_ferry_<pid>_<n>.pack`/`.idx`) that ferry processes which
 /// no longer exist left in `dir` when they were killed in the middle of writing a pack. Files
 /// of a process still running are left alone; a file that cannot be removed stays (it is never
@@ -84,7 +65,7 @@ pub(super) fn remove_abandoned(dir: &Path) {
         let pid = rest.split('_').next().and_then(|p| p.parse::<u32>().ok());
         let ours = name.ends_with(".pack") || name.ends_with(".idx");
         if let Some(pid) = pid.filter(|_| ours) {
-            if pid != std::process::id() && !process_exists(pid) {
+            if pid != std::process::id() && crate::context::process_gone(pid) {
                 tracing::debug!(file = name, "removing a pack file left by a killed ferry");
                 let _ = std::fs::remove_file(entry.path());
             }
