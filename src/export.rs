@@ -521,7 +521,14 @@ impl Run<'_> {
                     Some(_) => self.report.changed.push(entry),
                     None => self.report.added.push(entry),
                 }
-                staging.add_file(&rel)?;
+                // The bytes are in hand: only the file's stat data is read, for the index.
+                let full = self.disk.root().join(&rel);
+                let meta = std::fs::symlink_metadata(&full).map_err(|source| ExportError::Io {
+                    action: "read",
+                    path: rel.clone(),
+                    source,
+                })?;
+                staging.add(&rel, text.as_bytes(), &meta)?;
             }
         }
         self.written_now.insert(rel.clone());

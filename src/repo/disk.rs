@@ -96,6 +96,11 @@ impl Disk {
         Ok(true)
     }
 
+    /// The repository root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Makes the folder `rel` (and those above it) when missing. Returns whether it was made.
     pub fn create_dir(&mut self, rel: &str) -> Result<bool, RepoError> {
         let path = self.plain(rel)?;

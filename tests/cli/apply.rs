@@ -81,7 +81,7 @@ fn spawn_apply(env: &TestEnv, url: &str, extra: &[(&str, &str)]) -> Child {
 }
 
 /// Rewrites the description of the object file at `rel` (below `dir`).
-fn redescribe(dir: &Path, rel: &str, description: &str) {
+pub fn redescribe(dir: &Path, rel: &str, description: &str) {
     let path = dir.join(rel);
     let text = std::fs::read_to_string(&path).unwrap();
     let start = text.find("description = ").expect("a description");
