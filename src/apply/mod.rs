@@ -215,8 +215,8 @@ pub fn apply(
 }
 
 /// The destination's objects by address, once every object the plan touches is checked to be as
-/// the plan saw it.
-fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>, ApplyError> {
+/// the plan saw it (and its facts).
+pub fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>, ApplyError> {
     // The destination now, for the objects the plan touches.
     let mut current: HashMap<Uuid, (String, String, String)> = HashMap::new();
     let mut by_address: HashMap<String, Uuid> = HashMap::new();

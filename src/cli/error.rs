@@ -363,6 +363,11 @@ impl From<Error> for CliError {
                 User,
                 Some("pass --auto-approve (as CI does), or apply a saved plan: `ferry plan --out plan.json` then `ferry apply plan.json`".into()),
             ),
+            Error::PlanEdited { differences, .. } => {
+                let mut err = CliError::new(User, message);
+                err.details = differences.clone();
+                return err.hint("apply a plan as `ferry plan --out` wrote it: make a new one (`ferry plan --out plan.json`), review it, and apply that");
+            }
             Error::PlanCommit { .. } => (
                 Environment,
                 Some("apply the plan in the repository it was made from (--repo DIR)".into()),

@@ -168,6 +168,18 @@ pub enum Error {
         /// Why.
         source: Box<Error>,
     },
+    /// A saved plan differs from the plan its commit and destination give.
+    #[error("{} is not the plan that commit {commit} gives for tenant {tenant}: {} difference(s); nothing was applied", path.display(), differences.len())]
+    PlanEdited {
+        /// The plan file.
+        path: std::path::PathBuf,
+        /// Its commit.
+        commit: String,
+        /// Its destination.
+        tenant: crate::store::TenantUrl,
+        /// Each difference: where, what the file says, what the plan made again says.
+        differences: Vec<String>,
+    },
     /// A rollback target cannot be planned.
     #[error("cannot plan back to deployment {deployment} (commit {commit}): {source}")]
     RollbackPlan {

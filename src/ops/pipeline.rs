@@ -65,6 +65,16 @@ pub fn choose(
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
     let root = ctx.root_at(Some(&request.revision))?;
+    make_plan_at(ctx, &root, request, ui)
+}
+
+/// [`make_plan`] over the repository at `root`.
+fn make_plan_at(
+    ctx: &Context,
+    root: &std::path::Path,
+    request: &PlanRequest,
+    ui: &mut dyn Ui,
+) -> Result<Planned> {
     let tenant = store::open(&request.to)?;
     let selecting = request.select.is_some() || request.exclude.is_some();
     // A selection needs the whole graph; otherwise only what changed since the last apply.
@@ -73,7 +83,7 @@ pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Resul
     } else {
         ReadMode::Changed
     };
-    let read = desired::read(&root, &request.revision, tenant.as_ref(), mode)?;
+    let read = desired::read(root, &request.revision, tenant.as_ref(), mode)?;
     if let Some((files, unchanged)) = read.changed_only {
         ui.status(&format!(
             "read {files} changed object file(s); {unchanged} are as ferry last applied them"
@@ -92,7 +102,9 @@ pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Resul
         )?;
         desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
     }
-    let plan = plan::build(&desired, &actual, &read.registry, request.options)?;
+    let mut plan = plan::build(&desired, &actual, &read.registry, request.options)?;
+    plan.made_with.select = request.select.clone();
+    plan.made_with.exclude = request.exclude.clone();
     tracing::debug!(
         changes = plan.changes.len(),
         unchanged = plan.unchanged,
@@ -108,26 +120,70 @@ pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Resul
     })
 }
 
-/// Reads the desired objects a saved plan was made from: its commit, in its repository (or
-/// `--repo`).
-pub fn planned_from_saved(ctx: &Context, saved: plan::file::Saved) -> Result<Planned> {
+/// Makes a saved plan again from what it records (its commit, in its repository or `--repo`,
+/// its options and selection) and its destination as it is now, and returns the plan made
+/// again: a file that differs from it in anything apply would act on or record is refused,
+/// naming each difference. The revision name and repository folder are labels (the commit id
+/// is what is read), so they are kept as the file says.
+///
+/// A destination that changed since the plan was made is refused as stale: naming the objects
+/// the plan touches that changed, or else the fingerprint that differs.
+pub fn planned_from_saved(
+    ctx: &Context,
+    path: &std::path::Path,
+    saved: plan::file::Saved,
+    ui: &mut dyn Ui,
+) -> Result<Planned> {
     let commit = saved.plan.source.id.clone();
     let root = match (ctx.repo_flag(), &saved.plan.source.repository) {
         (Some(_), _) | (None, None) => ctx.root_at(Some(&commit))?,
         (None, Some(r)) => std::path::PathBuf::from(r),
     };
-    let (desired, registry, blobs) =
-        desired::git::read_all(&root, &commit).map_err(|e| Error::PlanCommit {
+    // Facts that changed would fail the plan's prerequisites; say it as the stale plan it is.
+    {
+        let tenant = store::open(&saved.plan.destination.url)?;
+        if tenant.facts()? != saved.plan.destination.facts {
+            apply::recheck(&saved.plan, tenant.as_ref())?;
+        }
+    }
+    let made_with = &saved.plan.made_with;
+    let request = PlanRequest {
+        to: saved.plan.destination.url.clone(),
+        revision: commit.clone(),
+        options: made_with.options,
+        select: made_with.select.clone(),
+        exclude: made_with.exclude.clone(),
+    };
+    let mut planned = make_plan_at(ctx, &root, &request, ui).map_err(|e| match e {
+        Error::Repo(e) => Error::PlanCommit {
             commit: commit.clone(),
-            source: Box::new(e.into()),
-        })?;
-    Ok(Planned {
-        plan: saved.plan,
-        objects: desired.objects,
-        registry,
-        blobs,
-        changed_only: None,
-    })
+            source: Box::new(Error::Repo(e)),
+        },
+        other => other,
+    })?;
+    let again = &mut planned.plan;
+    again.source.repository = saved.plan.source.repository.clone();
+    again.source.revision = saved.plan.source.revision.clone();
+    let differences = if again.destination.fingerprint != saved.plan.destination.fingerprint {
+        let tenant = store::open(&request.to)?;
+        apply::recheck(&saved.plan, tenant.as_ref())?;
+        vec![format!(
+            "destination.fingerprint: the file says {}, the tenant now gives {}: the tenant changed since the plan was made, or the file was edited",
+            crate::model::text::excerpt(&saved.plan.destination.fingerprint, 80),
+            again.destination.fingerprint
+        )]
+    } else {
+        plan::file::differences(&saved.plan, again)
+    };
+    if !differences.is_empty() {
+        return Err(Error::PlanEdited {
+            path: path.to_path_buf(),
+            commit,
+            tenant: saved.plan.destination.url.clone(),
+            differences,
+        });
+    }
+    Ok(planned)
 }
 
 /// Applies a plan to `url` as one deployment under the destination's lock, waiting up to

@@ -28,7 +28,7 @@ pub struct DesiredObject<'o> {
 }
 
 /// Plan options.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// Delete objects ferry applied earlier that are no longer desired.
     pub prune: bool,
@@ -95,6 +95,10 @@ pub fn build(
         warnings,
         edges,
         skipped,
+        made_with: super::MadeWith {
+            options,
+            ..Default::default()
+        },
     })
 }
 

@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use super::{Plan, PLAN_FORMAT};
+use crate::model::text::excerpt;
 
 /// This ferry's version, as plan files record it.
 pub const FERRY_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -118,6 +121,75 @@ pub fn read(path: &Path) -> Result<Saved, PlanFileError> {
     })
 }
 
+/// How many differences [`differences`] names; the rest are counted.
+pub const DIFFERENCES_SHOWN: usize = 20;
+
+/// Where `saved` (a plan file as read) differs from `again` (the plan made again from what it
+/// records), one line each: the place (a change or drift entry by its address), what the file
+/// says and what the plan made again says, values quoted as excerpts. Empty when they are equal.
+pub fn differences(saved: &Plan, again: &Plan) -> Vec<String> {
+    let saved = serde_json::to_value(saved).expect("plans serialize");
+    let again = serde_json::to_value(again).expect("plans serialize");
+    let mut found = Vec::new();
+    differ(&saved, &again, String::new(), &mut found);
+    let total = found.len();
+    found.truncate(DIFFERENCES_SHOWN);
+    if total > DIFFERENCES_SHOWN {
+        found.push(format!("and {} more", total - DIFFERENCES_SHOWN));
+    }
+    found
+}
+
+fn differ(saved: &Value, again: &Value, place: String, found: &mut Vec<String>) {
+    match (saved, again) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let null = Value::Null;
+                let inner = if place.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{place}.{key}")
+                };
+                differ(
+                    a.get(key).unwrap_or(&null),
+                    b.get(key).unwrap_or(&null),
+                    inner,
+                    found,
+                );
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                // Entries are named by their address when they have one (changes, drift).
+                let name = match (x.get("address"), y.get("address")) {
+                    (Some(Value::String(p)), Some(Value::String(q))) if p == q => excerpt(p, 80),
+                    _ => i.to_string(),
+                };
+                differ(x, y, format!("{place}[{name}]"), found);
+            }
+        }
+        (a, b) if a != b => found.push(format!(
+            "{place}: the file says {}, the plan made again says {}",
+            shown(a),
+            shown(b)
+        )),
+        _ => {}
+    }
+}
+
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".to_string(),
+        Value::Array(items) => format!(
+            "{} entries ({})",
+            items.len(),
+            excerpt(&value.to_string(), 80)
+        ),
+        other => excerpt(&other.to_string(), 80),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +226,7 @@ mod tests {
             warnings: Vec::new(),
             edges: Vec::new(),
             skipped: Vec::new(),
+            made_with: Default::default(),
         }
     }
 

@@ -27,7 +27,7 @@ pub use build::{build, Actual, Applied, Desired, DesiredObject, Options, PlanErr
 use serde::{Deserialize, Serialize};
 
 /// The plan file format this ferry writes and reads.
-pub const PLAN_FORMAT: u32 = 1;
+pub const PLAN_FORMAT: u32 = 2;
 
 /// What a change does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -145,6 +145,20 @@ pub struct Plan {
     /// Desired objects with changes that `--select`/`--exclude` left out of this plan.
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// What the plan was made with: `apply PLAN` makes it again from these, the source commit
+    /// and the destination, and refuses a file that differs.
+    pub made_with: MadeWith,
+}
+
+/// The options and selection a plan was made with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MadeWith {
+    /// The plan options.
+    pub options: Options,
+    /// `--select`.
+    pub select: Option<String>,
+    /// `--exclude`.
+    pub exclude: Option<String>,
 }
 
 /// The destination's identity when planned.

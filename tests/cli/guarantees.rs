@@ -614,3 +614,96 @@ fn a_huge_value_is_quoted_as_an_excerpt_and_control_characters_never_reach_the_t
     assert!(String::from_utf8_lossy(&out.stderr).contains("control character"));
     assert!(!env.path().join("esc.db").exists());
 }
+
+#[test]
+fn a_saved_plan_edited_by_hand_is_refused_naming_what_differs() {
+    let env = TestEnv::new();
+    let (_, prod) = crate::plan::promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let vat = "objects/global/global_variable/vat_rate_default.toml";
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    redescribe(&repo, vat, "VAT rate, from git.");
+    crate::common::git(&repo, &["commit", "-qam", "describe the VAT rate"]);
+    env.ferry()
+        .args(["plan", "--to", &prod, "--out", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let plan = std::fs::read_to_string(repo.join("plan.json")).unwrap();
+    let list = |env: &TestEnv| {
+        stdout(
+            &env.ferry()
+                .args(["object", "list", "--tenant", &prod, "--format", "json"])
+                .assert()
+                .success(),
+        )
+    };
+    let before = list(&env);
+    let edit = |from: &str, to: &str| {
+        assert!(plan.contains(from), "{from} is not in the plan:\n{plan}");
+        plan.replacen(from, to, 1)
+    };
+    let fingerprint = {
+        let json: serde_json::Value = serde_json::from_str(&plan).unwrap();
+        json["destination"]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let forged = [
+        (
+            edit("\"action\": \"update\"", "\"action\": \"delete\""),
+            "changes[global_variable/vat_rate_default].action: the file says \"delete\", the plan made again says \"update\"",
+        ),
+        (
+            edit("\"new\": \"VAT rate, from git.\"", "\"new\": \"forged\""),
+            "changes[global_variable/vat_rate_default].fields[0].new: the file says \"forged\", the plan made again says \"VAT rate, from git.\"",
+        ),
+        (
+            edit("\"kind\": \"global_variable\"", "\"kind\": \"metric\""),
+            "changes[global_variable/vat_rate_default].kind: the file says \"metric\", the plan made again says \"global_variable\"",
+        ),
+        (
+            edit(
+                "\"address\": \"global_variable/vat_rate_default\"",
+                "\"address\": \"global_variable/vat_rate_forged\"",
+            ),
+            "changes[0].address: the file says \"global_variable/vat_rate_forged\", the plan made again says \"global_variable/vat_rate_default\"",
+        ),
+        (
+            edit("\"unchanged\": 166", "\"unchanged\": 1"),
+            "unchanged: the file says 1, the plan made again says 166",
+        ),
+        (
+            edit(&fingerprint, &"0".repeat(64)),
+            "destination.fingerprint: the file says 0000000000000000000000000000000000000000000000000000000000000000, the tenant now gives",
+        ),
+    ];
+    for (text, difference) in forged {
+        std::fs::write(repo.join("forged.json"), &text).unwrap();
+        let out = env
+            .ferry()
+            .args(["apply", "forged.json"])
+            .current_dir(&repo)
+            .assert()
+            .code(1);
+        let err = stderr(&out);
+        assert!(
+            err.contains("forged.json is not the plan that commit") && err.contains(difference),
+            "{difference}\n{err}"
+        );
+        assert!(err.contains("nothing was applied"), "{err}");
+        assert_eq!(list(&env), before, "a forged plan changed the tenant");
+    }
+    // The plan as written applies, and its deployment records what was made again.
+    env.ferry()
+        .args(["apply", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert_ne!(list(&env), before);
+}

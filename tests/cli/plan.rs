@@ -993,7 +993,10 @@ fn json_output_matches_the_plan_schema() {
     .unwrap();
     assert!(!jsonschema::is_valid(&schema, &broken));
     let mut broken = plan.clone();
-    broken["format_version"] = 2.into();
+    broken["format_version"] = 1.into();
+    assert!(!jsonschema::is_valid(&schema, &broken));
+    let mut broken = plan.clone();
+    broken["made_with"]["options"]["prune"] = "yes".into();
     assert!(!jsonschema::is_valid(&schema, &broken));
 }
 
