@@ -35,13 +35,13 @@ pub enum EditError {
     Store(#[from] StoreError),
 }
 
-/// Object files → the changes that put them into `tenant`. Problems in any file stop the whole
-/// batch (nothing is written), and all of them are reported.
+/// Object files → the changes that put them into `tenant`, with the file each change comes from.
+/// Problems in any file stop the whole batch (nothing is written), and all of them are reported.
 pub fn resolve(
     files: Vec<SourceFile>,
     registry: &Registry,
     tenant: &dyn Tenant,
-) -> Result<Vec<Change>, EditError> {
+) -> Result<(Vec<Change>, Vec<String>), EditError> {
     use rayon::prelude::*;
     let mut problems = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
@@ -80,49 +80,65 @@ pub fn resolve(
     };
     // References resolved and hashes computed in parallel, in order; each file's text and
     // parsed form are dropped as soon as its change is made.
-    let prepared: Vec<Result<NewObject, Vec<Problem>>> = loaded
+    let prepared: Vec<(String, Result<NewObject, Vec<Problem>>)> = loaded
         .into_par_iter()
         .map(|l| {
             let kind = registry
                 .get(&l.object.kind)
                 .expect("parse_file checked the kind");
             let guid = batch[&l.object.address().to_string()];
-            prepare(kind, &l.object, guid, &lookup).map_err(|found| in_batch_terms(&l, found))
+            let new =
+                prepare(kind, &l.object, guid, &lookup).map_err(|found| in_batch_terms(&l, found));
+            (l.path, new)
         })
         .collect();
     let mut changes = Vec::with_capacity(prepared.len());
-    for result in prepared {
+    let mut paths = Vec::with_capacity(prepared.len());
+    for (path, result) in prepared {
         match result {
-            Ok(new) => changes.push(Change::Put(Box::new(new))),
+            Ok(new) => {
+                changes.push(Change::Put(Box::new(new)));
+                paths.push(path);
+            }
             Err(found) => problems.extend(found),
         }
     }
     if problems.is_empty() {
-        Ok(changes)
+        Ok((changes, paths))
     } else {
         problems.sort_by(|a, b| (&a.path, a.position, a.code).cmp(&(&b.path, b.position, b.code)));
         Err(EditError::Invalid(problems))
     }
 }
 
-/// Duplicate addresses and GUIDs among the batch's files; returns the batch's GUIDs with the
-/// file that holds each.
+/// Duplicate addresses (letter case and Unicode normalisation aside) and GUIDs among the
+/// batch's files; returns the batch's GUIDs with the file that holds each.
 fn batch_duplicates<'a>(
     loaded: &'a [Loaded],
     problems: &mut Vec<Problem>,
 ) -> HashMap<Uuid, &'a str> {
-    let mut seen_address: HashMap<Address, &str> = HashMap::new();
+    let mut seen_address: HashMap<String, (&str, Address)> = HashMap::new();
     let mut seen_guid: HashMap<Uuid, &str> = HashMap::new();
     for l in loaded {
         let address = l.object.address();
-        if let Some(first) = seen_address.insert(address.clone(), &l.path) {
+        let folded = crate::model::path::folded(&address.to_string());
+        if let Some((first, first_address)) = seen_address.get(&folded) {
+            let message = if *first_address == address {
+                format!("{address} is also in {first}")
+            } else {
+                format!(
+                    "{address} differs from {first_address} in {first} only in letter case or Unicode normalisation (NFC/NFD): exported, both would be one file on macOS and Windows"
+                )
+            };
             problems.push(problem(
                 l,
                 Code::DuplicateAddress,
                 "/name",
-                format!("{address} is also in {first}"),
-                "put each object once",
+                message,
+                "put each object once, under one name",
             ));
+        } else {
+            seen_address.insert(folded, (&l.path, address.clone()));
         }
         if let Some(guid) = l.object.guid {
             if let Some(first) = seen_guid.insert(guid, &l.path) {

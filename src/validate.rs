@@ -505,7 +505,8 @@ struct Lookup<'a> {
     registry: &'a Registry,
 }
 
-/// Duplicate GUIDs, duplicate addresses and paths that differ only in letter case; returns the
+/// Duplicate GUIDs, duplicate addresses and paths that differ only in letter case or Unicode
+/// normalisation; returns the
 /// objects by address (the first of each address).
 fn check_unique<'a>(
     objects: &'a [Loaded],
@@ -516,7 +517,8 @@ fn check_unique<'a>(
     let mut by_address: HashMap<Address, &Loaded> = HashMap::new();
     let mut by_folded_path: HashMap<String, &Loaded> = HashMap::new();
     for loaded in objects {
-        if let Some(first) = by_folded_path.get(&loaded.path.to_lowercase()) {
+        let folded = crate::model::path::folded(&loaded.path);
+        if let Some(first) = by_folded_path.get(&folded) {
             if first.path != loaded.path {
                 problems.push(Problem {
                     path: loaded.path.clone(),
@@ -524,7 +526,7 @@ fn check_unique<'a>(
                     address: Some(loaded.object.address().to_string()),
                     code: Code::DuplicateAddress,
                     message: format!(
-                        "{} differs from {} only in letter case: on macOS and Windows both are one file",
+                        "{} differs from {} only in letter case or Unicode normalisation (NFC/NFD): on macOS and Windows both are one file",
                         loaded.object.address(),
                         first.object.address()
                     ),
@@ -532,7 +534,7 @@ fn check_unique<'a>(
                 });
             }
         } else {
-            by_folded_path.insert(loaded.path.to_lowercase(), loaded);
+            by_folded_path.insert(folded, loaded);
         }
         let address = loaded.object.address();
         if let Some(guid) = loaded.object.guid {

@@ -135,6 +135,10 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             User,
             Some("rename one of the objects, or put the file with that object's guid"),
         ),
+        E::AddressFolds { .. } => (
+            User,
+            Some("rename the new object (or put the file with the other object's guid to rename that one)"),
+        ),
         E::StillReferenced { .. } => {
             (User, Some("remove or change the objects that refer to it first"))
         }
@@ -262,7 +266,7 @@ impl From<Error> for CliError {
             Error::Config(c) => config(c),
             Error::Repo(r) => (Environment, repo(r)),
             Error::Kind(_) => (User, Some(KIND_HINT.into())),
-            Error::Store(s) => store_hint(s),
+            Error::Store(s) | Error::PutFile { source: s, .. } => store_hint(s),
             Error::TooLate(t) => (User, Some(too_late(t))),
             Error::Select(s) => (
                 User,

@@ -25,6 +25,16 @@ pub const OBJECTS_DIR: &str = "objects";
 /// The longest file name (without `.toml`) written in full; longer ones are cut and hashed.
 pub const MAX_FILE_NAME_BYTES: usize = 200;
 
+/// The form two paths or addresses share when a file system that ignores letter case and Unicode
+/// normalisation (macOS, Windows) would make them one file: NFC, lower case, NFC again.
+pub fn folded(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    text.nfc().flat_map(char::to_lowercase).nfc().collect()
+}
+
 /// The repository-relative path (with `/` separators) of an object's file.
 pub fn object_path(category: Category, kind: &str, project: Option<&str>, name: &str) -> String {
     let mut path = format!("{OBJECTS_DIR}/{}/{kind}/", category.as_str());

@@ -168,6 +168,14 @@ pub enum Error {
         /// Why.
         source: Box<Error>,
     },
+    /// The tenant refused the object of one file.
+    #[error("{path}: {source}")]
+    PutFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: crate::store::StoreError,
+    },
     /// A saved plan differs from the plan its commit and destination give.
     #[error("{} is not the plan that commit {commit} gives for tenant {tenant}: {} difference(s); nothing was applied", path.display(), differences.len())]
     PlanEdited {

@@ -103,8 +103,8 @@ pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Put> {
         collect(path, true, &mut files, &mut skipped)?;
     }
     let mut tenant = store::open(url)?;
-    let changes = match edit::resolve(files, &registry, tenant.as_ref()) {
-        Ok(changes) => changes,
+    let (changes, paths) = match edit::resolve(files, &registry, tenant.as_ref()) {
+        Ok(resolved) => resolved,
         Err(edit::EditError::Invalid(problems)) => {
             return Err(Error::Invalid {
                 place: None,
@@ -114,10 +114,25 @@ pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Put> {
         }
         Err(edit::EditError::Store(e)) => return Err(e.into()),
     };
-    Ok(Put {
-        written: tenant.write(&changes, &ctx.store_actor())?,
-        skipped,
-    })
+    let written = tenant.write(&changes, &ctx.store_actor()).map_err(|e| {
+        // An address the tenant refuses is named with the file that asked for it.
+        let address = match &e {
+            store::StoreError::AddressFolds { address, .. }
+            | store::StoreError::AddressTaken { address, .. } => address.clone(),
+            _ => return Error::Store(e),
+        };
+        let at = changes
+            .iter()
+            .position(|c| matches!(c, store::Change::Put(o) if o.address() == address));
+        match at {
+            Some(i) => Error::PutFile {
+                path: paths[i].clone(),
+                source: e,
+            },
+            None => Error::Store(e),
+        }
+    })?;
+    Ok(Put { written, skipped })
 }
 
 /// The object at an address or GUID.

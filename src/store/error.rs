@@ -123,6 +123,16 @@ pub enum StoreError {
         /// The object that has it.
         guid: Uuid,
     },
+    /// An address differs from another object's only in letter case or Unicode normalisation.
+    #[error("address {address} differs from {other} (object {guid}) only in letter case or Unicode normalisation (NFC/NFD): exported, both would be one file on macOS and Windows; nothing was written")]
+    AddressFolds {
+        /// The new address.
+        address: String,
+        /// The other object's address.
+        other: String,
+        /// The other object.
+        guid: Uuid,
+    },
     /// A deleted object is still referenced.
     #[error("{address} cannot be deleted: {dependent} refers to it")]
     StillReferenced {

@@ -363,3 +363,68 @@ fn a_bad_secret_value_is_not_echoed() {
     assert!(err.contains("/spec/connection/password: a number is not of type \"string\" (the value is not shown: it holds a secret field)"), "{err}");
     assert!(!err.contains("918273645"), "{err}");
 }
+
+/// A variable object file named `name`.
+fn variable(name: &str) -> String {
+    format!(
+        "kind = \"global_variable\"\nname = \"{name}\"\n\n[spec]\ntype = \"number\"\nvalue = \"1\"\ndescription = \"x\"\n"
+    )
+}
+
+/// Names that would be one file on macOS or Windows (letter case, NFC against NFD) are refused
+/// at `put`, naming both, whether the other is in the tenant or in the same put.
+#[test]
+fn names_differing_only_in_case_or_unicode_normalisation_are_refused_naming_both() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    let nfc = "caf\u{e9}";
+    let nfd = "cafe\u{301}";
+    env.write("Rate.toml", &variable("Rate"));
+    env.write("rate.toml", &variable("rate"));
+    env.write("nfc.toml", &variable(nfc));
+    env.write("nfd.toml", &variable(nfd));
+    for file in ["Rate.toml", "nfc.toml"] {
+        env.ferry()
+            .args(["object", "put", "--tenant", &url, file])
+            .assert()
+            .success();
+    }
+    let before = list_json(&env, &url);
+    for (file, address, other) in [("rate.toml", "rate", "Rate"), ("nfd.toml", nfd, nfc)] {
+        let out = env
+            .ferry()
+            .args(["object", "put", "--tenant", &url, file])
+            .assert()
+            .code(1);
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!(
+                "error: {file}: address global_variable/{address} differs from global_variable/{other} (object "
+            )) && err.contains("only in letter case or Unicode normalisation (NFC/NFD)"),
+            "{err}"
+        );
+        assert!(err.contains("hint: rename"), "{err}");
+    }
+    // Both in one put: a problem of the second file, naming the first.
+    let other = TestEnv::new();
+    let url2 = tenant(&other, "dev");
+    other.write("nfc.toml", &variable(nfc));
+    other.write("nfd.toml", &variable(nfd));
+    let out = other
+        .ferry()
+        .args(["object", "put", "--tenant", &url2, "nfc.toml", "nfd.toml"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains(&format!(
+            "error[duplicate-address]: nfd.toml:2:1: global_variable/{nfd}: global_variable/{nfd} differs from global_variable/{nfc} in nfc.toml only in letter case or Unicode normalisation"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(list_json(&env, &url), before);
+    assert_eq!(
+        list_json(&other, &url2)["objects"].as_array().map(Vec::len),
+        Some(0)
+    );
+}

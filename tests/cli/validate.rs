@@ -289,6 +289,41 @@ fn addresses_that_differ_only_in_case_collide() {
 }
 
 #[test]
+fn addresses_that_differ_only_in_unicode_normalisation_collide() {
+    let env = TestEnv::new();
+    let (nfc, nfd) = ("caf\u{e9}", "cafe\u{301}");
+    let named = |name: &str, guid: &str| {
+        SEGMENT
+            .replace("\"retail\"", &format!("\"{name}\""))
+            .replace("1a01", guid)
+    };
+    let root = repo_with(
+        &env,
+        &[
+            (
+                &format!("objects/global/data_segment/{nfc}.toml"),
+                &named(nfc, "1a08"),
+            ),
+            (
+                &format!("objects/global/data_segment/{nfd}.toml"),
+                &named(nfd, "1a09"),
+            ),
+        ],
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text(&out.get_output().stderr, &env);
+    assert!(
+        stderr.contains("only in letter case or Unicode normalisation (NFC/NFD)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn objects_with_file_problems_still_take_part_in_the_checks() {
     let env = TestEnv::new();
     let area = "kind = \"subject_area\"\nname = \"trade\"\n\n[spec]\ndisplay_name = \"Trade\"\ndata_segment = \"data_segment/nowhere\"\n";

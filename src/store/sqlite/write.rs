@@ -85,7 +85,55 @@ impl Writer<'_> {
         }
         *at = batch.len();
         self.check_references()?;
+        self.check_folded(&written)?;
         Ok(written)
+    }
+
+    /// Fails when an address the batch created or renamed to differs from another object's only
+    /// in letter case or Unicode normalisation ([`crate::model::path::folded`]): exported, the two
+    /// would be one file on macOS and Windows. Reads every address only when the batch made new
+    /// ones.
+    fn check_folded(&self, written: &[Written]) -> Result<(), StoreError> {
+        use crate::model::path::folded;
+        let new: HashMap<String, &Written> = written
+            .iter()
+            .filter(|w| matches!(w.outcome, Outcome::Created | Outcome::Renamed))
+            .map(|w| (folded(&w.address), w))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let mut clash: Option<(String, String, String)> = None;
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT guid, address FROM objects")
+            .map_err(self.err("check addresses"))?;
+        let mut rows = statement.query([]).map_err(self.err("check addresses"))?;
+        while let Some(row) = rows.next().map_err(self.err("check addresses"))? {
+            let address: String = row.get(1).map_err(self.err("check addresses"))?;
+            let Some(w) = new.get(&folded(&address)) else {
+                continue;
+            };
+            if address != w.address {
+                let guid: String = row.get(0).map_err(self.err("check addresses"))?;
+                let found = (w.address.clone(), address, guid);
+                // The first by address, so the error is the same on every run.
+                if clash
+                    .as_ref()
+                    .is_none_or(|c| (&found.0, &found.1) < (&c.0, &c.1))
+                {
+                    clash = Some(found);
+                }
+            }
+        }
+        match clash {
+            None => Ok(()),
+            Some((address, other, guid)) => Err(StoreError::AddressFolds {
+                address,
+                other,
+                guid: parse_guid(self.path, &guid)?,
+            }),
+        }
     }
 
     /// An object's current row.
