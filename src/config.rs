@@ -110,6 +110,32 @@ impl Config {
                 found: config.format_version,
             });
         }
+        if let Some(facts) = &config.source {
+            let invalid = |field: &str, message: String| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                position: crate::model::file::position_of(text, &format!("/source/{field}")),
+                message,
+            };
+            if !matches!(facts.engine_mode.as_str(), "single" | "multi") {
+                return Err(invalid(
+                    "engine_mode",
+                    format!(
+                        "source.engine_mode is \"{}\"; it must be \"single\" or \"multi\"",
+                        crate::model::text::excerpt(&facts.engine_mode, 40)
+                    ),
+                ));
+            }
+            for (field, value) in [
+                ("name", &facts.name),
+                ("platform_version", &facts.platform_version),
+                ("engine", &facts.engine),
+                ("cluster", &facts.cluster),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(invalid(field, format!("source.{field} is empty")));
+                }
+            }
+        }
         Ok(config)
     }
 

@@ -315,6 +315,18 @@ impl Kind {
             origin: origin.clone(),
             message,
         };
+        // The name is a path segment of every object file and address of the kind.
+        let good_name = name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !good_name {
+            return Err(invalid(format!(
+                "kind name `{}` (the file name before .schema.json) must be lower-case letters, digits and `_`, starting with a letter, at most 64 characters",
+                crate::model::text::excerpt(name, 80)
+            )));
+        }
         let schema: Value =
             serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
         let x = schema
@@ -340,6 +352,26 @@ impl Kind {
             if let Some(problem) = pointer_problem(ptr) {
                 return Err(invalid(format!("`immutable` pointer `{ptr}` {problem}")));
             }
+        }
+        // A project-scoped object lives in its project's folder: the schema must require one,
+        // and a tenant-scoped kind must not have one.
+        let requires_project = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|r| r.iter().any(|f| f == "project"));
+        let has_project = schema.pointer("/properties/project").is_some();
+        match x.scope {
+            Scope::Project if !(requires_project && has_project) => {
+                return Err(invalid(
+                    "`scope: project` needs a `project` property the schema requires: add \"project\": {\"type\": \"string\"} to `properties` and \"project\" to `required`".into(),
+                ))
+            }
+            Scope::Tenant if has_project => {
+                return Err(invalid(
+                    "a `project` property needs `scope: project` in `x-ferry` (tenant-scoped objects belong to no project)".into(),
+                ))
+            }
+            _ => {}
         }
         let validator = jsonschema::draft202012::new(&schema)
             .map_err(|e| invalid(format!("not a valid JSON Schema: {e}")))?;

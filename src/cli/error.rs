@@ -343,9 +343,9 @@ impl From<Error> for CliError {
                 User,
                 Some("name object files (`.toml`) or folders of them".into()),
             ),
-            Error::BadTenantName { .. } => (
+            Error::BadTenantFact { .. } => (
                 User,
-                Some("choose a name of printable characters, without `/` and without leading or trailing spaces".into()),
+                Some("choose a value of printable characters, without `/` and without leading or trailing spaces".into()),
             ),
             Error::Write { .. } => (Environment, None),
             Error::VarNotSet { var } => (

@@ -123,9 +123,11 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
-    /// A tenant name that could not be shown safely or used in an address.
-    #[error("tenant --name: {why}")]
-    BadTenantName {
+    /// A tenant fact (name, platform version, engine, cluster) that could not be shown safely.
+    #[error("tenant {flag}: {why}")]
+    BadTenantFact {
+        /// The flag that gave it (`--name`).
+        flag: &'static str,
         /// What is wrong with it (the name quoted as an escaped excerpt).
         why: String,
     },

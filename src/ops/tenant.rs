@@ -20,9 +20,19 @@ pub fn credential_fingerprint(credential: &Secret) -> String {
 
 /// Makes a new tenant at `url`.
 pub fn init(ctx: &Context, url: &TenantUrl, facts: &Facts) -> Result<()> {
-    // The name is shown by every command that names the tenant: never control characters.
-    crate::model::check_name(&facts.name)
-        .map_err(|e| Error::BadTenantName { why: e.to_string() })?;
+    // The facts are shown by every command that names the tenant, and written to ferry.toml:
+    // never empty, never control characters.
+    for (flag, value) in [
+        ("--name", &facts.name),
+        ("--platform-version", &facts.platform_version),
+        ("--engine", &facts.engine),
+        ("--cluster", &facts.cluster),
+    ] {
+        crate::model::check_name(value).map_err(|e| Error::BadTenantFact {
+            flag,
+            why: e.to_string(),
+        })?;
+    }
     store::create(url, facts, &ctx.timestamp())?;
     Ok(())
 }

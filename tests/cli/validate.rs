@@ -231,6 +231,78 @@ fn repositories_may_add_their_own_kinds() {
     assert!(stderr.starts_with("error: kind schema schemas/kinds/dashboard.schema.json: kind `dashboard`: reference /spec/segment names unknown kind `no_such_kind`"), "{stderr}");
 }
 
+/// A custom kind must be usable as a path segment, and its scope must agree with its schema.
+#[test]
+fn a_custom_kind_named_dot_dot_or_project_scoped_without_a_project_is_refused() {
+    let env = TestEnv::new();
+    let schema = |kind: &str, scope: &str, project: bool| {
+        let (property, required) = if project {
+            (r#""project": {"type": "string"}, "#, r#", "project""#)
+        } else {
+            ("", "")
+        };
+        format!(
+            r#"{{"type": "object", "additionalProperties": false, "required": ["kind", "name", "spec"{required}],
+  "properties": {{"kind": {{"const": "{kind}"}}, "guid": {{"type": "string"}}, "name": {{"type": "string"}}, {property}"spec": {{"type": "object"}}}},
+  "x-ferry": {{"category": "global", "scope": "{scope}"}}}}"#
+        )
+    };
+    let root = repo_with(&env, &[]);
+    let cases = [
+        (
+            "...schema.json",
+            schema("..", "tenant", false),
+            "error: kind schema schemas/kinds/...schema.json: kind name `..` (the file name before .schema.json) must be lower-case letters, digits and `_`",
+        ),
+        (
+            "widget.schema.json",
+            schema("widget", "project", false),
+            "error: kind schema schemas/kinds/widget.schema.json: `scope: project` needs a `project` property the schema requires",
+        ),
+        (
+            "widget.schema.json",
+            schema("widget", "tenant", true),
+            "error: kind schema schemas/kinds/widget.schema.json: a `project` property needs `scope: project`",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let path = root.join("schemas/kinds").join(file);
+        std::fs::write(&path, text).unwrap();
+        let out = env
+            .ferry()
+            .arg("validate")
+            .current_dir(&root)
+            .assert()
+            .code(1);
+        let stderr = text_of(&out, &env);
+        assert!(stderr.starts_with(expected), "{stderr}");
+        std::fs::remove_file(&path).unwrap();
+    }
+    // With the project in the schema, a project-scoped kind's object needs one.
+    std::fs::write(
+        root.join("schemas/kinds/widget.schema.json"),
+        schema("widget", "project", true),
+    )
+    .unwrap();
+    env.write(
+        "tenant/objects/global/widget/w.toml",
+        "kind = \"widget\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a04\"\nname = \"w\"\n\n[spec]\n",
+    );
+    let out = env
+        .ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .code(1);
+    let stderr = text_of(&out, &env);
+    assert!(stderr.contains("objects/global/widget/w.toml"), "{stderr}");
+    assert!(stderr.contains("project"), "{stderr}");
+}
+
+fn text_of(out: &assert_cmd::assert::Assert, env: &TestEnv) -> String {
+    text(&out.get_output().stderr, env)
+}
+
 fn problem_codes(stderr: &str) -> Vec<&str> {
     let mut codes: Vec<&str> = stderr
         .lines()
@@ -435,4 +507,53 @@ fn a_bare_repository_is_read_at_a_revision() {
         text(&out.get_output().stderr, &env),
         "ok: 1 objects valid\n"
     );
+}
+
+/// The source facts in `ferry.toml` are checked: an engine mode other than single or multi, or
+/// an empty fact, is an error naming the file and line; `tenant init` refuses such facts too.
+#[test]
+fn ferry_toml_with_an_unknown_engine_mode_or_empty_facts_is_refused() {
+    let env = TestEnv::new();
+    let root = repo_with(
+        &env,
+        &[("objects/global/data_segment/retail.toml", SEGMENT)],
+    );
+    let facts = "format_version = 1\n\n[source]\nname = \"dev\"\nplatform_version = \"4.5.0\"\nengine = \"maxcompute\"\nengine_mode = \"single\"\ncluster = \"c1\"\n";
+    for (from, to, expected) in [
+        (
+            "engine_mode = \"single\"",
+            "engine_mode = \"quantum\"",
+            "error: ferry.toml:7:1: source.engine_mode is \"quantum\"; it must be \"single\" or \"multi\"",
+        ),
+        ("cluster = \"c1\"", "cluster = \"\"", "error: ferry.toml:8:1: source.cluster is empty"),
+    ] {
+        std::fs::write(root.join("ferry.toml"), facts.replace(from, to)).unwrap();
+        let out = env
+            .ferry()
+            .arg("validate")
+            .current_dir(&root)
+            .assert()
+            .code(1);
+        let stderr = text_of(&out, &env);
+        assert!(stderr.starts_with(expected), "{stderr}");
+    }
+    std::fs::write(root.join("ferry.toml"), facts).unwrap();
+    env.ferry()
+        .arg("validate")
+        .current_dir(&root)
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["tenant", "init", "sqlite:x.db", "--name", "x"])
+        .args(["--platform-version", "4.5.0", "--engine", "maxcompute"])
+        .args(["--engine-mode", "single", "--cluster", ""])
+        .assert()
+        .code(1);
+    assert!(
+        text_of(&out, &env).starts_with("error: tenant --cluster: "),
+        "{}",
+        text_of(&out, &env)
+    );
+    assert!(!env.path().join("x.db").exists());
 }
