@@ -707,3 +707,98 @@ fn a_saved_plan_edited_by_hand_is_refused_naming_what_differs() {
         .success();
     assert_ne!(list(&env), before);
 }
+
+/// Changes the owner of everything under `dir` to `uid`.
+fn chown_all(dir: &Path, uid: u32) {
+    std::os::unix::fs::lchown(dir, Some(uid), Some(uid)).unwrap();
+    if dir.is_dir() && !dir.is_symlink() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            chown_all(&entry.unwrap().path(), uid);
+        }
+    }
+}
+
+/// A tenant file that may not be written, in a folder that may not be written (so SQLite cannot
+/// make its -shm file), is read by every command that only reads, and refused by writers.
+/// Run as root, the commands run as `nobody`, for whom the permissions hold.
+#[test]
+fn a_read_only_tenant_file_is_read_by_every_reading_command() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    const NOBODY: u32 = 65534;
+    let env = TestEnv::new();
+    let (_, prod) = crate::plan::promoted_setup(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    redescribe(
+        &repo,
+        "objects/global/global_variable/vat_rate_default.toml",
+        "VAT rate, from git.",
+    );
+    crate::common::git(&repo, &["commit", "-qam", "describe the VAT rate"]);
+    let ro = env.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::copy(env.path().join("prod.db"), ro.join("prod.db")).unwrap();
+    assert!(!env.path().join("prod.db-wal").exists());
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        chown_all(&repo, NOBODY);
+        std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(ro.join("prod.db"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let url = format!("sqlite:{}", ro.join("prod.db").display());
+    let run = |args: &[&str]| {
+        let mut cmd = env.ferry_command();
+        cmd.args(args).current_dir(&repo).env("HOME", &repo);
+        if root {
+            cmd.uid(NOBODY).gid(NOBODY);
+        }
+        cmd.output().unwrap()
+    };
+    for args in [
+        &["tenant", "info", &url][..],
+        &["status", "--tenant", &url],
+        &["history", "--tenant", &url],
+        &["object", "list", "--tenant", &url],
+        &[
+            "object",
+            "get",
+            "--tenant",
+            &url,
+            "global_variable/vat_rate_default",
+        ],
+        &["plan", "--to", &url],
+    ] {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if args[0] == "plan" {
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("global_variable/vat_rate_default"),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+    let out = run(&["apply", "--to", &url, "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("prod.db is read-only"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&ro).unwrap().count(),
+        1,
+        "nothing was made beside it"
+    );
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -59,9 +59,41 @@ impl SqliteTenant {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut tenant = SqliteTenant::connect(path, flags, "open")?;
-        tenant.configure(read_only)?;
+        match tenant.configure(read_only) {
+            // A file in WAL mode is read through its -shm file, which a reader that may not
+            // write the file's folder cannot make. With no -wal file no writer is at work, so
+            // the file is read as it is (SQLite's `immutable`): reads work on a read-only file.
+            Err(StoreError::ReadOnly { .. } | StoreError::Database { .. })
+                if read_only && !Path::new(&format!("{}-wal", path.display())).exists() =>
+            {
+                tenant = SqliteTenant::connect_immutable(path)?;
+                tenant.configure(true)?;
+            }
+            other => other?,
+        }
         migrations::upgrade(&mut tenant.conn, path)?;
         Ok(tenant)
+    }
+
+    /// Opens a read-only file as immutable: no locks, no -shm file.
+    fn connect_immutable(path: &Path) -> Result<SqliteTenant, StoreError> {
+        let mut uri = String::from("file:");
+        for c in path.to_string_lossy().chars() {
+            match c {
+                '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+                c => uri.push(c),
+            }
+        }
+        uri.push_str("?immutable=1");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags).map_err(|e| db(path, "open", e))?;
+        Ok(SqliteTenant {
+            conn,
+            path: path.to_path_buf(),
+            url: TenantUrl::Sqlite(path.to_path_buf()),
+        })
     }
 
     /// Creates a new tenant file; refuses to overwrite any file.
