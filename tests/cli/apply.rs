@@ -771,3 +771,35 @@ fn a_saved_plans_file_hash_is_the_plan_hash_its_deployment_records() {
     let recorded = &history(&env, &prod)["deployments"][0]["plan_hash"];
     assert_eq!(recorded.as_str(), Some(file_hash.as_str()));
 }
+
+/// While an apply writes, a write by someone else is refused as locked, naming the apply's
+/// actor, instead of waiting for the database and failing as busy with no name.
+#[test]
+fn a_write_by_someone_else_during_an_apply_is_refused_naming_the_holder() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let mut child = spawn_apply(
+        &env,
+        &prod,
+        &[("FERRY_FAULT_WRITE_DELAY_MS", "20"), ("FERRY_ACTOR", "ci")],
+    );
+    let reader = wait_for_write(&mut child);
+    std::fs::create_dir_all(env.path().join("outside")).unwrap();
+    std::fs::copy(
+        env.path().join("repo").join(VAT),
+        env.path().join("outside/vat.toml"),
+    )
+    .unwrap();
+    let out = env
+        .ferry()
+        .args(["object", "put", "--tenant", &prod, "outside/vat.toml"])
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(err.contains("is locked by ci (apply "), "{err}");
+    assert!(!err.contains("busy"), "{err}");
+    let exit = child.wait().unwrap();
+    let apply_err = reader.join().unwrap();
+    assert!(exit.success(), "{apply_err}");
+    converged(&env, &prod);
+}

@@ -11,7 +11,7 @@ use super::{commit, db, SqliteTenant};
 use crate::store::{Lease, Lock, StoreError, TenantUrl};
 
 /// The lock row, live or not. Its lease is there when all three lease columns are.
-fn read(conn: &Connection, path: &Path) -> Result<Option<Lock>, StoreError> {
+pub(super) fn read(conn: &Connection, path: &Path) -> Result<Option<Lock>, StoreError> {
     conn.query_row(
         "SELECT holder, purpose, acquired_at, expires_at, host, pid, renewed_at
          FROM lock WHERE id = 1",
@@ -168,6 +168,23 @@ mod tests {
         assert_eq!(
             (renewed.acquired_at.as_str(), renewed.expires_at.as_str()),
             (T0, T3)
+        );
+    }
+
+    #[test]
+    fn a_write_that_waits_out_another_writer_names_the_lock_holder() {
+        let (_dir, mut t) = tenant();
+        t.acquire_lock("ann", "deploy", T0, T2, None).unwrap();
+        let mut other = crate::store::sqlite::SqliteTenant::open(&t.path).unwrap();
+        other
+            .conn
+            .busy_timeout(std::time::Duration::from_millis(20))
+            .unwrap();
+        let _writing = t.begin().unwrap();
+        let e = other.begin().map(|_| ()).unwrap_err();
+        assert!(
+            matches!(e, StoreError::Busy { holder: Some(ref h), .. } if h == "ann"),
+            "{e:?}"
         );
     }
 

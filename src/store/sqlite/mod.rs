@@ -177,17 +177,41 @@ impl SqliteTenant {
 
     /// Begins a write transaction (`BEGIN IMMEDIATE`: it waits for another writer up to the busy
     /// timeout, and no other writer starts before it ends).
+    ///
+    /// When the wait runs out, the error names the lock's holder, who is most likely the writer.
     fn begin(&mut self) -> Result<Transaction<'_>, StoreError> {
         let path = &self.path;
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db(path, "begin", e))
+            .map_err(|e| match db(path, "begin", e) {
+                StoreError::Busy { tenant, action, .. } => StoreError::Busy {
+                    tenant,
+                    action,
+                    holder: holder_of(path),
+                },
+                other => other,
+            })
+    }
+
+    /// Fails at once when another holder has the lock, before waiting for a write transaction:
+    /// a write by someone else during a deployment is refused naming the holder, not after the
+    /// busy timeout.
+    fn check_lock(&self, actor: &Actor) -> Result<(), StoreError> {
+        lock::check(&self.conn, &self.path, &self.url, &actor.name, &actor.now).map(|_| ())
     }
 
     /// Turns a rusqlite error met while doing `action` into a [`StoreError`] naming this file.
     fn err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |e| db(&self.path, action, e)
     }
+}
+
+/// The lock holder of the tenant at `path`, read on a connection of its own (the busy one may be
+/// in the middle of a failed statement); `None` when there is none or it cannot be read.
+fn holder_of(path: &Path) -> Option<String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).ok()?;
+    lock::read(&conn, path).ok().flatten().map(|l| l.holder)
 }
 
 /// A rusqlite error met at `path` while doing `action`, as a [`StoreError`].
@@ -287,6 +311,7 @@ impl Tenant for SqliteTenant {
     }
 
     fn write(&mut self, batch: &[Change], actor: &Actor) -> Result<Vec<Written>, StoreError> {
+        self.check_lock(actor)?;
         let (path, url) = (self.path.clone(), self.url.clone());
         let tx = self.begin()?;
         let written = write::write_batch(&tx, &path, &url, batch, actor)?;

@@ -523,6 +523,7 @@ pub(super) fn update_settings(
     credential_fingerprint: Option<String>,
     actor: &Actor,
 ) -> Result<(), StoreError> {
+    t.check_lock(actor)?;
     let (path, url) = (t.path.clone(), t.url.clone());
     let tx = t.begin()?;
     lock::check(&tx, &path, &url, &actor.name, &actor.now)?;
