@@ -136,13 +136,28 @@ pub enum Stale {
 impl std::fmt::Display for Stale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Stale::Facts { planned: p, now: n } => write!(
-                f,
-                "the destination's facts changed (platform {} / engine {} / {} / cluster {} when planned; now {} / {} / {} / {})",
-                p.platform_version, p.engine, p.engine_mode, p.cluster,
-                n.platform_version, n.engine, n.engine_mode, n.cluster
-            ),
-            Stale::Changed { address, planned, now, by } => write!(
+            Stale::Facts { planned: p, now: n } => {
+                // Only the facts that differ, the tenant's name first: a plan applied to
+                // another tenant than it was made for says so.
+                let differ: Vec<String> = [
+                    ("tenant name", &p.name, &n.name),
+                    ("platform version", &p.platform_version, &n.platform_version),
+                    ("engine", &p.engine, &n.engine),
+                    ("engine mode", &p.engine_mode, &n.engine_mode),
+                    ("cluster", &p.cluster, &n.cluster),
+                ]
+                .into_iter()
+                .filter(|(_, p, n)| p != n)
+                .map(|(fact, p, n)| format!("{fact} {p} when planned, now {n}"))
+                .collect();
+                write!(f, "the destination's facts changed ({})", differ.join("; "))
+            }
+            Stale::Changed {
+                address,
+                planned,
+                now,
+                by,
+            } => write!(
                 f,
                 "{address} was changed by {by} (content hash {} → {})",
                 short(planned),
@@ -155,8 +170,15 @@ impl std::fmt::Display for Stale {
             Stale::AddressTaken { address } => {
                 write!(f, "{address} now exists with another GUID")
             }
-            Stale::By { deployment, actor, at } => {
-                write!(f, "deployment {deployment} by {actor} at {at} made these changes")
+            Stale::By {
+                deployment,
+                actor,
+                at,
+            } => {
+                write!(
+                    f,
+                    "deployment {deployment} by {actor} at {at} made these changes"
+                )
             }
         }
     }

@@ -1141,10 +1141,30 @@ fn a_saved_plan_is_refused_when_the_destination_facts_changed() {
         .code(1);
     let err = stderr(&out);
     assert!(
-        err.contains("the destination's facts changed (platform 4.5.0"),
+        err.contains(
+            "the destination's facts changed (platform version 4.5.0 when planned, now 4.6.0)"
+        ),
         "{err}"
     );
-    assert!(err.contains("now 4.6.0"), "{err}");
+    // Another tenant with the same facts at the plan's URL: the name is what differs.
+    std::fs::remove_file(env.path().join("prod.db")).unwrap();
+    env.ferry()
+        .args(["tenant", "init", &prod, "--name", "stage"])
+        .args(["--platform-version", "4.5.0", "--engine", "maxcompute"])
+        .args(["--engine-mode", "single", "--cluster", "cn-shanghai-mc-01"])
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["apply", "p.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the destination's facts changed (tenant name prod when planned, now stage)"),
+        "{err}"
+    );
 }
 
 /// The plan that reads only what changed since the last apply is the plan that reads the whole
