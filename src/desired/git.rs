@@ -164,8 +164,9 @@ fn desired_read(
 /// may land on the unchanged objects). So a plan's cost follows the change, not the repository.
 ///
 /// Returns `None` when the shortcut cannot be trusted and the whole commit must be read: a blob
-/// that stands in two files, an unchanged object that refers to one renamed or gone, or a read
-/// object that may close a dependency cycle through unchanged ones.
+/// that stands in two files, an unchanged object that refers to one renamed or gone, a read
+/// object that may close a dependency cycle through unchanged ones, or problems in the files
+/// read (the whole commit is read to report all of them).
 pub fn read_changed(
     root: &Path,
     revision: &str,
@@ -244,10 +245,10 @@ pub fn read_changed(
         return Err(e.into());
     }
     if !report.is_ok() {
-        return Err(DesiredError::Invalid {
-            revision: revision.to_string(),
-            problems: report.problems,
-        });
+        // The files read alone may not show every problem (a cycle through unchanged objects
+        // next to one among the read ones): the whole commit is read, so the plan reports what
+        // `ferry validate` reports. Only a broken commit pays for it.
+        return Ok(None);
     }
     // Objects read: those renamed (another address than in the destination) or new.
     let read: HashMap<Uuid, String> = report

@@ -34,9 +34,10 @@ pub enum PlanError {
     /// Chosen objects refer to objects left out of the selection that the destination lacks.
     #[error("{}", Joined(.0, "\n"))]
     OutsideSelection(Vec<OutsideReference>),
-    /// The plan would create a dependency cycle: the addresses along it, the first again last.
-    #[error("dependency cycle: {}", Joined(.0, " → "))]
-    Cycle(Vec<Address>),
+    /// The plan would create dependency cycles: for each, the addresses along it, the first
+    /// again last; every cycle, as `ferry validate` reports them.
+    #[error("{}", .0.iter().map(|c| format!("dependency cycle: {}", Joined(c, " → "))).collect::<Vec<_>>().join("\n"))]
+    Cycle(Vec<Vec<Address>>),
     /// Deletes that others still depend on.
     #[error("{}", Joined(.0, "\n"))]
     BlockedDelete(Vec<BlockedDelete>),
@@ -325,11 +326,18 @@ mod tests {
         );
         assert_eq!(
             text(PlanError::Cycle(vec![
-                Address::parse("project/a").unwrap(),
-                Address::parse("project/b").unwrap(),
-                Address::parse("project/a").unwrap(),
+                vec![
+                    Address::parse("project/a").unwrap(),
+                    Address::parse("project/b").unwrap(),
+                    Address::parse("project/a").unwrap(),
+                ],
+                vec![
+                    Address::parse("project/c").unwrap(),
+                    Address::parse("project/c").unwrap(),
+                ],
             ])),
-            "dependency cycle: project/a → project/b → project/a"
+            "dependency cycle: project/a → project/b → project/a\n\
+             dependency cycle: project/c → project/c"
         );
         assert_eq!(
             text(PlanError::BlockedDelete(vec![

@@ -32,8 +32,9 @@ pub(super) fn order_changes(
         .filter(|d| changed.contains(&d.stored.guid))
         .map(|d| d.object);
     let graph = Graph::build(changed_objects, registry);
-    if let Some(cycle) = graph.cycles().into_iter().next() {
-        return Err(PlanError::Cycle(cycle));
+    let cycles = graph.cycles();
+    if !cycles.is_empty() {
+        return Err(PlanError::Cycle(cycles));
     }
     let waves = graph.waves().unwrap_or_default();
     let wave_of: HashMap<String, usize> =

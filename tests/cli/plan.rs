@@ -1356,3 +1356,51 @@ fn a_custom_kind_declares_cluster_binding_and_immutable_fields() {
          error: gadget/g1: code cannot change (\"G-1\" → \"G-2\"); create a new gadget instead\n  hint: the platform does not allow this change: create a new object instead\n"
     );
 }
+
+/// Two dependency cycles in the changed objects: the plan names both, as `validate` does, on
+/// the fast path (only changed files read) and the full read alike.
+#[test]
+fn a_plan_names_every_dependency_cycle() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let dir = repo.join("objects/standard/standard_set_directory");
+    let enterprise = std::fs::read_to_string(dir.join("enterprise.toml")).unwrap();
+    std::fs::write(
+        dir.join("enterprise.toml"),
+        enterprise.replace(
+            "[spec]\n",
+            "[spec]\nparent = \"standard_set_directory/customer\"\n",
+        ),
+    )
+    .unwrap();
+    let trade = std::fs::read_to_string(dir.join("trade.toml")).unwrap();
+    std::fs::write(
+        dir.join("trade.toml"),
+        trade.replace(
+            "standard_set_directory/enterprise",
+            "standard_set_directory/trade",
+        ),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-qam", "two cycles"]);
+    for full in ["", "1"] {
+        let mut cmd = env.ferry();
+        cmd.args(["plan", "--to", &prod]).current_dir(&repo);
+        if !full.is_empty() {
+            cmd.env("FERRY_FULL_READ", full);
+        }
+        let err = stderr(&cmd.assert().code(1));
+        for cycle in [
+            "dependency cycle: standard_set_directory/customer → standard_set_directory/enterprise → standard_set_directory/customer",
+            "dependency cycle: standard_set_directory/trade → standard_set_directory/trade",
+        ] {
+            assert!(err.contains(cycle), "full read {full:?}: {cycle}\n{err}");
+        }
+    }
+}
