@@ -152,9 +152,11 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             Interrupted,
             Some("nothing was changed; run the command again when you are ready"),
         ),
-        E::WriteFailed { .. } | E::Database { .. } | E::Corrupt { .. } | E::Stopped => {
-            (Internal, None)
-        }
+        E::Corrupt { .. } => (
+            Internal,
+            Some("the tenant file is damaged: restore it from a backup, or delete the object (`ferry object rm`) and put it again"),
+        ),
+        E::WriteFailed { .. } | E::Database { .. } | E::Stopped => (Internal, None),
     }
 }
 
@@ -266,7 +268,8 @@ impl From<Error> for CliError {
             Error::Config(c) => config(c),
             Error::Repo(r) => (Environment, repo(r)),
             Error::Kind(_) => (User, Some(KIND_HINT.into())),
-            Error::Store(s) | Error::PutFile { source: s, .. } => store_hint(s),
+            Error::Store(s) => store_hint(s),
+            Error::PutFile { source, .. } => store_hint(source),
             Error::TooLate(t) => (User, Some(too_late(t))),
             Error::Select(s) => (
                 User,

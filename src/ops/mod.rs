@@ -176,7 +176,7 @@ pub enum Error {
         /// The file.
         path: String,
         /// Why.
-        source: crate::store::StoreError,
+        source: Box<crate::store::StoreError>,
     },
     /// A saved plan differs from the plan its commit and destination give.
     #[error("{} is not the plan that commit {commit} gives for tenant {tenant}: {} difference(s); nothing was applied", path.display(), differences.len())]

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::edit;
 use crate::model::Object;
 use crate::repo::SourceFile;
-use crate::store::{self, Change, Filter, ObjectKey, StoredObject, TenantUrl, Written};
+use crate::store::{self, Change, ObjectKey, StoredObject, TenantUrl, Written};
 
 /// What `object put` did: the objects written, and the entries of the folders it was given
 /// that it did not read.
@@ -127,7 +127,7 @@ pub fn put(ctx: &Context, url: &TenantUrl, paths: &[PathBuf]) -> Result<Put> {
         match at {
             Some(i) => Error::PutFile {
                 path: paths[i].clone(),
-                source: e,
+                source: Box::new(e),
             },
             None => Error::Store(e),
         }
@@ -192,14 +192,12 @@ pub fn list(
 ) -> Result<()> {
     check_kinds(&ctx.registry()?, kinds)?;
     let tenant = store::open(url)?;
-    let filter = Filter {
-        kinds: kinds.to_vec(),
-        ..Filter::default()
-    };
-    tenant.for_each_object(&filter, &mut |o| {
-        each(o);
-        Ok(())
-    })?;
+    // The index, without bodies: a listing needs none, so a damaged body cannot stop it.
+    for o in tenant.object_index()? {
+        if kinds.is_empty() || kinds.contains(&o.kind) {
+            each(o);
+        }
+    }
     Ok(())
 }
 
@@ -208,7 +206,16 @@ pub fn rm(ctx: &Context, url: &TenantUrl, keys: &[String]) -> Result<Vec<Written
     let mut tenant = store::open(url)?;
     let mut changes = Vec::new();
     for key in keys {
-        changes.push(Change::Delete(find(tenant.as_ref(), key)?.guid));
+        // Found without reading its body, so an object with a damaged body can be deleted.
+        let found = match ObjectKey::parse(key) {
+            ObjectKey::Guid(g) => tenant.addresses(&[g])?.into_keys().next(),
+            ObjectKey::Address(a) => tenant.guids(&[a])?.into_values().next(),
+        };
+        let guid = found.ok_or_else(|| Error::NoSuchObject {
+            key: key.to_string(),
+            tenant: tenant.url().clone(),
+        })?;
+        changes.push(Change::Delete(guid));
     }
     Ok(tenant.write(&changes, &ctx.store_actor())?)
 }

@@ -31,8 +31,8 @@ pub fn commit_files(
 /// A commit being made while its files are written: each file's blob is hashed, compressed and
 /// added to one new pack as the file is written, on a thread of its own (no file is read back,
 /// and no loose object is made per file). [`Staging::commit`] adds the trees and the commit to
-/// that pack, gives it to git, then moves HEAD and records the files in git's index with their
-/// stat data, so `git status` finds them unchanged without reading them.
+/// that pack, gives it to git, then records the files in git's index with their stat data (so
+/// `git status` finds them unchanged without reading them) and moves HEAD.
 pub struct Staging {
     repo: git2::Repository,
     root: PathBuf,
@@ -370,8 +370,12 @@ impl Staging {
             .read(id)
             .and_then(|_| check.read(tree_id))
             .map_err(git("read the new pack (HEAD did not move; run `git fsck`)"))?;
-        self.move_head(id, &signature)?;
+        // The index first: a process killed between the two leaves HEAD behind the index and
+        // the files, which the next export finds different from HEAD and commits. The other
+        // way round it would leave HEAD and the files new and the index old, and the next export
+        // would see nothing to do.
         self.update_index(&ids, removed)?;
+        self.move_head(id, &signature)?;
         Ok(Some(id.to_string()))
     }
 

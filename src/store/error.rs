@@ -184,13 +184,15 @@ pub enum StoreError {
         /// What SQLite said.
         message: String,
     },
-    /// A stored body that cannot be read back.
-    #[error("tenant {path}: object {guid} has a damaged body: {message}")]
+    /// A stored body or GUID that cannot be read back.
+    #[error("tenant {path}: object {object} has a damaged {}: {message}", if *damaged_guid { "guid" } else { "body" })]
     Corrupt {
         /// The path.
         path: PathBuf,
-        /// The object.
-        guid: String,
+        /// The object: its GUID, with its address in parentheses when the row says it.
+        object: String,
+        /// Whether the GUID is what is damaged (otherwise the body).
+        damaged_guid: bool,
         /// What is wrong.
         message: String,
     },

@@ -428,3 +428,49 @@ fn names_differing_only_in_case_or_unicode_normalisation_are_refused_naming_both
         Some(0)
     );
 }
+
+/// A body damaged in the tenant file does not stop a listing; reading it names the object by
+/// GUID and address, and the object can still be deleted.
+#[test]
+fn a_damaged_body_is_named_by_its_address_and_does_not_stop_a_listing() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    env.write("seg.toml", SEGMENT);
+    env.write("area.toml", AREA);
+    env.ferry()
+        .args(["object", "put", "--tenant", &url, "seg.toml", "area.toml"])
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(env.path().join("dev.db")).unwrap();
+    conn.execute(
+        "UPDATE objects SET body = '{broken' WHERE address = 'subject_area/trade'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let listed = list_json(&env, &url);
+    let addresses: Vec<&str> = listed["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, ["data_segment/retail", "subject_area/trade"]);
+    let out = env
+        .ferry()
+        .args(["object", "get", "--tenant", &url, "subject_area/trade"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).starts_with(
+            "error: tenant dev.db: object 22222222-2222-4222-8222-222222222222 (subject_area/trade) has a damaged body: "
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint: the tenant file is damaged"));
+    env.ferry()
+        .args(["object", "rm", "--tenant", &url, "subject_area/trade"])
+        .assert()
+        .success();
+}

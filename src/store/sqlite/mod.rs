@@ -241,7 +241,8 @@ fn db(path: &Path, action: &'static str, e: rusqlite::Error) -> StoreError {
 fn parse_guid(path: &Path, text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt {
         path: path.to_path_buf(),
-        guid: text.to_string(),
+        object: text.to_string(),
+        damaged_guid: true,
         message: e.to_string(),
     })
 }

@@ -195,8 +195,12 @@ fn to_object(
     let spec: Map<String, Value> = if with_body {
         serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
             path: t.path.clone(),
-            guid: guid.clone(),
-            message: e.to_string(),
+            object: format!(
+                "{guid} ({})",
+                super::write::address_of(&kind, project.as_deref(), &name)
+            ),
+            damaged_guid: false,
+            message: crate::model::text::excerpt(&e.to_string(), 200),
         })?
     } else {
         Map::new()

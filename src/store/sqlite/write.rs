@@ -389,7 +389,8 @@ impl Writer<'_> {
         for (guid, kind, name, project, body, old_hash) in dependents {
             let mut spec: Value = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
                 path: self.path.to_path_buf(),
-                guid: guid.clone(),
+                object: format!("{guid} ({})", address_of(&kind, project.as_deref(), &name)),
+                damaged_guid: false,
                 message: e.to_string(),
             })?;
             replace_string(&mut spec, from, to);
@@ -478,6 +479,14 @@ impl Writer<'_> {
                 guid: parse_guid(self.path, &to)?,
             },
         })
+    }
+}
+
+/// The address of an object from the columns of its row.
+pub(super) fn address_of(kind: &str, project: Option<&str>, name: &str) -> String {
+    match project {
+        Some(project) => format!("{kind}/{project}/{name}"),
+        None => format!("{kind}/{name}"),
     }
 }
 
