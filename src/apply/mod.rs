@@ -14,7 +14,9 @@
 pub mod records;
 pub mod session;
 
-pub use records::{history, rollback_target, status, Status, Summary};
+pub use records::{
+    find_deployment, history, rollback_target, short_ids, status, Status, Summary, SHORT_ID_MIN,
+};
 
 use std::collections::HashMap;
 
@@ -51,6 +53,16 @@ pub enum ApplyError {
         tenant: store::TenantUrl,
         /// The id asked for.
         id: String,
+    },
+    /// A deployment id prefix that several deployments start with.
+    #[error("deployment id `{key}` is ambiguous: it starts {}{}", candidates.join(", "), if *more > 0 { format!(" and {more} more") } else { String::new() })]
+    AmbiguousDeployment {
+        /// The prefix given.
+        key: String,
+        /// The first of the deployments it could be, as short ids.
+        candidates: Vec<String>,
+        /// How many more.
+        more: usize,
     },
     /// A deployment that applied nothing cannot be rolled back to.
     #[error("deployment {id} {status}: it applied nothing to go back to")]
@@ -431,6 +443,7 @@ fn write(
         started_at,
         finished_at: Some(actor.now.clone()),
         status: "succeeded".into(),
+        rollback_of: plan.made_with.rollback_of.clone(),
         results: results(&|c| {
             if c.risks.is_empty() {
                 ("succeeded".into(), None)

@@ -229,13 +229,17 @@ fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
         ),
         E::NoDeployment { .. } | E::NotRestorable { .. } => (
             Class::User,
-            "`ferry history --tenant URL` lists the deployments and their ids",
+            "`ferry history --tenant URL` lists the deployments and their ids (a unique prefix, `last` or `previous` will do)",
+        ),
+        E::AmbiguousDeployment { .. } => (
+            Class::User,
+            "give more of the id: `ferry history --tenant URL` shows each one's unique short form",
         ),
         // Given their own hints by the caller.
         E::Store(_) | E::TooLate(_) => (Class::Environment, "run the command again"),
         E::Failed { .. } => (
             Class::Environment,
-            "`ferry history --tenant URL` shows the failed deployment; fix the cause and apply again",
+            "`ferry history show last --tenant URL` shows why each object failed; fix the cause and apply again",
         ),
     }
 }

@@ -33,6 +33,8 @@ pub struct PlanRequest {
     pub select: Option<String>,
     /// `--exclude`.
     pub exclude: Option<String>,
+    /// For `ferry rollback`: the deployment the plan goes back to.
+    pub rollback_of: Option<String>,
 }
 
 /// A plan with everything it was made from, for applying it.
@@ -105,6 +107,7 @@ fn make_plan_at(
     let mut plan = plan::build(&desired, &actual, &read.registry, request.options)?;
     plan.made_with.select = request.select.clone();
     plan.made_with.exclude = request.exclude.clone();
+    plan.made_with.rollback_of = request.rollback_of.clone();
     tracing::debug!(
         changes = plan.changes.len(),
         unchanged = plan.unchanged,
@@ -153,7 +156,24 @@ pub fn planned_from_saved(
         options: made_with.options,
         select: made_with.select.clone(),
         exclude: made_with.exclude.clone(),
+        rollback_of: made_with.rollback_of.clone(),
     };
+    // A rollback plan goes back to a deployment that applied exactly its commit.
+    if let Some(key) = &request.rollback_of {
+        let tenant = store::open(&request.to)?;
+        let target = apply::rollback_target(tenant.as_ref(), key)?;
+        if target.source != commit || target.id != *key {
+            return Err(Error::PlanEdited {
+                path: path.to_path_buf(),
+                commit,
+                tenant: request.to.clone(),
+                differences: vec![format!(
+                    "made_with.rollback_of: deployment {} applied commit {}, not the plan's",
+                    target.id, target.source
+                )],
+            });
+        }
+    }
     let mut planned = make_plan_at(ctx, &root, &request, ui).map_err(|e| match e {
         Error::Repo(e) => Error::PlanCommit {
             commit: commit.clone(),
@@ -296,6 +316,7 @@ mod tests {
             options: Options::default(),
             select: None,
             exclude: None,
+            rollback_of: None,
         }
     }
 

@@ -184,6 +184,8 @@ pub trait Tenant {
     fn deployments(&self, limit: usize) -> Result<Vec<Deployment>, StoreError>;
     /// One deployment with its results.
     fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError>;
+    /// Every deployment's id, newest first.
+    fn deployment_ids(&self) -> Result<Vec<String>, StoreError>;
     /// The objects ferry manages, and the drifted ones (one query).
     fn managed(&self) -> Result<Managed, StoreError>;
     /// Keeps a package.

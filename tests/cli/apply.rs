@@ -364,8 +364,38 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
             && err.contains("injected failure"),
         "{err}"
     );
-    assert!(err.contains("hint: `ferry history --tenant URL`"), "{err}");
+    assert!(
+        err.contains("hint: `ferry history show last --tenant URL` shows why each object failed"),
+        "{err}"
+    );
     assert_eq!(object_list(&env, &prod), before);
+    // `history show` says why: the failed object with its reason, and the skipped ones.
+    let shown = stdout(
+        &env.ferry()
+            .args(["history", "show", "last", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(shown.contains("\nstatus       failed\n"), "{shown}");
+    assert!(
+        shown.contains("\nobjects      167: 1 failed, 166 skipped\n"),
+        "{shown}"
+    );
+    let failed_line = shown
+        .lines()
+        .find(|l| l.starts_with("  failed "))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        failed_line.contains(victim) && failed_line.contains("injected failure"),
+        "{failed_line}"
+    );
+    assert_eq!(
+        shown
+            .lines()
+            .filter(|l| l.starts_with("  skipped "))
+            .count(),
+        166
+    );
 
     let h = history(&env, &prod);
     let d = &h["deployments"][0];
@@ -378,7 +408,7 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
             .assert()
             .success(),
     );
-    assert!(text.contains("  failed     "), "{text}");
+    assert!(text.contains("  failed  "), "{text}");
     assert!(text.contains("1 failed, 166 skipped"), "{text}");
     let s = status(&env, &prod);
     assert!(s["lock"].is_null(), "{s}");
@@ -391,13 +421,52 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
     drop(conn);
     apply(&env, &prod).success();
     converged(&env, &prod);
-    assert_eq!(
-        history(&env, &prod)["deployments"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+    let h = history(&env, &prod);
+    let deployments = h["deployments"].as_array().unwrap();
+    assert_eq!(deployments.len(), 2);
+    // `previous` is the failed one; a unique prefix (the short id) names a deployment; a prefix
+    // both share is refused, listing them.
+    let show = |key: &str| {
+        env.ferry()
+            .args([
+                "history", "show", key, "--tenant", &prod, "--format", "json",
+            ])
+            .assert()
+    };
+    let failed = json(&stdout(&show("previous").success()));
+    assert_eq!(failed["deployment"]["status"], "failed");
+    for d in deployments {
+        let short = d["short_id"].as_str().unwrap();
+        assert!(short.len() >= 8 && d["id"].as_str().unwrap().starts_with(short));
+        let one = json(&stdout(&show(short).success()));
+        assert_eq!(one["deployment"]["id"], d["id"]);
+    }
+    let (a, b) = (
+        deployments[0]["id"].as_str().unwrap(),
+        deployments[1]["id"].as_str().unwrap(),
     );
+    let shared: String = a
+        .chars()
+        .zip(b.chars())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect();
+    if !shared.is_empty() {
+        let err = stderr(&show(&shared).code(1));
+        assert!(
+            err.contains(&format!(
+                "deployment id `{shared}` is ambiguous: it starts "
+            )),
+            "{err}"
+        );
+    }
+    let text = stdout(
+        &env.ferry()
+            .args(["history", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(text.starts_with("ID "), "a header row: {text}");
 }
 
 #[test]
@@ -628,42 +697,85 @@ fn rollback_returns_to_what_a_deployment_applied() {
             .assert()
             .success(),
     );
-    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(text.lines().count(), 2, "a header and one line: {text}");
     assert!(
         text.contains("  succeeded  ") && text.ends_with("  2 succeeded\n"),
         "{text}"
     );
 
-    // Without --auto-approve: the plan, nothing changed.
+    // Like apply: without --auto-approve and no terminal to ask on, the plan and nothing changed.
     let before = object_list(&env, &prod);
     let out = env
         .ferry()
         .args(["rollback", "--to", &prod, "--deployment", &first])
         .current_dir(&repo)
         .assert()
-        .success();
+        .code(1);
     let plan = stdout(&out);
     assert!(plan.contains("global_variable/vat_rate_default"), "{plan}");
     assert!(plan.contains("global_variable/vat_rate_reduced"), "{plan}");
     assert!(
-        stderr(&out).contains("pass --auto-approve to apply it"),
+        stderr(&out).contains("hint: pass --auto-approve"),
         "{}",
         stderr(&out)
     );
     assert_eq!(object_list(&env, &prod), before);
+    // Like plan: saved for review, in any format, with the detailed exit code (3: a delete).
+    let out = env
+        .ferry()
+        .args(["rollback", "--to", &prod, "--deployment", &first])
+        .args([
+            "--out",
+            "rb.json",
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+        ])
+        .current_dir(&repo)
+        .assert()
+        .code(3);
+    assert!(
+        stdout(&out).starts_with("### ferry plan for `prod`"),
+        "{}",
+        stdout(&out)
+    );
+    let saved = json(&std::fs::read_to_string(repo.join("rb.json")).unwrap());
+    assert_eq!(saved["made_with"]["rollback_of"], first.as_str());
+    assert_eq!(object_list(&env, &prod), before);
 
-    env.ferry()
+    // `previous` names the first deployment; the rollback is recorded as one.
+    let out = env
+        .ferry()
         .args([
             "rollback",
             "--to",
             &prod,
             "--deployment",
-            &first,
+            "previous",
             "--auto-approve",
         ])
         .current_dir(&repo)
         .assert()
         .success();
+    assert!(
+        stderr(&out).contains(&format!(", a rollback to deployment {first}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        history(&env, &prod)["deployments"][0]["rollback_of"],
+        first.as_str()
+    );
+    let shown = stdout(
+        &env.ferry()
+            .args(["history", "show", "last", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(
+        shown.contains(&format!("\nrollback to  {first}\n")),
+        "{shown}"
+    );
     env.ferry().args(["init", "prod-export"]).assert().success();
     env.ferry()
         .args(["export", "--from", &prod, "--repo", "prod-export"])
@@ -693,6 +805,49 @@ fn rollback_returns_to_what_a_deployment_applied() {
         stderr(&out).contains("nothing to roll back"),
         "{}",
         stderr(&out)
+    );
+    // A saved rollback plan applied later is recorded as the rollback too; one whose target
+    // was edited is refused.
+    apply(&env, &prod).success();
+    env.ferry()
+        .args([
+            "rollback",
+            "--to",
+            &prod,
+            "--deployment",
+            &first,
+            "--out",
+            "rb.json",
+        ])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(repo.join("rb.json")).unwrap();
+    let second = h["deployments"][1]["id"].as_str().unwrap();
+    std::fs::write(
+        repo.join("forged.json"),
+        text.replace(first.as_str(), second),
+    )
+    .unwrap();
+    let out = env
+        .ferry()
+        .args(["apply", "forged.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("made_with.rollback_of"),
+        "{}",
+        stderr(&out)
+    );
+    env.ferry()
+        .args(["apply", "rb.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert_eq!(
+        history(&env, &prod)["deployments"][0]["rollback_of"],
+        first.as_str()
     );
 }
 

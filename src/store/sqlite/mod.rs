@@ -387,6 +387,10 @@ impl Tenant for SqliteTenant {
         deployments::one(self, id)
     }
 
+    fn deployment_ids(&self) -> Result<Vec<String>, StoreError> {
+        deployments::ids(self)
+    }
+
     fn managed(&self) -> Result<Managed, StoreError> {
         read::managed(self)
     }
