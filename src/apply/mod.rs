@@ -72,6 +72,14 @@ pub enum ApplyError {
         /// Its status.
         status: String,
     },
+    /// `--lock-wait` ran out while another holder kept the lock.
+    #[error("waited {waited} for the lock and gave up: {source}")]
+    WaitedOut {
+        /// How long it waited (`--lock-wait`).
+        waited: String,
+        /// The lock that is still held.
+        source: Box<StoreError>,
+    },
     /// Reading the destination failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,13 +88,9 @@ pub enum ApplyError {
     TooLate(#[from] crate::context::TimeError),
 }
 
-/// Items joined for one message.
+/// Items joined for one message, the first twenty of them.
 fn join(items: &[impl std::fmt::Display]) -> String {
-    items
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join("; ")
+    crate::model::text::listed(items, "; ")
 }
 
 /// The first 12 characters of a hash.

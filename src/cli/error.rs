@@ -235,6 +235,10 @@ fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
             Class::User,
             "give more of the id: `ferry history --tenant URL` shows each one's unique short form",
         ),
+        E::WaitedOut { .. } => (
+            Class::Environment,
+            "wait longer (a larger --lock-wait), or ask the holder to finish; `ferry status --tenant URL` shows the lock",
+        ),
         // Given their own hints by the caller.
         E::Store(_) | E::TooLate(_) => (Class::Environment, "run the command again"),
         E::Failed { .. } => (
@@ -373,6 +377,10 @@ impl From<Error> for CliError {
             Error::NoConfirmation => (
                 User,
                 Some("pass --auto-approve (as CI does), or apply a saved plan: `ferry plan --out plan.json` then `ferry apply plan.json`".into()),
+            ),
+            Error::AlreadyApplied { .. } => (
+                User,
+                Some("`ferry history show last --tenant URL` shows what it applied; to change the tenant again, make a new plan".into()),
             ),
             Error::PlanEdited { differences, .. } => {
                 let mut err = CliError::new(User, message);

@@ -135,7 +135,6 @@ pub fn planned_from_saved(
     ctx: &Context,
     path: &std::path::Path,
     saved: plan::file::Saved,
-    ui: &mut dyn Ui,
 ) -> Result<Planned> {
     let commit = saved.plan.source.id.clone();
     let root = match (ctx.repo_flag(), &saved.plan.source.repository) {
@@ -174,18 +173,28 @@ pub fn planned_from_saved(
             });
         }
     }
-    let mut planned = make_plan_at(ctx, &root, &request, ui).map_err(|e| match e {
-        Error::Repo(e) => Error::PlanCommit {
-            commit: commit.clone(),
-            source: Box::new(Error::Repo(e)),
-        },
-        other => other,
-    })?;
+    // Made again quietly: how much it read is not news to whoever applies a saved plan.
+    let mut planned =
+        make_plan_at(ctx, &root, &request, &mut super::Silent::default()).map_err(|e| match e {
+            Error::Repo(e) => Error::PlanCommit {
+                commit: commit.clone(),
+                source: Box::new(Error::Repo(e)),
+            },
+            other => other,
+        })?;
     let again = &mut planned.plan;
     again.source.repository = saved.plan.source.repository.clone();
     again.source.revision = saved.plan.source.revision.clone();
     let differences = if again.destination.fingerprint != saved.plan.destination.fingerprint {
         let tenant = store::open(&request.to)?;
+        if let Some((deployment, at)) = tenant.applied_plan(&saved.hash)? {
+            return Err(Error::AlreadyApplied {
+                path: path.to_path_buf(),
+                tenant: request.to.clone(),
+                deployment,
+                at,
+            });
+        }
         apply::recheck(&saved.plan, tenant.as_ref())?;
         vec![format!(
             "destination.fingerprint: the file says {}, the tenant now gives {}: the tenant changed since the plan was made, or the file was edited",

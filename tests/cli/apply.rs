@@ -277,7 +277,13 @@ fn lock_wait_gives_up_naming_the_holder() {
         .assert()
         .code(1);
     assert!(
-        stderr(&out).contains("locked by alice@ops"),
+        stderr(&out).contains("error: waited 300ms for the lock and gave up: tenant ")
+            && stderr(&out).contains("is locked by alice@ops"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("hint: wait longer"),
         "{}",
         stderr(&out)
     );
@@ -925,6 +931,25 @@ fn a_saved_plans_file_hash_is_the_plan_hash_its_deployment_records() {
         .success();
     let recorded = &history(&env, &prod)["deployments"][0]["plan_hash"];
     assert_eq!(recorded.as_str(), Some(file_hash.as_str()));
+    // Applied again: one short line naming the deployment that applied it, not 167 objects.
+    let id = history(&env, &prod)["deployments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .ferry()
+        .args(["apply", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "error: plan.json was already applied to {prod}, in deployment {id} at "
+        )),
+        "{err}"
+    );
+    assert!(err.len() < 500, "{err}");
 }
 
 /// While an apply writes, a write by someone else is refused as locked, naming the apply's
