@@ -60,6 +60,8 @@ impl Summary {
 pub struct Status {
     /// The tenant URL.
     pub tenant: store::TenantUrl,
+    /// The tenant's name.
+    pub name: String,
     /// The maintenance lock, when held.
     pub lock: Option<store::Lock>,
     /// The latest deployment.
@@ -68,6 +70,74 @@ pub struct Status {
     pub managed: u64,
     /// Managed objects changed or deleted outside ferry since it applied them.
     pub drifted: Vec<store::Drifted>,
+    /// Whether the repository's HEAD is what the tenant last had applied (when asked with a
+    /// repository).
+    pub sync: Option<Sync>,
+}
+
+/// Whether a repository's HEAD is what a tenant last had applied, as Argo CD says Synced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sync {
+    /// `synced` or `out_of_sync`.
+    pub state: &'static str,
+    /// The repository's HEAD commit (`None` before its first commit).
+    pub head: Option<String>,
+    /// The commit the tenant's last succeeded deployment applied, and that deployment.
+    pub applied: Option<String>,
+    /// The deployment.
+    pub deployment: Option<String>,
+    /// Why it is out of sync.
+    pub reason: Option<String>,
+}
+
+/// Compares `head` (the repository's HEAD commit and its `objects/` tree) with what the tenant
+/// last had applied: synced when the commit is the same, or its `objects/` tree is, and no
+/// managed object drifted.
+pub fn sync(
+    head: Option<(String, Option<String>)>,
+    applied: Option<(String, String, Option<Option<String>>)>,
+    drifted: usize,
+) -> Sync {
+    let short = |c: &str| c.chars().take(12).collect::<String>();
+    let (head_commit, head_tree) = match head {
+        Some((c, t)) => (Some(c), t),
+        None => (None, None),
+    };
+    let (deployment, applied_commit, applied_tree) = match applied {
+        Some((d, c, t)) => (Some(d), Some(c), t),
+        None => (None, None, None),
+    };
+    let reason = match (&head_commit, &applied_commit) {
+        (None, _) => Some("the repository has no commit yet".to_string()),
+        (_, None) => Some("nothing has been applied to the tenant yet".to_string()),
+        (Some(h), Some(a)) if h == a => None,
+        (Some(h), Some(a)) => match applied_tree {
+            Some(tree) if tree == head_tree => None,
+            Some(_) => Some(format!(
+                "HEAD ({}) has other objects than the last applied commit ({})",
+                short(h),
+                short(a)
+            )),
+            None => Some(format!(
+                "the last applied commit ({}) is not in this repository",
+                short(a)
+            )),
+        },
+    };
+    let reason = reason.or_else(|| {
+        (drifted > 0).then(|| format!("{drifted} object(s) changed outside ferry since"))
+    });
+    Sync {
+        state: if reason.is_none() {
+            "synced"
+        } else {
+            "out_of_sync"
+        },
+        head: head_commit,
+        applied: applied_commit,
+        deployment,
+        reason,
+    }
 }
 
 /// The lock, the last deployment, the managed objects and the drifted ones, at `now`.
@@ -76,6 +146,7 @@ pub fn status(tenant: &dyn Tenant, now: &str) -> Result<Status, StoreError> {
     let shorts = short_ids(&tenant.deployment_ids()?);
     Ok(Status {
         tenant: tenant.url().clone(),
+        name: tenant.facts()?.name,
         lock: tenant.lock(now)?,
         last_deployment: tenant
             .deployments(1)?
@@ -83,6 +154,7 @@ pub fn status(tenant: &dyn Tenant, now: &str) -> Result<Status, StoreError> {
             .map(|d| Summary::of(d, &shorts)),
         managed: managed.count,
         drifted: managed.drifted,
+        sync: None,
     })
 }
 

@@ -171,6 +171,30 @@ fn git_error<'a>(
     }
 }
 
+/// The id of the commit `revision` names in the repository at `root`, and the tree id of the
+/// repository's `objects/` folder in it (`None` when it has none); `None` when the revision
+/// names no commit there.
+pub fn objects_tree(
+    root: &Path,
+    revision: &str,
+) -> Result<Option<(String, Option<String>)>, RepoError> {
+    let repo = open(root)?;
+    let prefix = prefix_in(&repo, root)?;
+    let Ok(commit) = repo
+        .revparse_single(revision)
+        .and_then(|o| o.peel_to_commit())
+    else {
+        return Ok(None);
+    };
+    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
+    let objects = join_prefix(&prefix, crate::model::path::OBJECTS_DIR);
+    let id = tree
+        .get_path(Path::new(&objects))
+        .ok()
+        .map(|e| e.id().to_string());
+    Ok(Some((commit.id().to_string(), id)))
+}
+
 /// Whether the repository holding `root` has a commit at HEAD.
 pub fn has_head(root: &Path) -> bool {
     open(root).is_ok_and(|r| r.head().is_ok_and(|h| h.peel_to_commit().is_ok()))

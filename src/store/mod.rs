@@ -186,6 +186,8 @@ pub trait Tenant {
     fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError>;
     /// Every deployment's id, newest first.
     fn deployment_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// The newest succeeded deployment: its id and source (the commit it applied).
+    fn last_applied(&self) -> Result<Option<(String, String)>, StoreError>;
     /// The newest succeeded deployment that applied the plan with this hash: its id and start.
     fn applied_plan(&self, plan_hash: &str) -> Result<Option<(String, String)>, StoreError>;
     /// The objects ferry manages, and the drifted ones (one query).

@@ -983,3 +983,111 @@ fn a_write_by_someone_else_during_an_apply_is_refused_naming_the_holder() {
     assert!(exit.success(), "{apply_err}");
     converged(&env, &prod);
 }
+
+/// `ferry status` in (or with) a repository says whether HEAD is what the tenant last had
+/// applied, as Argo CD says Synced or OutOfSync, with the commit each side is at.
+#[test]
+fn status_says_whether_head_is_what_the_tenant_last_had_applied() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let sync = |env: &TestEnv| {
+        let out = env
+            .ferry()
+            .args(["status", "--tenant", &prod, "--format", "json"])
+            .current_dir(&repo)
+            .assert()
+            .success();
+        json(&stdout(&out))["sync"].clone()
+    };
+    let s = sync(&env);
+    assert_eq!(s["state"], "out_of_sync", "{s}");
+    assert_eq!(s["reason"], "nothing has been applied to the tenant yet");
+    apply(&env, &prod).success();
+    let s = sync(&env);
+    assert_eq!(s["state"], "synced", "{s}");
+    assert_eq!(s["head"], s["applied"]);
+    // A commit that changes no object keeps it synced; one that changes an object does not.
+    std::fs::write(repo.join("NOTES.md"), "notes\n").unwrap();
+    git(&repo, &["add", "NOTES.md"]);
+    git(&repo, &["commit", "-qm", "notes"]);
+    let s = sync(&env);
+    assert_eq!(s["state"], "synced", "{s}");
+    assert_ne!(s["head"], s["applied"]);
+    redescribe(&repo, VAT, "VAT rate, from git.");
+    git(&repo, &["commit", "-qam", "describe the VAT rate"]);
+    let s = sync(&env);
+    assert_eq!(s["state"], "out_of_sync", "{s}");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("HEAD (")
+            && reason.contains(") has other objects than the last applied commit ("),
+        "{reason}"
+    );
+    let text = stdout(
+        &env.ferry()
+            .args(["status", "--tenant", &prod, "--repo", "repo"])
+            .assert()
+            .success(),
+    );
+    assert!(text.starts_with("tenant           prod (sqlite:"), "{text}");
+    assert!(
+        text.contains("\nsync             out of sync: HEAD ("),
+        "{text}"
+    );
+    assert!(text.contains("\n  HEAD "), "{text}");
+    // Outside a repository, and without --repo, nothing is said about it.
+    let out = env
+        .ferry()
+        .args(["status", "--tenant", &prod, "--format", "json"])
+        .assert()
+        .success();
+    assert!(json(&stdout(&out))["sync"].is_null());
+}
+
+/// `ferry show PLAN` renders a saved plan without its tenant, exactly as `plan` showed it.
+#[test]
+fn show_renders_a_saved_plan_as_plan_did() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    for format in ["text", "markdown", "json"] {
+        let planned = stdout(
+            &env.ferry()
+                .args([
+                    "plan",
+                    "--to",
+                    &prod,
+                    "--out",
+                    "plan.json",
+                    "--format",
+                    format,
+                ])
+                .current_dir(&repo)
+                .assert()
+                .success(),
+        );
+        std::fs::remove_file(env.path().join("prod.db")).unwrap();
+        let shown = stdout(
+            &env.ferry()
+                .args(["show", "plan.json", "--format", format])
+                .current_dir(&repo)
+                .assert()
+                .success(),
+        );
+        assert_eq!(shown, planned, "{format}");
+        if format == "json" {
+            assert_eq!(
+                shown,
+                std::fs::read_to_string(repo.join("plan.json")).unwrap()
+            );
+        }
+        crate::common::tenant(&env, "prod");
+    }
+    let out = env.ferry().args(["show", "nope.json"]).assert().code(1);
+    assert!(
+        stderr(&out).contains("cannot read nope.json"),
+        "{}",
+        stderr(&out)
+    );
+}

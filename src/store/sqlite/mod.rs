@@ -393,6 +393,18 @@ impl Tenant for SqliteTenant {
         deployments::ids(self)
     }
 
+    fn last_applied(&self) -> Result<Option<(String, String)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, source FROM deployments WHERE status = 'succeeded'
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("read deployments"))
+    }
+
     fn applied_plan(&self, plan_hash: &str) -> Result<Option<(String, String)>, StoreError> {
         self.conn
             .query_row(
