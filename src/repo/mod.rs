@@ -120,6 +120,14 @@ pub enum RepoError {
         /// What git said.
         message: String,
     },
+    /// Another ferry is committing in the same repository.
+    #[error("another ferry (process {pid}) is committing in {path}: wait for it to finish and run again")]
+    Committing {
+        /// The repository.
+        path: PathBuf,
+        /// Its process.
+        pid: u32,
+    },
     /// Another git failure.
     #[error("git: {action} in {path}: {source}")]
     Git {
