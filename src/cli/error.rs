@@ -376,7 +376,7 @@ impl From<Error> for CliError {
             Error::Declined => (User, None),
             Error::NoConfirmation => (
                 User,
-                Some("pass --auto-approve (as CI does), or apply a saved plan: `ferry plan --out plan.json` then `ferry apply plan.json`".into()),
+                Some("pass --auto-approve (as CI does), or save the plan with `--out plan.json` (on `plan` or `rollback`) and apply it with `ferry apply plan.json`".into()),
             ),
             Error::AlreadyApplied { .. } => (
                 User,
