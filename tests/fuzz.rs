@@ -338,6 +338,7 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
                 require_same_cluster: false,
             },
             select: Some("+compute_task/retail_dw/*".into()),
+            rollback_of: None,
             exclude: Some("tag:x".into()),
         },
     };
@@ -1111,8 +1112,9 @@ fn object_put_of_random_and_mutated_files_never_panics_and_every_error_names_its
             files.push(input.source_file());
         }
         match edit::resolve(files.clone(), &BUILTIN, tenant.as_ref()) {
-            Ok(changes) => {
+            Ok((changes, paths)) => {
                 prop_assert!(changes.len() <= files.len());
+                prop_assert_eq!(changes.len(), paths.len());
                 Ok(())
             }
             Err(edit::EditError::Invalid(problems)) => {
