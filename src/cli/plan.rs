@@ -49,15 +49,15 @@ pub fn run(ctx: &Context, args: Args) -> Result {
             path.display()
         );
     }
-    Ok(
-        match (
-            args.detailed_exitcode,
-            plan.has_changes(),
-            plan.has_deletes(),
-        ) {
-            (false, _, _) | (true, false, _) => Success::Done,
-            (true, true, false) => Success::Changes,
-            (true, true, true) => Success::Deletes,
-        },
-    )
+    Ok(outcome(plan, args.detailed_exitcode))
+}
+
+/// What a shown plan exits with: with `detailed`, whether it changes and deletes anything
+/// (`--detailed-exitcode` of `plan` and `rollback --out`).
+pub fn outcome(plan: &ferry::plan::Plan, detailed: bool) -> Success {
+    match (detailed, plan.has_changes(), plan.has_deletes()) {
+        (false, _, _) | (true, false, _) => Success::Done,
+        (true, true, false) => Success::Changes,
+        (true, true, true) => Success::Deletes,
+    }
 }

@@ -72,17 +72,7 @@ pub fn run(ctx: &Context, args: Args) -> Result {
             path.display(),
             path.display()
         );
-        return Ok(
-            match (
-                args.detailed_exitcode,
-                plan.has_changes(),
-                plan.has_deletes(),
-            ) {
-                (false, _, _) | (true, false, _) => Success::Done,
-                (true, true, false) => Success::Changes,
-                (true, true, true) => Success::Deletes,
-            },
-        );
+        return Ok(super::plan::outcome(plan, args.detailed_exitcode));
     }
     match &done.applied {
         None => eprintln!("nothing to roll back: the tenant matches deployment {id}"),

@@ -67,17 +67,19 @@ pub fn choose(
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
     let root = ctx.root_at(Some(&request.revision))?;
-    make_plan_at(ctx, &root, request, ui)
+    let tenant = store::open(&request.to)?;
+    make_plan_at(ctx, &root, tenant.as_ref(), request, ui)
 }
 
-/// [`make_plan`] over the repository at `root`.
+/// [`make_plan`] over the repository at `root` and the destination `tenant` (opened from
+/// `request.to`).
 fn make_plan_at(
     ctx: &Context,
     root: &std::path::Path,
+    tenant: &dyn store::Tenant,
     request: &PlanRequest,
     ui: &mut dyn Ui,
 ) -> Result<Planned> {
-    let tenant = store::open(&request.to)?;
     let selecting = request.select.is_some() || request.exclude.is_some();
     // A selection needs the whole graph; otherwise only what changed since the last apply.
     let mode = if selecting || ctx.is_set("FERRY_FULL_READ") {
@@ -85,7 +87,7 @@ fn make_plan_at(
     } else {
         ReadMode::Changed
     };
-    let read = desired::read(root, &request.revision, tenant.as_ref(), mode)?;
+    let read = desired::read(root, &request.revision, tenant, mode)?;
     if let Some((files, unchanged)) = read.changed_only {
         ui.status(&format!(
             "read {files} changed object file(s); {unchanged} are as ferry last applied them"
@@ -141,12 +143,12 @@ pub fn planned_from_saved(
         (Some(_), _) | (None, None) => ctx.root_at(Some(&commit))?,
         (None, Some(r)) => std::path::PathBuf::from(r),
     };
+    // One connection for every question asked of the destination here.
+    let tenant = store::open(&saved.plan.destination.url)?;
+    let tenant = tenant.as_ref();
     // Facts that changed would fail the plan's prerequisites; say it as the stale plan it is.
-    {
-        let tenant = store::open(&saved.plan.destination.url)?;
-        if tenant.facts()? != saved.plan.destination.facts {
-            apply::recheck(&saved.plan, tenant.as_ref())?;
-        }
+    if tenant.facts()? != saved.plan.destination.facts {
+        apply::recheck(&saved.plan, tenant)?;
     }
     let made_with = &saved.plan.made_with;
     let request = PlanRequest {
@@ -159,8 +161,7 @@ pub fn planned_from_saved(
     };
     // A rollback plan goes back to a deployment that applied exactly its commit.
     if let Some(key) = &request.rollback_of {
-        let tenant = store::open(&request.to)?;
-        let target = apply::rollback_target(tenant.as_ref(), key)?;
+        let target = apply::rollback_target(tenant, key)?;
         if target.source != commit || target.id != *key {
             return Err(Error::PlanEdited {
                 path: path.to_path_buf(),
@@ -174,8 +175,8 @@ pub fn planned_from_saved(
         }
     }
     // Made again quietly: how much it read is not news to whoever applies a saved plan.
-    let mut planned =
-        make_plan_at(ctx, &root, &request, &mut super::Silent::default()).map_err(|e| match e {
+    let mut planned = make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default())
+        .map_err(|e| match e {
             Error::Repo(e) => Error::PlanCommit {
                 commit: commit.clone(),
                 source: Box::new(Error::Repo(e)),
@@ -186,7 +187,6 @@ pub fn planned_from_saved(
     again.source.repository = saved.plan.source.repository.clone();
     again.source.revision = saved.plan.source.revision.clone();
     let differences = if again.destination.fingerprint != saved.plan.destination.fingerprint {
-        let tenant = store::open(&request.to)?;
         if let Some((deployment, at)) = tenant.applied_plan(&saved.hash)? {
             return Err(Error::AlreadyApplied {
                 path: path.to_path_buf(),
@@ -195,7 +195,7 @@ pub fn planned_from_saved(
                 at,
             });
         }
-        apply::recheck(&saved.plan, tenant.as_ref())?;
+        apply::recheck(&saved.plan, tenant)?;
         vec![format!(
             "destination.fingerprint: the file says {}, the tenant now gives {}: the tenant changed since the plan was made, or the file was edited",
             crate::model::text::excerpt(&saved.plan.destination.fingerprint, 80),

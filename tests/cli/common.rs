@@ -188,27 +188,18 @@ pub fn git_output_bytes(dir: &Path, args: &[&str]) -> Vec<u8> {
 /// Makes an embedded tenant `name.db` in the workplace and returns its URL.
 pub fn tenant(env: &TestEnv, name: &str) -> String {
     let url = format!("sqlite:{name}.db");
+    tenant_at(env, &url, name);
+    url
+}
+
+/// Makes a tenant named `name` at `url`, with the retail example's facts.
+pub fn tenant_at(env: &TestEnv, url: &str, name: &str) {
     env.ferry()
-        .args([
-            "tenant",
-            "init",
-            &url,
-            "--name",
-            name,
-            "--platform-version",
-            "4.5.0",
-        ])
-        .args([
-            "--engine",
-            "maxcompute",
-            "--engine-mode",
-            "single",
-            "--cluster",
-            "cn-shanghai-mc-01",
-        ])
+        .args(["tenant", "init", url, "--name", name])
+        .args(["--platform-version", "4.5.0", "--engine", "maxcompute"])
+        .args(["--engine-mode", "single", "--cluster", "cn-shanghai-mc-01"])
         .assert()
         .success();
-    url
 }
 
 /// stdout of a successful command, as text.

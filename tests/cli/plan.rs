@@ -1148,12 +1148,7 @@ fn a_saved_plan_is_refused_when_the_destination_facts_changed() {
     );
     // Another tenant with the same facts at the plan's URL: the name is what differs.
     std::fs::remove_file(env.path().join("prod.db")).unwrap();
-    env.ferry()
-        .args(["tenant", "init", &prod, "--name", "stage"])
-        .args(["--platform-version", "4.5.0", "--engine", "maxcompute"])
-        .args(["--engine-mode", "single", "--cluster", "cn-shanghai-mc-01"])
-        .assert()
-        .success();
+    crate::common::tenant_at(&env, &prod, "stage");
     let out = env
         .ferry()
         .args(["apply", "p.json"])
