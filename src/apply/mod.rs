@@ -14,7 +14,9 @@
 pub mod records;
 pub mod session;
 
-pub use records::{history, rollback_target, status, Status, Summary};
+pub use records::{
+    find_deployment, history, rollback_target, short_ids, status, Status, Summary, SHORT_ID_MIN,
+};
 
 use std::collections::HashMap;
 
@@ -52,6 +54,16 @@ pub enum ApplyError {
         /// The id asked for.
         id: String,
     },
+    /// A deployment id prefix that several deployments start with.
+    #[error("deployment id `{key}` is ambiguous: it starts {}{}", candidates.join(", "), if *more > 0 { format!(" and {more} more") } else { String::new() })]
+    AmbiguousDeployment {
+        /// The prefix given.
+        key: String,
+        /// The first of the deployments it could be, as short ids.
+        candidates: Vec<String>,
+        /// How many more.
+        more: usize,
+    },
     /// A deployment that applied nothing cannot be rolled back to.
     #[error("deployment {id} {status}: it applied nothing to go back to")]
     NotRestorable {
@@ -59,6 +71,14 @@ pub enum ApplyError {
         id: String,
         /// Its status.
         status: String,
+    },
+    /// `--lock-wait` ran out while another holder kept the lock.
+    #[error("waited {waited} for the lock and gave up: {source}")]
+    WaitedOut {
+        /// How long it waited (`--lock-wait`).
+        waited: String,
+        /// The lock that is still held.
+        source: Box<StoreError>,
     },
     /// Reading the destination failed.
     #[error(transparent)]
@@ -68,13 +88,9 @@ pub enum ApplyError {
     TooLate(#[from] crate::context::TimeError),
 }
 
-/// Items joined for one message.
+/// Items joined for one message, the first twenty of them.
 fn join(items: &[impl std::fmt::Display]) -> String {
-    items
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join("; ")
+    crate::model::text::listed(items, "; ")
 }
 
 /// The first 12 characters of a hash.
@@ -431,6 +447,7 @@ fn write(
         started_at,
         finished_at: Some(actor.now.clone()),
         status: "succeeded".into(),
+        rollback_of: plan.made_with.rollback_of.clone(),
         results: results(&|c| {
             if c.risks.is_empty() {
                 ("succeeded".into(), None)

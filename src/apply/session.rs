@@ -188,6 +188,14 @@ fn take(
             Err(ApplyError::Store(StoreError::Busy { .. })) if !waited_out() => {
                 tracing::debug!("the tenant is busy; asking for the lock again");
             }
+            Err(ApplyError::Store(e @ StoreError::Locked { .. }))
+                if !options.lock_wait.is_zero() =>
+            {
+                return Err(ApplyError::WaitedOut {
+                    waited: humantime::format_duration(options.lock_wait).to_string(),
+                    source: Box::new(e),
+                });
+            }
             Err(ApplyError::Store(StoreError::Busy {
                 tenant: url,
                 action,

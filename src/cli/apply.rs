@@ -67,9 +67,13 @@ pub fn report_applied(d: &Deployment, url: &ferry::store::TenantUrl) {
         .filter(|r| r.status == "succeeded_with_risks")
         .count();
     eprintln!(
-        "applied {} change(s) to {url} in deployment {}{}",
+        "applied {} change(s) to {url} in deployment {}{}{}",
         d.results.len(),
         d.id,
+        d.rollback_of
+            .as_ref()
+            .map(|target| format!(", a rollback to deployment {target}"))
+            .unwrap_or_default(),
         if risky > 0 {
             format!(" ({risky} with risks)")
         } else {
@@ -90,7 +94,7 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         lock_wait: args.lock.lock_wait,
     };
     stop_on_signals();
-    let mut terminal = Terminal { ctx, failed: None };
+    let mut terminal = Terminal::new(ctx);
     let outcome = apply::apply(ctx, &options, &mut terminal);
     if let Some(e) = terminal.failed {
         return Err(e);

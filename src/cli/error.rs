@@ -229,13 +229,21 @@ fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
         ),
         E::NoDeployment { .. } | E::NotRestorable { .. } => (
             Class::User,
-            "`ferry history --tenant URL` lists the deployments and their ids",
+            "`ferry history --tenant URL` lists the deployments and their ids (a unique prefix, `last` or `previous` will do)",
+        ),
+        E::AmbiguousDeployment { .. } => (
+            Class::User,
+            "give more of the id: `ferry history --tenant URL` shows each one's unique short form",
+        ),
+        E::WaitedOut { .. } => (
+            Class::Environment,
+            "wait longer (a larger --lock-wait), or ask the holder to finish; `ferry status --tenant URL` shows the lock",
         ),
         // Given their own hints by the caller.
         E::Store(_) | E::TooLate(_) => (Class::Environment, "run the command again"),
         E::Failed { .. } => (
             Class::Environment,
-            "`ferry history --tenant URL` shows the failed deployment; fix the cause and apply again",
+            "`ferry history show last --tenant URL` shows why each object failed; fix the cause and apply again",
         ),
     }
 }
@@ -368,7 +376,11 @@ impl From<Error> for CliError {
             Error::Declined => (User, None),
             Error::NoConfirmation => (
                 User,
-                Some("pass --auto-approve (as CI does), or apply a saved plan: `ferry plan --out plan.json` then `ferry apply plan.json`".into()),
+                Some("pass --auto-approve (as CI does), or save the plan with `--out plan.json` (on `plan` or `rollback`) and apply it with `ferry apply plan.json`".into()),
+            ),
+            Error::AlreadyApplied { .. } => (
+                User,
+                Some("`ferry history show last --tenant URL` shows what it applied; to change the tenant again, make a new plan".into()),
             ),
             Error::PlanEdited { differences, .. } => {
                 let mut err = CliError::new(User, message);

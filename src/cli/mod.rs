@@ -16,6 +16,7 @@ mod object;
 mod plan;
 mod prelude;
 mod rollback;
+mod show;
 mod status;
 mod synth;
 mod tenant;
@@ -39,8 +40,9 @@ use prelude::{CliError, Result};
 /// deployment history.
 ///
 /// Exit codes: 0 success; 1 error (usage errors and validation problems included); with
-/// `plan --detailed-exitcode`, 2 changes without deletes and 3 changes with deletes; 130
-/// interrupted (Ctrl-C or SIGTERM; nothing was written). Diagnostics: FERRY_LOG=debug.
+/// `plan --detailed-exitcode` (and `rollback --out PLAN --detailed-exitcode`), 2 changes
+/// without deletes and 3 changes with deletes; 130 interrupted (Ctrl-C or SIGTERM; nothing was
+/// written). Diagnostics: FERRY_LOG=debug.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, max_term_width = 100)]
 struct Cli {
@@ -61,6 +63,7 @@ enum Command {
     Export(export::Args),
     Plan(plan::Args),
     Apply(apply::Args),
+    Show(show::Args),
     Status(status::Args),
     History(history::Args),
     Rollback(rollback::Args),
@@ -99,6 +102,7 @@ fn run(cli: Cli) -> Result {
         Command::Export(args) => export::run(&ctx, args),
         Command::Plan(args) => plan::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::History(args) => history::run(&ctx, args),
         Command::Rollback(args) => rollback::run(&ctx, args),

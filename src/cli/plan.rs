@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         request: args.plan.request(&args.to)?,
         out: args.out,
     };
-    let made = plan::plan(ctx, &options, &mut Terminal { ctx, failed: None })?;
+    let made = plan::plan(ctx, &options, &mut Terminal::new(ctx))?;
     let plan = &made.planned.plan;
     show(ctx, plan, args.format)?;
     if let Some((path, _)) = &made.saved {

@@ -80,6 +80,13 @@ pub struct PlanFlags {
     /// Delete objects ferry applied earlier that the revision no longer has.
     #[arg(long)]
     pub prune: bool,
+    #[command(flatten)]
+    pub checks: PlanChecks,
+}
+
+/// The plan flags `rollback` shares with `plan` (it chooses the revision and prunes itself).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanChecks {
     /// Make the destination's own object at a desired address ferry's (it takes the desired
     /// GUID), instead of failing with a conflict.
     #[arg(long)]
@@ -94,21 +101,29 @@ pub struct PlanFlags {
     pub selection: SelectFlags,
 }
 
-impl PlanFlags {
-    /// The plan request for the destination `to`.
-    pub fn request(&self, to: &str) -> Result<PlanRequest> {
+impl PlanChecks {
+    /// The plan request for the destination `to` at `revision`.
+    pub fn request(&self, to: &str, revision: &str, prune: bool) -> Result<PlanRequest> {
         Ok(PlanRequest {
             to: tenant_url(to)?,
-            revision: self.revision.clone(),
+            revision: revision.to_string(),
             options: Options {
-                prune: self.prune,
+                prune,
                 adopt: self.adopt,
                 fail_on_drift: self.on_drift == OnDrift::Fail,
                 require_same_cluster: self.require_same_cluster,
             },
             select: self.selection.select.clone(),
             exclude: self.selection.exclude.clone(),
+            rollback_of: None,
         })
+    }
+}
+
+impl PlanFlags {
+    /// The plan request for the destination `to`.
+    pub fn request(&self, to: &str) -> Result<PlanRequest> {
+        self.checks.request(to, &self.revision, self.prune)
     }
 }
 

@@ -35,8 +35,21 @@ pub fn show(ctx: &Context, plan: &Plan, format: Format) -> Result<()> {
 pub struct Terminal<'c> {
     /// The context (colour).
     pub ctx: &'c Context,
+    /// How a plan is shown before it is confirmed.
+    pub format: Format,
     /// A failure to print, kept for the end.
     pub failed: Option<CliError>,
+}
+
+impl<'c> Terminal<'c> {
+    /// A terminal that shows plans as text.
+    pub fn new(ctx: &'c Context) -> Terminal<'c> {
+        Terminal {
+            ctx,
+            format: Format::Text,
+            failed: None,
+        }
+    }
 }
 
 impl Ui for Terminal<'_> {
@@ -45,7 +58,7 @@ impl Ui for Terminal<'_> {
     }
 
     fn show_plan(&mut self, planned: &Planned) {
-        if let Err(e) = show(self.ctx, &planned.plan, Format::Text) {
+        if let Err(e) = show(self.ctx, &planned.plan, self.format) {
             self.failed.get_or_insert(e);
         }
     }

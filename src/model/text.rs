@@ -19,9 +19,36 @@ pub fn excerpt(text: &str, max: usize) -> String {
     out
 }
 
+/// How many items a message lists; the rest are counted ("and 147 more").
+pub const LISTED: usize = 20;
+
+/// `items` joined by `separator` for a message: the first [`LISTED`], then how many more.
+pub fn listed<T: std::fmt::Display>(items: &[T], separator: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().take(LISTED).enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(&item.to_string());
+    }
+    if items.len() > LISTED {
+        out.push_str(&format!("{separator}and {} more", items.len() - LISTED));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lists_are_cut_at_twenty_and_counted() {
+        let items: Vec<usize> = (1..=25).collect();
+        let text = listed(&items, "; ");
+        assert!(text.starts_with("1; 2; "), "{text}");
+        assert!(text.ends_with("; 20; and 5 more"), "{text}");
+        assert_eq!(listed(&items[..3], ", "), "1, 2, 3");
+    }
 
     #[test]
     fn long_text_is_cut_and_control_characters_are_escaped() {

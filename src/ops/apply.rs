@@ -47,11 +47,7 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             let saved = file::read(path)?;
             let hash = saved.hash.clone();
             let url = saved.plan.destination.url.clone();
-            (
-                pipeline::planned_from_saved(ctx, path, saved, ui)?,
-                hash,
-                url,
-            )
+            (pipeline::planned_from_saved(ctx, path, saved)?, hash, url)
         }
         ApplySource::Fresh(request) => {
             let planned = pipeline::make_plan(ctx, request, ui)?;

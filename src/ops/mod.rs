@@ -170,6 +170,18 @@ pub enum Error {
         /// Why.
         source: Box<Error>,
     },
+    /// A saved plan that a deployment has applied already.
+    #[error("{} was already applied to {tenant}, in deployment {deployment} at {at}; nothing was applied", path.display())]
+    AlreadyApplied {
+        /// The plan file.
+        path: std::path::PathBuf,
+        /// The tenant.
+        tenant: crate::store::TenantUrl,
+        /// The deployment that applied it.
+        deployment: String,
+        /// When.
+        at: String,
+    },
     /// The tenant refused the object of one file.
     #[error("{path}: {source}")]
     PutFile {

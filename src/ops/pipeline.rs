@@ -33,6 +33,8 @@ pub struct PlanRequest {
     pub select: Option<String>,
     /// `--exclude`.
     pub exclude: Option<String>,
+    /// For `ferry rollback`: the deployment the plan goes back to.
+    pub rollback_of: Option<String>,
 }
 
 /// A plan with everything it was made from, for applying it.
@@ -105,6 +107,7 @@ fn make_plan_at(
     let mut plan = plan::build(&desired, &actual, &read.registry, request.options)?;
     plan.made_with.select = request.select.clone();
     plan.made_with.exclude = request.exclude.clone();
+    plan.made_with.rollback_of = request.rollback_of.clone();
     tracing::debug!(
         changes = plan.changes.len(),
         unchanged = plan.unchanged,
@@ -132,7 +135,6 @@ pub fn planned_from_saved(
     ctx: &Context,
     path: &std::path::Path,
     saved: plan::file::Saved,
-    ui: &mut dyn Ui,
 ) -> Result<Planned> {
     let commit = saved.plan.source.id.clone();
     let root = match (ctx.repo_flag(), &saved.plan.source.repository) {
@@ -153,19 +155,46 @@ pub fn planned_from_saved(
         options: made_with.options,
         select: made_with.select.clone(),
         exclude: made_with.exclude.clone(),
+        rollback_of: made_with.rollback_of.clone(),
     };
-    let mut planned = make_plan_at(ctx, &root, &request, ui).map_err(|e| match e {
-        Error::Repo(e) => Error::PlanCommit {
-            commit: commit.clone(),
-            source: Box::new(Error::Repo(e)),
-        },
-        other => other,
-    })?;
+    // A rollback plan goes back to a deployment that applied exactly its commit.
+    if let Some(key) = &request.rollback_of {
+        let tenant = store::open(&request.to)?;
+        let target = apply::rollback_target(tenant.as_ref(), key)?;
+        if target.source != commit || target.id != *key {
+            return Err(Error::PlanEdited {
+                path: path.to_path_buf(),
+                commit,
+                tenant: request.to.clone(),
+                differences: vec![format!(
+                    "made_with.rollback_of: deployment {} applied commit {}, not the plan's",
+                    target.id, target.source
+                )],
+            });
+        }
+    }
+    // Made again quietly: how much it read is not news to whoever applies a saved plan.
+    let mut planned =
+        make_plan_at(ctx, &root, &request, &mut super::Silent::default()).map_err(|e| match e {
+            Error::Repo(e) => Error::PlanCommit {
+                commit: commit.clone(),
+                source: Box::new(Error::Repo(e)),
+            },
+            other => other,
+        })?;
     let again = &mut planned.plan;
     again.source.repository = saved.plan.source.repository.clone();
     again.source.revision = saved.plan.source.revision.clone();
     let differences = if again.destination.fingerprint != saved.plan.destination.fingerprint {
         let tenant = store::open(&request.to)?;
+        if let Some((deployment, at)) = tenant.applied_plan(&saved.hash)? {
+            return Err(Error::AlreadyApplied {
+                path: path.to_path_buf(),
+                tenant: request.to.clone(),
+                deployment,
+                at,
+            });
+        }
         apply::recheck(&saved.plan, tenant.as_ref())?;
         vec![format!(
             "destination.fingerprint: the file says {}, the tenant now gives {}: the tenant changed since the plan was made, or the file was edited",
@@ -296,6 +325,7 @@ mod tests {
             options: Options::default(),
             select: None,
             exclude: None,
+            rollback_of: None,
         }
     }
 

@@ -53,14 +53,9 @@ pub enum PlanError {
 struct Joined<'a, T>(&'a [T], &'static str);
 
 impl<T: fmt::Display> fmt::Display for Joined<'_, T> {
+    /// The first twenty items, then how many more.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, item) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(self.1)?;
-            }
-            write!(f, "{item}")?;
-        }
-        Ok(())
+        f.write_str(&crate::model::text::listed(self.0, self.1))
     }
 }
 

@@ -160,6 +160,9 @@ pub struct MadeWith {
     pub select: Option<String>,
     /// `--exclude`.
     pub exclude: Option<String>,
+    /// For a rollback plan: the deployment it goes back to (whose commit is the plan's source).
+    #[serde(default)]
+    pub rollback_of: Option<String>,
 }
 
 /// The destination's identity when planned.

@@ -94,6 +94,63 @@ impl Stat {
     }
 }
 
+/// The file a commit keeps in the git folder while it may hold git's locks (the index, HEAD's
+/// reference), holding its process id. Git's lock files name no process, so a `.lock` file left
+/// by a killed ferry would stop every later commit (git's own "another git process seems to be
+/// running"); the marker tells the next ferry that the locks are a dead process's, to release.
+const MARKER: &str = "ferry-commit.pid";
+
+/// The marker of a commit under way; removed when dropped.
+struct Marker(PathBuf);
+
+impl Marker {
+    /// Writes the marker, first releasing the locks a killed ferry's marker says it left; fails
+    /// when a ferry that is still running holds it.
+    fn enter(repo: &git2::Repository, root: &Path) -> Result<Marker, RepoError> {
+        let path = repo.path().join(MARKER);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            match text.trim().parse::<u32>() {
+                Ok(pid) if pid != std::process::id() && !crate::context::process_gone(pid) => {
+                    return Err(RepoError::Committing {
+                        path: root.to_path_buf(),
+                        pid,
+                    })
+                }
+                _ => {
+                    for lock in git_locks(repo) {
+                        if std::fs::remove_file(&lock).is_ok() {
+                            tracing::debug!(lock = %lock.display(), "released a lock left by a killed ferry");
+                        }
+                    }
+                }
+            }
+        }
+        std::fs::write(&path, format!("{}\n", std::process::id()))
+            .map_err(io("cannot write", &path))?;
+        Ok(Marker(path))
+    }
+}
+
+impl Drop for Marker {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The lock files a commit takes: the index's, HEAD's and the branch HEAD names.
+fn git_locks(repo: &git2::Repository) -> Vec<PathBuf> {
+    let git = repo.path();
+    let mut locks = vec![git.join("index.lock"), git.join("HEAD.lock")];
+    if let Ok(head) = repo.find_reference("HEAD") {
+        if let Ok(Some(target)) = head.symbolic_target() {
+            if target.starts_with("refs/") && !target.contains("..") {
+                locks.push(git.join(format!("{target}.lock")));
+            }
+        }
+    }
+    locks
+}
+
 impl Staging {
     /// Starts a commit in the git repository holding the ferry repository at `root`, which must
     /// have a work tree.
@@ -334,6 +391,7 @@ impl Staging {
             };
         if base.as_ref().is_some_and(|b| b.id() == tree_id) {
             drop(pack);
+            let _marker = Marker::enter(&self.repo, &self.root)?;
             self.update_index(&ids, removed)?;
             return Ok(None);
         }
@@ -374,6 +432,7 @@ impl Staging {
         // the files, which the next export finds different from HEAD and commits. The other
         // way round it would leave HEAD and the files new and the index old, and the next export
         // would see nothing to do.
+        let _marker = Marker::enter(&self.repo, &self.root)?;
         self.update_index(&ids, removed)?;
         self.move_head(id, &signature)?;
         Ok(Some(id.to_string()))
@@ -539,6 +598,38 @@ mod tests {
         let mut options = git2::StatusOptions::new();
         options.include_untracked(true);
         repo.statuses(Some(&mut options)).unwrap().is_empty()
+    }
+
+    #[test]
+    fn locks_a_killed_ferry_left_are_released_and_a_running_ones_are_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let repo = git2::Repository::init(root).unwrap();
+        let git = repo.path().to_path_buf();
+        // A ferry that died holding the index's and the branch's locks.
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let dead = gone.id();
+        gone.wait().unwrap();
+        std::fs::write(git.join(MARKER), format!("{dead}\n")).unwrap();
+        std::fs::write(git.join("index.lock"), "").unwrap();
+        std::fs::create_dir_all(git.join("refs/heads")).unwrap();
+        std::fs::write(git.join("refs/heads/master.lock"), "").unwrap();
+        let mut staging = Staging::open(root).unwrap();
+        put(&mut staging, root, "a.txt", "a\n");
+        staging.commit(&[], "first\n", when()).unwrap().unwrap();
+        assert!(clean(&repo));
+        for left in [MARKER, "index.lock", "refs/heads/master.lock"] {
+            assert!(!git.join(left).exists(), "{left} is still there");
+        }
+        // A ferry that is still running (this test's parent) keeps its locks.
+        let running = std::os::unix::process::parent_id();
+        std::fs::write(git.join(MARKER), format!("{running}\n")).unwrap();
+        let mut staging = Staging::open(root).unwrap();
+        put(&mut staging, root, "b.txt", "b\n");
+        match staging.commit(&[], "second\n", when()) {
+            Err(RepoError::Committing { pid, .. }) => assert_eq!(pid, running),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

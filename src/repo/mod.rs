@@ -120,6 +120,14 @@ pub enum RepoError {
         /// What git said.
         message: String,
     },
+    /// Another ferry is committing in the same repository.
+    #[error("another ferry (process {pid}) is committing in {path}: wait for it to finish and run again")]
+    Committing {
+        /// The repository.
+        path: PathBuf,
+        /// Its process.
+        pid: u32,
+    },
     /// Another git failure.
     #[error("git: {action} in {path}: {source}")]
     Git {
@@ -169,6 +177,30 @@ fn git_error<'a>(
         path: root.to_path_buf(),
         source,
     }
+}
+
+/// The id of the commit `revision` names in the repository at `root`, and the tree id of the
+/// repository's `objects/` folder in it (`None` when it has none); `None` when the revision
+/// names no commit there.
+pub fn objects_tree(
+    root: &Path,
+    revision: &str,
+) -> Result<Option<(String, Option<String>)>, RepoError> {
+    let repo = open(root)?;
+    let prefix = prefix_in(&repo, root)?;
+    let Ok(commit) = repo
+        .revparse_single(revision)
+        .and_then(|o| o.peel_to_commit())
+    else {
+        return Ok(None);
+    };
+    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
+    let objects = join_prefix(&prefix, crate::model::path::OBJECTS_DIR);
+    let id = tree
+        .get_path(Path::new(&objects))
+        .ok()
+        .map(|e| e.id().to_string());
+    Ok(Some((commit.id().to_string(), id)))
 }
 
 /// Whether the repository holding `root` has a commit at HEAD.

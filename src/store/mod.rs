@@ -184,6 +184,12 @@ pub trait Tenant {
     fn deployments(&self, limit: usize) -> Result<Vec<Deployment>, StoreError>;
     /// One deployment with its results.
     fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError>;
+    /// Every deployment's id, newest first.
+    fn deployment_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// The newest succeeded deployment: its id and source (the commit it applied).
+    fn last_applied(&self) -> Result<Option<(String, String)>, StoreError>;
+    /// The newest succeeded deployment that applied the plan with this hash: its id and start.
+    fn applied_plan(&self, plan_hash: &str) -> Result<Option<(String, String)>, StoreError>;
     /// The objects ferry manages, and the drifted ones (one query).
     fn managed(&self) -> Result<Managed, StoreError>;
     /// Keeps a package.

@@ -237,6 +237,8 @@ pub struct Deployment {
     pub status: String,
     /// Per-object results.
     pub results: Vec<DeploymentResult>,
+    /// For a rollback: the deployment it went back to.
+    pub rollback_of: Option<String>,
 }
 
 /// What a deployment did to one object.

@@ -277,7 +277,13 @@ fn lock_wait_gives_up_naming_the_holder() {
         .assert()
         .code(1);
     assert!(
-        stderr(&out).contains("locked by alice@ops"),
+        stderr(&out).contains("error: waited 300ms for the lock and gave up: tenant ")
+            && stderr(&out).contains("is locked by alice@ops"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("hint: wait longer"),
         "{}",
         stderr(&out)
     );
@@ -364,8 +370,38 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
             && err.contains("injected failure"),
         "{err}"
     );
-    assert!(err.contains("hint: `ferry history --tenant URL`"), "{err}");
+    assert!(
+        err.contains("hint: `ferry history show last --tenant URL` shows why each object failed"),
+        "{err}"
+    );
     assert_eq!(object_list(&env, &prod), before);
+    // `history show` says why: the failed object with its reason, and the skipped ones.
+    let shown = stdout(
+        &env.ferry()
+            .args(["history", "show", "last", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(shown.contains("\nstatus       failed\n"), "{shown}");
+    assert!(
+        shown.contains("\nobjects      167: 1 failed, 166 skipped\n"),
+        "{shown}"
+    );
+    let failed_line = shown
+        .lines()
+        .find(|l| l.starts_with("  failed "))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        failed_line.contains(victim) && failed_line.contains("injected failure"),
+        "{failed_line}"
+    );
+    assert_eq!(
+        shown
+            .lines()
+            .filter(|l| l.starts_with("  skipped "))
+            .count(),
+        166
+    );
 
     let h = history(&env, &prod);
     let d = &h["deployments"][0];
@@ -378,7 +414,7 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
             .assert()
             .success(),
     );
-    assert!(text.contains("  failed     "), "{text}");
+    assert!(text.contains("  failed  "), "{text}");
     assert!(text.contains("1 failed, 166 skipped"), "{text}");
     let s = status(&env, &prod);
     assert!(s["lock"].is_null(), "{s}");
@@ -391,13 +427,52 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
     drop(conn);
     apply(&env, &prod).success();
     converged(&env, &prod);
-    assert_eq!(
-        history(&env, &prod)["deployments"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+    let h = history(&env, &prod);
+    let deployments = h["deployments"].as_array().unwrap();
+    assert_eq!(deployments.len(), 2);
+    // `previous` is the failed one; a unique prefix (the short id) names a deployment; a prefix
+    // both share is refused, listing them.
+    let show = |key: &str| {
+        env.ferry()
+            .args([
+                "history", "show", key, "--tenant", &prod, "--format", "json",
+            ])
+            .assert()
+    };
+    let failed = json(&stdout(&show("previous").success()));
+    assert_eq!(failed["deployment"]["status"], "failed");
+    for d in deployments {
+        let short = d["short_id"].as_str().unwrap();
+        assert!(short.len() >= 8 && d["id"].as_str().unwrap().starts_with(short));
+        let one = json(&stdout(&show(short).success()));
+        assert_eq!(one["deployment"]["id"], d["id"]);
+    }
+    let (a, b) = (
+        deployments[0]["id"].as_str().unwrap(),
+        deployments[1]["id"].as_str().unwrap(),
     );
+    let shared: String = a
+        .chars()
+        .zip(b.chars())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect();
+    if !shared.is_empty() {
+        let err = stderr(&show(&shared).code(1));
+        assert!(
+            err.contains(&format!(
+                "deployment id `{shared}` is ambiguous: it starts "
+            )),
+            "{err}"
+        );
+    }
+    let text = stdout(
+        &env.ferry()
+            .args(["history", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(text.starts_with("ID "), "a header row: {text}");
 }
 
 #[test]
@@ -628,42 +703,85 @@ fn rollback_returns_to_what_a_deployment_applied() {
             .assert()
             .success(),
     );
-    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(text.lines().count(), 2, "a header and one line: {text}");
     assert!(
         text.contains("  succeeded  ") && text.ends_with("  2 succeeded\n"),
         "{text}"
     );
 
-    // Without --auto-approve: the plan, nothing changed.
+    // Like apply: without --auto-approve and no terminal to ask on, the plan and nothing changed.
     let before = object_list(&env, &prod);
     let out = env
         .ferry()
         .args(["rollback", "--to", &prod, "--deployment", &first])
         .current_dir(&repo)
         .assert()
-        .success();
+        .code(1);
     let plan = stdout(&out);
     assert!(plan.contains("global_variable/vat_rate_default"), "{plan}");
     assert!(plan.contains("global_variable/vat_rate_reduced"), "{plan}");
     assert!(
-        stderr(&out).contains("pass --auto-approve to apply it"),
+        stderr(&out).contains("hint: pass --auto-approve"),
         "{}",
         stderr(&out)
     );
     assert_eq!(object_list(&env, &prod), before);
+    // Like plan: saved for review, in any format, with the detailed exit code (3: a delete).
+    let out = env
+        .ferry()
+        .args(["rollback", "--to", &prod, "--deployment", &first])
+        .args([
+            "--out",
+            "rb.json",
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+        ])
+        .current_dir(&repo)
+        .assert()
+        .code(3);
+    assert!(
+        stdout(&out).starts_with("### ferry plan for `prod`"),
+        "{}",
+        stdout(&out)
+    );
+    let saved = json(&std::fs::read_to_string(repo.join("rb.json")).unwrap());
+    assert_eq!(saved["made_with"]["rollback_of"], first.as_str());
+    assert_eq!(object_list(&env, &prod), before);
 
-    env.ferry()
+    // `previous` names the first deployment; the rollback is recorded as one.
+    let out = env
+        .ferry()
         .args([
             "rollback",
             "--to",
             &prod,
             "--deployment",
-            &first,
+            "previous",
             "--auto-approve",
         ])
         .current_dir(&repo)
         .assert()
         .success();
+    assert!(
+        stderr(&out).contains(&format!(", a rollback to deployment {first}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        history(&env, &prod)["deployments"][0]["rollback_of"],
+        first.as_str()
+    );
+    let shown = stdout(
+        &env.ferry()
+            .args(["history", "show", "last", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(
+        shown.contains(&format!("\nrollback to  {first}\n")),
+        "{shown}"
+    );
     env.ferry().args(["init", "prod-export"]).assert().success();
     env.ferry()
         .args(["export", "--from", &prod, "--repo", "prod-export"])
@@ -693,6 +811,49 @@ fn rollback_returns_to_what_a_deployment_applied() {
         stderr(&out).contains("nothing to roll back"),
         "{}",
         stderr(&out)
+    );
+    // A saved rollback plan applied later is recorded as the rollback too; one whose target
+    // was edited is refused.
+    apply(&env, &prod).success();
+    env.ferry()
+        .args([
+            "rollback",
+            "--to",
+            &prod,
+            "--deployment",
+            &first,
+            "--out",
+            "rb.json",
+        ])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(repo.join("rb.json")).unwrap();
+    let second = h["deployments"][1]["id"].as_str().unwrap();
+    std::fs::write(
+        repo.join("forged.json"),
+        text.replace(first.as_str(), second),
+    )
+    .unwrap();
+    let out = env
+        .ferry()
+        .args(["apply", "forged.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("made_with.rollback_of"),
+        "{}",
+        stderr(&out)
+    );
+    env.ferry()
+        .args(["apply", "rb.json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert_eq!(
+        history(&env, &prod)["deployments"][0]["rollback_of"],
+        first.as_str()
     );
 }
 
@@ -770,6 +931,25 @@ fn a_saved_plans_file_hash_is_the_plan_hash_its_deployment_records() {
         .success();
     let recorded = &history(&env, &prod)["deployments"][0]["plan_hash"];
     assert_eq!(recorded.as_str(), Some(file_hash.as_str()));
+    // Applied again: one short line naming the deployment that applied it, not 167 objects.
+    let id = history(&env, &prod)["deployments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .ferry()
+        .args(["apply", "plan.json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "error: plan.json was already applied to {prod}, in deployment {id} at "
+        )),
+        "{err}"
+    );
+    assert!(err.len() < 500, "{err}");
 }
 
 /// While an apply writes, a write by someone else is refused as locked, naming the apply's
@@ -802,4 +982,112 @@ fn a_write_by_someone_else_during_an_apply_is_refused_naming_the_holder() {
     let apply_err = reader.join().unwrap();
     assert!(exit.success(), "{apply_err}");
     converged(&env, &prod);
+}
+
+/// `ferry status` in (or with) a repository says whether HEAD is what the tenant last had
+/// applied, as Argo CD says Synced or OutOfSync, with the commit each side is at.
+#[test]
+fn status_says_whether_head_is_what_the_tenant_last_had_applied() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    let sync = |env: &TestEnv| {
+        let out = env
+            .ferry()
+            .args(["status", "--tenant", &prod, "--format", "json"])
+            .current_dir(&repo)
+            .assert()
+            .success();
+        json(&stdout(&out))["sync"].clone()
+    };
+    let s = sync(&env);
+    assert_eq!(s["state"], "out_of_sync", "{s}");
+    assert_eq!(s["reason"], "nothing has been applied to the tenant yet");
+    apply(&env, &prod).success();
+    let s = sync(&env);
+    assert_eq!(s["state"], "synced", "{s}");
+    assert_eq!(s["head"], s["applied"]);
+    // A commit that changes no object keeps it synced; one that changes an object does not.
+    std::fs::write(repo.join("NOTES.md"), "notes\n").unwrap();
+    git(&repo, &["add", "NOTES.md"]);
+    git(&repo, &["commit", "-qm", "notes"]);
+    let s = sync(&env);
+    assert_eq!(s["state"], "synced", "{s}");
+    assert_ne!(s["head"], s["applied"]);
+    redescribe(&repo, VAT, "VAT rate, from git.");
+    git(&repo, &["commit", "-qam", "describe the VAT rate"]);
+    let s = sync(&env);
+    assert_eq!(s["state"], "out_of_sync", "{s}");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("HEAD (")
+            && reason.contains(") has other objects than the last applied commit ("),
+        "{reason}"
+    );
+    let text = stdout(
+        &env.ferry()
+            .args(["status", "--tenant", &prod, "--repo", "repo"])
+            .assert()
+            .success(),
+    );
+    assert!(text.starts_with("tenant           prod (sqlite:"), "{text}");
+    assert!(
+        text.contains("\nsync             out of sync: HEAD ("),
+        "{text}"
+    );
+    assert!(text.contains("\n  HEAD "), "{text}");
+    // Outside a repository, and without --repo, nothing is said about it.
+    let out = env
+        .ferry()
+        .args(["status", "--tenant", &prod, "--format", "json"])
+        .assert()
+        .success();
+    assert!(json(&stdout(&out))["sync"].is_null());
+}
+
+/// `ferry show PLAN` renders a saved plan without its tenant, exactly as `plan` showed it.
+#[test]
+fn show_renders_a_saved_plan_as_plan_did() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    for format in ["text", "markdown", "json"] {
+        let planned = stdout(
+            &env.ferry()
+                .args([
+                    "plan",
+                    "--to",
+                    &prod,
+                    "--out",
+                    "plan.json",
+                    "--format",
+                    format,
+                ])
+                .current_dir(&repo)
+                .assert()
+                .success(),
+        );
+        std::fs::remove_file(env.path().join("prod.db")).unwrap();
+        let shown = stdout(
+            &env.ferry()
+                .args(["show", "plan.json", "--format", format])
+                .current_dir(&repo)
+                .assert()
+                .success(),
+        );
+        assert_eq!(shown, planned, "{format}");
+        if format == "json" {
+            assert_eq!(
+                shown,
+                std::fs::read_to_string(repo.join("plan.json")).unwrap()
+            );
+        }
+        crate::common::tenant(&env, "prod");
+    }
+    let out = env.ferry().args(["show", "nope.json"]).assert().code(1);
+    assert!(
+        stderr(&out).contains("cannot read nope.json"),
+        "{}",
+        stderr(&out)
+    );
 }

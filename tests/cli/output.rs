@@ -277,6 +277,18 @@ fn status_and_history_outputs_match_their_schemas() {
     check("history", &h);
     assert_eq!(h["deployments"].as_array().unwrap().len(), 1);
     assert_eq!(h["deployments"][0], s["last_deployment"]);
+    let shown = json_of(
+        &env,
+        &[
+            "history", "show", "last", "--tenant", &prod, "--format", "json",
+        ],
+    );
+    check("history-show", &shown);
+    assert_eq!(shown["deployment"]["id"], s["last_deployment"]["id"]);
+    assert_eq!(
+        shown["deployment"]["results"].as_array().unwrap().len(),
+        167
+    );
 
     let info = json_of(&env, &["tenant", "info", &prod, "--format", "json"]);
     check("tenant-info", &info);

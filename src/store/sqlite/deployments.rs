@@ -152,9 +152,9 @@ pub(super) fn record(t: &mut SqliteTenant, d: &Deployment) -> Result<(), StoreEr
 fn insert(tx: &Transaction<'_>, path: &Path, d: &Deployment) -> Result<(), StoreError> {
     let err = |e| db(path, "record deployment", e);
     tx.execute(
-        "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![d.id, d.source, d.plan_hash, d.actor, d.started_at, d.finished_at, d.status],
+        "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status, rollback_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![d.id, d.source, d.plan_hash, d.actor, d.started_at, d.finished_at, d.status, d.rollback_of],
     )
     .map_err(err)?;
     tx.execute(
@@ -192,6 +192,21 @@ pub(super) fn latest(t: &SqliteTenant, limit: usize) -> Result<Vec<Deployment>, 
     )
 }
 
+/// See [`crate::store::Tenant::deployment_ids`].
+pub(super) fn ids(t: &SqliteTenant) -> Result<Vec<String>, StoreError> {
+    let err = t.err("read deployments");
+    let mut stmt = t
+        .conn
+        .prepare("SELECT id FROM deployments ORDER BY started_at DESC, id DESC")
+        .map_err(&err)?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(&err)?
+        .collect::<Result<_, _>>()
+        .map_err(&err);
+    ids
+}
+
 /// See [`crate::store::Tenant::deployment`].
 pub(super) fn one(t: &SqliteTenant, id: &str) -> Result<Option<Deployment>, StoreError> {
     Ok(read(t, "WHERE id = ?1", id)?.pop())
@@ -203,7 +218,7 @@ fn read(t: &SqliteTenant, clause: &str, param: &str) -> Result<Vec<Deployment>, 
     let mut stmt = t
         .conn
         .prepare(&format!(
-            "SELECT id, source, plan_hash, actor, started_at, finished_at, status FROM deployments {clause}"
+            "SELECT id, source, plan_hash, actor, started_at, finished_at, status, rollback_of FROM deployments {clause}"
         ))
         .map_err(&err)?;
     let rows = stmt
@@ -217,6 +232,7 @@ fn read(t: &SqliteTenant, clause: &str, param: &str) -> Result<Vec<Deployment>, 
                 finished_at: r.get(5)?,
                 status: r.get(6)?,
                 results: Vec::new(),
+                rollback_of: r.get(7)?,
             })
         })
         .map_err(&err)?;
@@ -303,6 +319,7 @@ mod tests {
             started_at: started_at.into(),
             finished_at: Some(started_at.into()),
             status: "succeeded".into(),
+            rollback_of: None,
             results: vec![DeploymentResult {
                 guid,
                 address: "data_source/a".into(),

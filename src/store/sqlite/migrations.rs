@@ -124,6 +124,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE lock ADD COLUMN pid INTEGER;
     ALTER TABLE lock ADD COLUMN renewed_at TEXT;
     "#,
+    // 5: a deployment made by `ferry rollback` names the deployment it went back to.
+    r#"
+    ALTER TABLE deployments ADD COLUMN rollback_of TEXT;
+    "#,
 ];
 
 /// The store schema version this ferry writes.
@@ -196,7 +200,7 @@ mod tests {
             "DROP INDEX objects_summary; DROP INDEX applied_summary;
              ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
              ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
-             PRAGMA user_version = 1;",
+             ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 1;",
         )
         .unwrap();
         drop(conn);
@@ -220,7 +224,8 @@ mod tests {
         // Back to version 3, holding a lock taken by hand.
         conn.execute_batch(
             "ALTER TABLE lock DROP COLUMN host; ALTER TABLE lock DROP COLUMN pid;
-             ALTER TABLE lock DROP COLUMN renewed_at; PRAGMA user_version = 3;
+             ALTER TABLE lock DROP COLUMN renewed_at;
+             ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 3;
              INSERT INTO lock (id, holder, purpose, acquired_at, expires_at)
              VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');",
         )
@@ -231,12 +236,15 @@ mod tests {
         use crate::store::Tenant;
         let lock = t.lock("2026-03-01T10:30:00Z").unwrap().unwrap();
         assert_eq!((lock.holder.as_str(), lock.lease), ("ann", None));
-        // Step 4's columns are there.
+        // Step 4's columns are there, and step 5's.
         t.conn
             .execute(
                 "UPDATE lock SET host = 'h', pid = 7, renewed_at = 'now' WHERE id = 1",
                 [],
             )
+            .unwrap();
+        t.conn
+            .execute("UPDATE deployments SET rollback_of = 'd'", [])
             .unwrap();
     }
 

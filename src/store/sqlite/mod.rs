@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use uuid::Uuid;
 
 use super::{
@@ -385,6 +387,34 @@ impl Tenant for SqliteTenant {
 
     fn deployment(&self, id: &str) -> Result<Option<Deployment>, StoreError> {
         deployments::one(self, id)
+    }
+
+    fn deployment_ids(&self) -> Result<Vec<String>, StoreError> {
+        deployments::ids(self)
+    }
+
+    fn last_applied(&self) -> Result<Option<(String, String)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, source FROM deployments WHERE status = 'succeeded'
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("read deployments"))
+    }
+
+    fn applied_plan(&self, plan_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, started_at FROM deployments WHERE plan_hash = ?1 AND status = 'succeeded'
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+                [plan_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("read deployments"))
     }
 
     fn managed(&self) -> Result<Managed, StoreError> {
