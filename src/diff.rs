@@ -11,15 +11,23 @@
 //!
 //! A file that cannot be parsed is left out with a [`Warning`]; so is a file without a GUID
 //! (`ferry fmt` gives it one), since nothing else can match it across commits.
+//!
+//! Files name references by address, so renaming an object rewrites the files of the objects
+//! that refer to it (a plan, which keeps references as GUIDs, shows the rename alone). A change
+//! that does nothing but follow renames of the same diff — every reference that differs named a
+//! renamed object at its old address and names it at its new one — says so
+//! ([`Change::follows`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use serde_json::Value;
 use uuid::Uuid;
 
+use crate::graph;
 use crate::kinds::{Kind, KindError, Registry};
 use crate::model::field_diff::{field_changes, FieldChange};
-use crate::model::Address;
+use crate::model::{Address, Object};
 use crate::render::plural;
 use crate::repo::{self, ChangedFiles, RepoError, Snapshot, Source, SourceFile};
 use crate::validate::{parse_file, Loaded};
@@ -71,6 +79,20 @@ pub struct Change {
     pub old_path: Option<String>,
     /// The changed fields, sorted by pointer (empty for additions and deletions).
     pub fields: Vec<FieldChange>,
+    /// The renames of this diff that this change does nothing but follow, sorted: every
+    /// difference between its two versions (its fields, and for a rename its address) is a
+    /// reference, or its project, that named a renamed object at the old address and names it
+    /// at the new one. Empty when the change is more than that.
+    pub follows: Vec<Rename>,
+}
+
+/// A rename in a diff: the object at `from` is at `to` on the new side (same GUID).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rename {
+    /// The old address.
+    pub from: Address,
+    /// The new address.
+    pub to: Address,
 }
 
 /// Which side of a diff a file belongs to.
@@ -167,6 +189,8 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
         warnings.iter().map(|w| (w.side, w.path.as_str())).collect();
     let guids: BTreeSet<Uuid> = old.keys().chain(new.keys()).copied().collect();
     let mut changes = Vec::new();
+    // Both versions of every modified or renamed object, to find what follows a rename.
+    let mut compared: HashMap<Uuid, (Object, Object)> = HashMap::new();
     for guid in guids {
         let change = match (old.remove(&guid), new.remove(&guid)) {
             // The other side of its file could not be read: what happened to it is unknown,
@@ -182,6 +206,7 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
                 path: o.path,
                 old_path: None,
                 fields: Vec::new(),
+                follows: Vec::new(),
             },
             (None, Some(n)) => Change {
                 action: Action::Added,
@@ -192,9 +217,13 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
                 path: n.path,
                 old_path: None,
                 fields: Vec::new(),
+                follows: Vec::new(),
             },
-            (Some(o), Some(n)) => match compare(guid, o, n, old_registry, new_registry) {
-                Some(change) => change,
+            (Some(o), Some(n)) => match compare(guid, &o, &n, old_registry, new_registry) {
+                Some(change) => {
+                    compared.insert(guid, (o.object, n.object));
+                    change
+                }
                 // Only the file's text changed (formatting, comments, its place).
                 None => continue,
             },
@@ -202,6 +231,7 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
         };
         changes.push(change);
     }
+    mark_followers(&mut changes, &compared, old_registry, new_registry);
     changes.sort_by(|a, b| {
         (a.address.to_string(), a.action, a.guid).cmp(&(b.address.to_string(), b.action, b.guid))
     });
@@ -278,18 +308,12 @@ fn load_side(
 /// The change between two versions of one object, or `None` when only its file's text changed.
 fn compare(
     guid: Uuid,
-    o: Loaded,
-    n: Loaded,
+    o: &Loaded,
+    n: &Loaded,
     old_registry: &Registry,
     new_registry: &Registry,
 ) -> Option<Change> {
-    let kinds: Vec<&Kind> = [
-        old_registry.get(&o.object.kind),
-        new_registry.get(&n.object.kind),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let kinds = kinds_of(&o.object, &n.object, old_registry, new_registry);
     let fields = field_changes(&o.object.to_document(), &n.object.to_document(), &kinds);
     let (old_address, new_address) = (o.object.address(), n.object.address());
     let action = if old_address != new_address {
@@ -305,10 +329,101 @@ fn compare(
         kind: n.object.kind.clone(),
         address: new_address,
         old_address: (action == Action::Renamed).then_some(old_address),
-        old_path: (o.path != n.path).then_some(o.path),
-        path: n.path,
+        old_path: (o.path != n.path).then(|| o.path.clone()),
+        path: n.path.clone(),
         fields,
+        follows: Vec::new(),
     })
+}
+
+/// The kinds of an object's two versions that the registries know (for the secret fields).
+fn kinds_of<'r>(
+    old: &Object,
+    new: &Object,
+    old_registry: &'r Registry,
+    new_registry: &'r Registry,
+) -> Vec<&'r Kind> {
+    [old_registry.get(&old.kind), new_registry.get(&new.kind)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Sets [`Change::follows`] on every modified or renamed object whose old version, with each
+/// reference to a renamed object (and its project, if renamed) rewritten to the new address,
+/// is its new version.
+fn mark_followers(
+    changes: &mut [Change],
+    compared: &HashMap<Uuid, (Object, Object)>,
+    old_registry: &Registry,
+    new_registry: &Registry,
+) {
+    let renames: HashMap<String, Rename> = changes
+        .iter()
+        .filter_map(|c| {
+            let from = c.old_address.clone()?;
+            let rename = Rename {
+                from,
+                to: c.address.clone(),
+            };
+            Some((rename.from.to_string(), rename))
+        })
+        .collect();
+    if renames.is_empty() {
+        return;
+    }
+    for change in changes.iter_mut() {
+        let Some((old, new)) = compared.get(&change.guid) else {
+            continue;
+        };
+        let Some(kind) = old_registry.get(&old.kind) else {
+            continue;
+        };
+        let (followed, mut follows) = follow_renames(old, kind, &renames);
+        if follows.is_empty() || followed.address() != new.address() {
+            continue;
+        }
+        let kinds = kinds_of(old, new, old_registry, new_registry);
+        if field_changes(&followed.to_document(), &new.to_document(), &kinds).is_empty() {
+            follows.sort();
+            follows.dedup();
+            change.follows = follows;
+        }
+    }
+}
+
+/// `object` with every reference (and its project) that names the old address of one of
+/// `renames` rewritten to the new address, and the renames it named.
+fn follow_renames(
+    object: &Object,
+    kind: &Kind,
+    renames: &HashMap<String, Rename>,
+) -> (Object, Vec<Rename>) {
+    let mut followed = object.clone();
+    let mut spec = Value::Object(std::mem::take(&mut followed.spec));
+    let mut follows = Vec::new();
+    for r in graph::object_references(kind, object) {
+        let target = Address::parse(&r.target).map(|a| a.to_string());
+        let Some(rename) = target.ok().and_then(|t| renames.get(&t)) else {
+            continue;
+        };
+        if r.pointer == "/project" {
+            followed.project = Some(rename.to.name.clone());
+        } else if let Some(slot) = r
+            .pointer
+            .strip_prefix("/spec")
+            .and_then(|at| spec.pointer_mut(at))
+        {
+            *slot = Value::String(rename.to.to_string());
+        } else {
+            continue;
+        }
+        follows.push(rename.clone());
+    }
+    if let Value::Object(map) = spec {
+        followed.spec = map;
+    }
+    (followed, follows)
 }
 
 /// Whether a file under `objects/` can be an object file (`validate` reports the others).
@@ -321,6 +436,14 @@ impl Diff {
     /// How many changes of an action.
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// How many changes of an action do nothing but follow renames.
+    pub fn count_following(&self, action: Action) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == action && !c.follows.is_empty())
+            .count()
     }
 }
 
@@ -421,5 +544,103 @@ mod tests {
         assert!(render::diff::warning_lines(&diff)[0].starts_with(
             "warning: objects/global/data_segment/x.toml:1:8 (at working tree): TOML syntax"
         ));
+    }
+
+    const PROJECT: &str = include_str!("../examples/retail/objects/global/project/retail_rt.toml");
+    const KAFKA: &str =
+        include_str!("../examples/retail/objects/global/data_source/orders_kafka.toml");
+    const TASK: &str = include_str!(
+        "../examples/retail/objects/development/realtime_task/retail_rt/rt_store_live_sales.toml"
+    );
+
+    /// The project `retail_rt` renamed `live` and `orders_kafka` renamed `orders_stream`, with
+    /// the realtime task in that project (and reading that source) rewritten to follow; `edit`
+    /// changes the task's new version further.
+    fn renamed_project_and_source(edit: fn(String) -> String) -> Diff {
+        let task = TASK
+            .replace("project = \"retail_rt\"", "project = \"live\"")
+            .replace(
+                "\"data_source/orders_kafka\"",
+                "\"data_source/orders_stream\"",
+            );
+        run(vec![
+            ("objects/global/project/retail_rt.toml", Some(PROJECT), None),
+            (
+                "objects/global/project/live.toml",
+                None,
+                Some(&PROJECT.replace("name = \"retail_rt\"", "name = \"live\"")),
+            ),
+            (
+                "objects/global/data_source/orders_kafka.toml",
+                Some(KAFKA),
+                None,
+            ),
+            (
+                "objects/global/data_source/orders_stream.toml",
+                None,
+                Some(&KAFKA.replace("name = \"orders_kafka\"", "name = \"orders_stream\"")),
+            ),
+            (
+                "objects/development/realtime_task/retail_rt/rt_store_live_sales.toml",
+                Some(TASK),
+                None,
+            ),
+            (
+                "objects/development/realtime_task/live/rt_store_live_sales.toml",
+                None,
+                Some(&edit(task)),
+            ),
+        ])
+    }
+
+    #[test]
+    fn an_object_moved_only_by_renames_follows_them() {
+        let diff = renamed_project_and_source(|task| task);
+        let task = diff
+            .changes
+            .iter()
+            .find(|c| c.kind == "realtime_task")
+            .unwrap();
+        assert_eq!(task.action, Action::Renamed);
+        let follows: Vec<String> = task
+            .follows
+            .iter()
+            .map(|r| format!("{} → {}", r.from, r.to))
+            .collect();
+        assert_eq!(
+            follows,
+            vec![
+                "data_source/orders_kafka → data_source/orders_stream",
+                "project/retail_rt → project/live",
+            ]
+        );
+        assert!(diff
+            .changes
+            .iter()
+            .filter(|c| c.kind != "realtime_task")
+            .all(|c| c.follows.is_empty()));
+        assert_eq!(
+            render::diff::summary(&diff),
+            "3 objects changed: 0 added, 0 modified, 3 renamed (1 follows a rename), 0 deleted"
+        );
+        assert!(render::diff::text(&diff).contains(
+            "renamed  realtime_task/retail_rt/rt_store_live_sales → realtime_task/live/rt_store_live_sales  (follows the renames of data_source/orders_kafka → data_source/orders_stream, project/retail_rt → project/live)\n  /spec/data_sources:\n    - \"data_source/orders_kafka\"\n    + \"data_source/orders_stream\"\n"
+        ));
+    }
+
+    #[test]
+    fn an_object_with_changes_of_its_own_does_not_only_follow() {
+        let owner = |task: String| task.replace("owner = \"wang.fang\"", "owner = \"li.wei\"");
+        let diff = renamed_project_and_source(owner);
+        assert!(diff.changes.iter().all(|c| c.follows.is_empty()));
+        // Nor one that names another object than the renamed one's new address.
+        let elsewhere = |task: String| {
+            task.replace(
+                "\"data_source/orders_stream\"",
+                "\"data_source/pos_smartpos\"",
+            )
+        };
+        let diff = renamed_project_and_source(elsewhere);
+        assert!(diff.changes.iter().all(|c| c.follows.is_empty()));
     }
 }

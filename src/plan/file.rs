@@ -6,6 +6,7 @@
 //! records; a plan applied without being saved is hashed over the bytes it would be saved as.
 //! A plan is read back only by the ferry version (and plan format) that wrote it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -71,9 +72,17 @@ pub fn to_bytes(plan: &Plan) -> Vec<u8> {
     bytes
 }
 
-/// The hash of a plan: blake3 of its saved form, hex.
+/// The hash of a plan: blake3 of its saved form, hex. The form is hashed as it is written, never
+/// held whole (a first deployment's plan lists every field of every object it creates).
 pub fn hash(plan: &Plan) -> String {
-    hash_bytes(&to_bytes(plan))
+    let mut hasher = blake3::Hasher::new();
+    {
+        let mut writer = std::io::BufWriter::with_capacity(1 << 16, &mut hasher);
+        serde_json::to_writer_pretty(&mut writer, plan).expect("plans serialize");
+        writer.write_all(b"\n").expect("hashing writes nothing out");
+        writer.flush().expect("hashing writes nothing out");
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 fn hash_bytes(bytes: &[u8]) -> String {
@@ -128,6 +137,10 @@ pub const DIFFERENCES_SHOWN: usize = 20;
 /// records), one line each: the place (a change or drift entry by its address), what the file
 /// says and what the plan made again says, values quoted as excerpts. Empty when they are equal.
 pub fn differences(saved: &Plan, again: &Plan) -> Vec<String> {
+    // Equal plans are the usual case: no documents built to compare.
+    if saved == again {
+        return Vec::new();
+    }
     let saved = serde_json::to_value(saved).expect("plans serialize");
     let again = serde_json::to_value(again).expect("plans serialize");
     let mut found = Vec::new();

@@ -1,7 +1,8 @@
 //! Matching desired objects to the destination's: by GUID first, then by address. Each desired
 //! object becomes a create, an update (same GUID and address), a rename (same GUID, another
 //! address), an adoption (`--adopt`: the destination's own object at the address takes the
-//! desired GUID), a conflict (another object holds the address), or nothing (unchanged).
+//! desired GUID), a conflict (another object holds the address), or nothing (unchanged). A
+//! create lists every field of the new object, an update the fields that differ.
 
 use std::collections::HashSet;
 
@@ -14,7 +15,7 @@ use super::index::Index;
 use super::{Action, Change};
 use crate::edit;
 use crate::kinds::{Kind, Registry};
-use crate::model::field_diff::field_changes;
+use crate::model::field_diff::{field_changes, new_fields};
 use crate::store::StoredObject;
 
 /// The outcome of matching.
@@ -72,7 +73,9 @@ pub(super) fn match_objects(
             }
         }
         let Some(current) = index.get(&d.stored.guid).or(adopted_from) else {
-            out.changes.push(new_change(Action::Create, d, kind, None));
+            let mut change = new_change(Action::Create, d, kind, None);
+            change.fields = new_fields(&d.object.spec, &[kind]);
+            out.changes.push(change);
             continue;
         };
         out.matched.insert(current.guid);

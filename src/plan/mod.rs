@@ -82,7 +82,8 @@ pub struct Change {
     pub old_guid: Option<uuid::Uuid>,
     /// The wave it runs in: 1 first; deletes come after every create and update.
     pub wave: usize,
-    /// The fields that change (empty for creates and deletes).
+    /// The fields that change: for a create every field of the new object (old absent), for an
+    /// update, rename or adoption those that differ; empty for deletes.
     pub fields: Vec<FieldChange>,
     /// The destination's content hash when planned (absent for creates): apply refuses the plan
     /// when it has changed since.

@@ -1,13 +1,13 @@
 //! A [`Diff`] for people (text: one block per object, and the summary and warning lines) and for
-//! machines (JSON, described by `schemas/output/diff.schema.json`). Secret fields show only the
-//! placeholder.
+//! machines (JSON, described by `schemas/output/diff.schema.json`). A change that only follows
+//! renames is marked so. Secret fields show only the placeholder.
 
 use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
 use super::{field_lines, plural, OUTPUT_VERSION};
-use crate::diff::{Action, Diff, Side, WORKING_TREE};
+use crate::diff::{Action, Change, Diff, Side, WORKING_TREE};
 use crate::model::Address;
 
 /// `4 objects changed: 1 added, 1 modified, 1 renamed, 1 deleted`, or `no changes`.
@@ -16,13 +16,43 @@ pub fn summary(diff: &Diff) -> String {
     if n == 0 {
         return "no changes".to_string();
     }
+    let count = |action| {
+        let following = diff.count_following(action);
+        let of = diff.count(action);
+        match following {
+            0 => format!("{of} {}", action.as_str()),
+            f => format!(
+                "{of} {} ({f} follow{} a rename)",
+                action.as_str(),
+                if f == 1 { "s" } else { "" }
+            ),
+        }
+    };
     format!(
-        "{n} object{} changed: {} added, {} modified, {} renamed, {} deleted",
+        "{n} object{} changed: {}, {}, {}, {}",
         plural(n),
-        diff.count(Action::Added),
-        diff.count(Action::Modified),
-        diff.count(Action::Renamed),
-        diff.count(Action::Deleted),
+        count(Action::Added),
+        count(Action::Modified),
+        count(Action::Renamed),
+        count(Action::Deleted),
+    )
+}
+
+/// `  (follows the rename of A → B)`, or of several, after a change that does nothing but
+/// follow renames; empty otherwise.
+fn follows_note(change: &Change) -> String {
+    if change.follows.is_empty() {
+        return String::new();
+    }
+    let renames: Vec<String> = change
+        .follows
+        .iter()
+        .map(|r| format!("{} → {}", r.from, r.to))
+        .collect();
+    format!(
+        "  (follows the rename{} of {})",
+        plural(renames.len()),
+        renames.join(", ")
     )
 }
 
@@ -57,24 +87,33 @@ pub fn warning_lines(diff: &Diff) -> Vec<String> {
         .collect()
 }
 
-/// The changes for people: one block per object, sorted by address.
+/// The changes for people: one block per object, sorted by address; a change that only follows
+/// renames says so.
 ///
 /// ```text
 /// renamed  data_segment/retail → data_segment/retail_cn
 /// modified compute_task/sales/x
 ///   /spec/schedule/cron: "0 2 * * *" → "0 3 * * *"
+/// modified project/sales  (follows the rename of data_segment/retail → data_segment/retail_cn)
+///   /spec/data_segment: "data_segment/retail" → "data_segment/retail_cn"
 /// ```
 pub fn text(diff: &Diff) -> String {
     let mut out = String::new();
     for change in &diff.changes {
+        let note = follows_note(change);
         let _ = match &change.old_address {
             Some(old) => writeln!(
                 out,
-                "{:<8} {old} → {}",
+                "{:<8} {old} → {}{note}",
                 change.action.as_str(),
                 change.address
             ),
-            None => writeln!(out, "{:<8} {}", change.action.as_str(), change.address),
+            None => writeln!(
+                out,
+                "{:<8} {}{note}",
+                change.action.as_str(),
+                change.address
+            ),
         };
         field_lines(&change.fields, "  ", &mut out);
     }
@@ -113,6 +152,11 @@ pub fn json(diff: &Diff) -> Value {
                 "path": c.path,
                 "old_path": c.old_path,
                 "fields": fields,
+                "follows_renames": c
+                    .follows
+                    .iter()
+                    .map(|r| json!({"from": r.from.to_string(), "to": r.to.to_string()}))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::model::field_diff::FieldChange;
+use crate::model::field_diff::{element_changes, ElementChange, FieldChange};
 use crate::secret::PLACEHOLDER;
 
 /// The version of every JSON document ferry prints.
@@ -31,10 +31,21 @@ pub(crate) fn plural(n: usize) -> &'static str {
     }
 }
 
-/// Changed fields, one a line at `indent`: `POINTER: OLD → NEW`, or, for text with line breaks,
-/// `POINTER:` and its unified diff below, indented once more. The same in plans and diffs.
+/// Changed fields, one a line at `indent`: `POINTER: OLD → NEW`; for text with line breaks,
+/// `POINTER:` and its unified diff below, indented once more; for two arrays, `POINTER:` and the
+/// elements removed (`- "x"`) and added (`+ "y"`) below. The same in plans and diffs.
 fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
     for f in fields {
+        if let Some(elements) = element_changes(f) {
+            let _ = writeln!(out, "{indent}{}:", f.pointer);
+            for element in elements {
+                let _ = match element {
+                    ElementChange::Removed(v) => writeln!(out, "{indent}  - {v}"),
+                    ElementChange::Added(v) => writeln!(out, "{indent}  + {v}"),
+                };
+            }
+            continue;
+        }
         match &f.unified_diff {
             Some(diff) if !f.sensitive => {
                 let _ = writeln!(out, "{indent}{}:", f.pointer);
@@ -49,6 +60,35 @@ fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
                     f.pointer,
                     show(f.old.as_ref(), f.sensitive),
                     show(f.new.as_ref(), f.sensitive)
+                );
+            }
+        }
+    }
+}
+
+/// The fields of a new object, one a line at `indent`, as Terraform shows a create:
+/// `+ POINTER = VALUE`, a secret as `(sensitive)`, and text with line breaks whole, as a block
+/// between `<<EOT` and `EOT` with its lines indented below the pointer.
+fn created_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
+    for f in fields {
+        match &f.new {
+            Some(Value::String(text)) if !f.sensitive && text.contains('\n') => {
+                let _ = writeln!(out, "{indent}+ {} = <<EOT", f.pointer);
+                for line in text.lines() {
+                    if line.is_empty() {
+                        out.push('\n');
+                    } else {
+                        let _ = writeln!(out, "{indent}      {line}");
+                    }
+                }
+                let _ = writeln!(out, "{indent}  EOT");
+            }
+            new => {
+                let _ = writeln!(
+                    out,
+                    "{indent}+ {} = {}",
+                    f.pointer,
+                    show(new.as_ref(), f.sensitive)
                 );
             }
         }
@@ -100,6 +140,42 @@ mod tests {
         assert_eq!(
             out,
             "  /spec/password: (sensitive) → (sensitive)\n  /spec/sql:\n    @@ -1 +1 @@\n    -a\n    +b\n"
+        );
+    }
+
+    #[test]
+    fn arrays_show_the_elements_removed_and_added() {
+        let fields = [FieldChange {
+            pointer: "/spec/tags".into(),
+            old: Some(serde_json::json!(["a", "b"])),
+            new: Some(serde_json::json!(["a", "c"])),
+            sensitive: false,
+            unified_diff: None,
+        }];
+        let mut out = String::new();
+        field_lines(&fields, "  ", &mut out);
+        assert_eq!(out, "  /spec/tags:\n    - \"b\"\n    + \"c\"\n");
+    }
+
+    #[test]
+    fn a_new_object_shows_every_field_text_whole_and_secrets_as_the_placeholder() {
+        let new = |pointer: &str, value: Value, sensitive: bool| FieldChange {
+            pointer: pointer.into(),
+            old: None,
+            new: Some(value),
+            sensitive,
+            unified_diff: None,
+        };
+        let fields = [
+            new("/spec/code", "select 1\n\nfrom a\n".into(), false),
+            new("/spec/password", PLACEHOLDER.into(), true),
+            new("/spec/port", 3306.into(), false),
+        ];
+        let mut out = String::new();
+        created_lines(&fields, "  ", &mut out);
+        assert_eq!(
+            out,
+            "  + /spec/code = <<EOT\n        select 1\n\n        from a\n    EOT\n  + /spec/password = (sensitive)\n  + /spec/port = 3306\n"
         );
     }
 }

@@ -1,11 +1,12 @@
 //! A plan for people (text, for a terminal; Markdown, for a pull-request comment) and for
-//! machines (JSON, described by `schemas/plan.schema.json`). Secret values never appear: plans
-//! carry only the placeholder.
+//! machines (JSON, described by `schemas/plan.schema.json`). A create shows every field of the
+//! new object as Terraform does (`+ /spec/value = "0.13"`, folded in Markdown); an update the
+//! fields that differ. Secret values never appear: plans carry only the placeholder.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{field_lines, mermaid};
+use super::{created_lines, field_lines, mermaid, plural};
 use crate::plan::{Action, Change, Plan};
 
 /// The longest Markdown body a pull-request comment can hold, with room to spare.
@@ -199,7 +200,11 @@ pub fn text(plan: &Plan, colour_on: bool) -> String {
             paint(c.action, symbol(c.action)),
             paint(c.action, &headline(c))
         );
-        field_lines(&c.fields, "      ", &mut out);
+        if c.action == Action::Create {
+            created_lines(&c.fields, "      ", &mut out);
+        } else {
+            field_lines(&c.fields, "      ", &mut out);
+        }
         if let Some(line) = blast_line(c) {
             let _ = writeln!(out, "      {line}");
         }
@@ -215,8 +220,9 @@ fn short(id: &str) -> &str {
 }
 
 /// The plan as Markdown for a pull-request comment: a summary table, the drift, collapsible
-/// details per category, and a Mermaid graph of the changed objects. Cut to stay under
-/// [`MARKDOWN_LIMIT`] characters, with a note when it was.
+/// details per category (a create's fields folded once more), and a Mermaid graph of the
+/// changed objects. Cut between two changes to stay under [`MARKDOWN_LIMIT`] characters, with a
+/// note when it was.
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -264,67 +270,130 @@ pub fn markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    let mut body = markdown_details(plan, &categories);
-    markdown_graph(plan, &mut body);
-    let room = MARKDOWN_LIMIT.saturating_sub(out.len() + 200);
-    if body.len() > room {
-        let mut cut = room;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
-        let _ = write!(
-            body,
-            "\n\n_The plan was cut here to fit a comment: run `ferry plan` for all of it._\n"
+    let room = MARKDOWN_LIMIT.saturating_sub(out.len() + CUT_NOTE.len());
+    let (mut body, mut whole) = markdown_body(plan, &categories, room, true);
+    let creates = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create && !c.fields.is_empty())
+        .count();
+    if !whole && creates > 0 {
+        // Too long with every field of every new object: the changes come first.
+        let note = format!(
+            "_The fields of the {creates} new object{} are left out to fit a comment: `ferry plan` shows them._\n\n",
+            plural(creates)
         );
+        let (rest, fits) = markdown_body(plan, &categories, room.saturating_sub(note.len()), false);
+        (body, whole) = (note + &rest, fits);
+    }
+    if !whole {
+        body.push_str(CUT_NOTE);
     }
     out.push_str(&body);
     out
 }
 
-/// The changes of each category, folded, with their field diffs, blast radius and risks.
-fn markdown_details(plan: &Plan, categories: &BTreeMap<&str, BTreeMap<Action, usize>>) -> String {
+/// The folded details and the graph, while they fit in `room` characters, and whether all did.
+fn markdown_body(
+    plan: &Plan,
+    categories: &BTreeMap<&str, BTreeMap<Action, usize>>,
+    room: usize,
+    create_fields: bool,
+) -> (String, bool) {
     let mut body = String::new();
+    if !markdown_details(plan, categories, room, create_fields, &mut body) {
+        return (body, false);
+    }
+    let mut graph = String::new();
+    markdown_graph(plan, &mut graph);
+    if body.len() + graph.len() > room {
+        return (body, false);
+    }
+    body.push_str(&graph);
+    (body, true)
+}
+
+/// The note that ends a Markdown plan cut to fit a comment.
+const CUT_NOTE: &str =
+    "_The plan was cut here to fit a comment: run `ferry plan` for all of it._\n";
+
+/// The changes of each category, folded, with their fields (a create's only with
+/// `create_fields`), blast radius and risks, written to `body` change by change while they fit
+/// in `room` characters. Returns whether all did; a cut falls between two changes, and every
+/// `<details>` and code block opened is closed.
+fn markdown_details(
+    plan: &Plan,
+    categories: &BTreeMap<&str, BTreeMap<Action, usize>>,
+    room: usize,
+    create_fields: bool,
+    body: &mut String,
+) -> bool {
+    const CLOSE: &str = "\n</details>\n\n";
     for category in categories.keys() {
         let changes: Vec<&Change> = plan
             .changes
             .iter()
             .filter(|c| c.category == *category)
             .collect();
-        let _ = writeln!(
-            body,
-            "<details><summary>{category} ({})</summary>\n",
+        let open = format!(
+            "<details><summary>{category} ({})</summary>\n\n",
             changes.len()
         );
-        for c in changes {
-            let drift = if c.drifted { " _(drifted)_" } else { "" };
-            let _ = writeln!(
-                body,
-                "- wave {}: **{}** `{}`{drift}",
-                c.wave,
-                c.action.as_str(),
-                headline(c)
-                    .split_once(' ')
-                    .map(|x| x.1.trim())
-                    .unwrap_or_default()
-            );
-            if !c.fields.is_empty() {
-                body.push_str("\n  ```diff\n");
-                let mut lines = String::new();
-                field_lines(&c.fields, "  ", &mut lines);
-                body.push_str(&lines);
-                body.push_str("  ```\n");
-            }
-            if let Some(line) = blast_line(c) {
-                let _ = writeln!(body, "  - {line}");
-            }
-            for r in &c.risks {
-                let _ = writeln!(body, "  - **risk:** {r}");
-            }
+        if body.len() + open.len() + CLOSE.len() > room {
+            return false;
         }
-        body.push_str("\n</details>\n\n");
+        body.push_str(&open);
+        for c in changes {
+            let item = markdown_change(c, create_fields);
+            if body.len() + item.len() + CLOSE.len() > room {
+                body.push_str(CLOSE);
+                return false;
+            }
+            body.push_str(&item);
+        }
+        body.push_str(CLOSE);
     }
-    body
+    true
+}
+
+/// One change as a Markdown list item: its headline; a create's fields folded (with
+/// `create_fields`), other changes' fields as a diff; its blast radius and risks.
+fn markdown_change(c: &Change, create_fields: bool) -> String {
+    let mut item = String::new();
+    let drift = if c.drifted { " _(drifted)_" } else { "" };
+    let _ = writeln!(
+        item,
+        "- wave {}: **{}** `{}`{drift}",
+        c.wave,
+        c.action.as_str(),
+        headline(c)
+            .split_once(' ')
+            .map(|x| x.1.trim())
+            .unwrap_or_default()
+    );
+    if c.action == Action::Create {
+        if create_fields && !c.fields.is_empty() {
+            let n = c.fields.len();
+            let _ = writeln!(
+                item,
+                "\n  <details><summary>{n} field{}</summary>\n\n  ```diff",
+                plural(n)
+            );
+            created_lines(&c.fields, "  ", &mut item);
+            item.push_str("  ```\n\n  </details>\n\n");
+        }
+    } else if !c.fields.is_empty() {
+        item.push_str("\n  ```diff\n");
+        field_lines(&c.fields, "  ", &mut item);
+        item.push_str("  ```\n");
+    }
+    if let Some(line) = blast_line(c) {
+        let _ = writeln!(item, "  - {line}");
+    }
+    for r in &c.risks {
+        let _ = writeln!(item, "  - **risk:** {r}");
+    }
+    item
 }
 
 /// The Mermaid graph of the changed objects, folded, at the end of `body`.
@@ -353,5 +422,134 @@ fn markdown_graph(plan: &Plan, body: &mut String) {
             }
         }
         body.push_str("```\n\n</details>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::field_diff::FieldChange;
+    use crate::plan::{Destination, MadeWith, PlanSource, PLAN_FORMAT};
+    use crate::store::{Facts, TenantUrl};
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT,
+            ferry_version: "0".into(),
+            source: PlanSource {
+                kind: "git".into(),
+                repository: None,
+                revision: None,
+                id: "0".repeat(40),
+            },
+            destination: Destination {
+                url: TenantUrl::parse("sqlite:prod.db").unwrap(),
+                name: "prod".into(),
+                fingerprint: "f".repeat(64),
+                facts: Facts {
+                    name: "prod".into(),
+                    platform_version: "4.5.0".into(),
+                    engine: "maxcompute".into(),
+                    engine_mode: "single".into(),
+                    cluster: "c1".into(),
+                },
+            },
+            changes,
+            drift: Vec::new(),
+            unchanged: 0,
+            unmanaged: 0,
+            not_pruned: Vec::new(),
+            warnings: Vec::new(),
+            edges: Vec::new(),
+            skipped: Vec::new(),
+            made_with: MadeWith::default(),
+        }
+    }
+
+    /// A change of `global_variable/vN` whose one field holds `size` characters.
+    fn change(action: Action, n: usize, size: usize) -> Change {
+        let text = Some(serde_json::Value::String("x".repeat(size)));
+        Change {
+            action,
+            guid: uuid::Uuid::from_u128(n as u128),
+            kind: "global_variable".into(),
+            category: "global".into(),
+            address: format!("global_variable/v{n:05}"),
+            old_address: None,
+            old_guid: None,
+            wave: 1,
+            fields: vec![FieldChange {
+                pointer: "/spec/value".into(),
+                old: (action != Action::Create).then(|| "old".into()),
+                new: text,
+                sensitive: false,
+                unified_diff: None,
+            }],
+            actual_hash: None,
+            desired_hash: None,
+            drifted: false,
+            blast_radius: Vec::new(),
+            blast_radius_total: 0,
+            risks: vec!["a risk".into()],
+        }
+    }
+
+    /// Every `<details>` and code block a Markdown text opens, it closes.
+    fn assert_balanced(md: &str) {
+        assert_eq!(
+            md.matches("<details>").count(),
+            md.matches("</details>").count(),
+            "{md}"
+        );
+        assert_eq!(md.matches("```").count() % 2, 0, "{md}");
+    }
+
+    #[test]
+    fn a_create_shows_its_fields_folded() {
+        let md = markdown(&plan(vec![change(Action::Create, 1, 4)]));
+        assert!(
+            md.contains("- wave 1: **create** `global_variable/v00001`\n\n  <details><summary>1 field</summary>\n\n  ```diff\n  + /spec/value = \"xxxx\"\n  ```\n\n  </details>\n\n  - **risk:** a risk\n"),
+            "{md}"
+        );
+        assert_balanced(&md);
+    }
+
+    #[test]
+    fn creates_too_big_for_a_comment_leave_their_fields_out() {
+        // One create holds more than a comment: every change is listed, with its risks.
+        let changes = vec![
+            change(Action::Create, 1, 10),
+            change(Action::Create, 2, MARKDOWN_LIMIT),
+            change(Action::Update, 3, 10),
+        ];
+        let md = markdown(&plan(changes));
+        assert!(md.len() <= MARKDOWN_LIMIT, "{}", md.len());
+        assert!(
+            md.contains("_The fields of the 2 new objects are left out to fit a comment: `ferry plan` shows them._"),
+            "{md}"
+        );
+        assert!(!md.contains(CUT_NOTE), "{md}");
+        assert!(!md.contains("+ /spec/value"), "{md}");
+        assert!(
+            md.contains("- wave 1: **create** `global_variable/v00002`\n  - **risk:** a risk\n")
+        );
+        assert!(
+            md.contains("  /spec/value: \"old\" → \"xxxxxxxxxx\"\n"),
+            "{md}"
+        );
+        assert!(md.contains("```mermaid"), "{md}");
+        assert_balanced(&md);
+    }
+
+    #[test]
+    fn a_plan_too_big_for_a_comment_is_cut_between_two_changes() {
+        let changes = (0..200).map(|n| change(Action::Update, n, 1000)).collect();
+        let md = markdown(&plan(changes));
+        assert!(md.len() <= MARKDOWN_LIMIT, "{}", md.len());
+        assert!(md.ends_with(CUT_NOTE), "{md}");
+        assert!(!md.contains("```mermaid"), "{md}");
+        assert!(md.contains("global_variable/v00040"), "{md}");
+        assert!(!md.contains("global_variable/v00199"), "{md}");
+        assert_balanced(&md);
     }
 }

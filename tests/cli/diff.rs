@@ -167,6 +167,96 @@ fn json_output_follows_its_schema() {
     );
 }
 
+/// Renames an object's file (by `git mv`) and its name, as an export of a renamed object does.
+fn rename(root: &Path, folder: &str, from: &str, to: &str) {
+    let new = format!("{folder}/{to}.toml");
+    git(root, &["mv", &format!("{folder}/{from}.toml"), &new]);
+    edit(
+        &root.join(new),
+        &format!("name = \"{from}\""),
+        &format!("name = \"{to}\""),
+    );
+}
+
+const METRICS: &str = "objects/development/derived_metric/retail_dw";
+const TRADE_1D: &str =
+    "objects/development/logical_aggregate_table/retail_dw/dws_store_trade_1d.toml";
+const MEMBER_30D: &str =
+    "objects/development/logical_aggregate_table/retail_dw/dws_member_trade_30d.toml";
+const PAID_LABEL: &str = "objects/label/offline_label/retail_label/paid_amount_30d.toml";
+
+/// Three derived metrics renamed, and the files that refer to them rewritten to the new
+/// addresses, as `ferry export` writes them: objects that do nothing but follow the renames say
+/// so, one that also drops a metric does not, and arrays show the elements removed and added.
+#[test]
+fn changes_that_only_follow_a_rename_say_so() {
+    let env = TestEnv::new();
+    let root = retail_repo(&env);
+    for (from, to) in [
+        ("gmv_1d_store", "gmv_day_store"),
+        ("order_count_1d_store", "order_count_day_store"),
+        ("paid_amount_30d_member", "paid_amount_30d_mbr"),
+    ] {
+        rename(&root, METRICS, from, to);
+        for dependent in [TRADE_1D, MEMBER_30D, PAID_LABEL] {
+            let path = root.join(dependent);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (old, new) = (
+                format!("\"derived_metric/retail_dw/{from}\""),
+                format!("\"derived_metric/retail_dw/{to}\""),
+            );
+            std::fs::write(&path, text.replace(&old, &new)).unwrap();
+        }
+    }
+    // Also a change of its own: not only following.
+    edit(
+        &root.join(MEMBER_30D),
+        ", \"derived_metric/retail_dw/近7天会员移动支付金额\"]",
+        "]",
+    );
+    commit(&root, "rename three metrics");
+    insta::assert_snapshot!(
+        "follows_a_rename",
+        env.run(
+            env.ferry()
+                .args(["diff", "HEAD~1..HEAD"])
+                .current_dir(&root)
+        )
+    );
+    let json = json_diff(&env, &root, &["HEAD~1..HEAD"]);
+    let follows = |address: &str| {
+        json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == address)
+            .unwrap_or_else(|| panic!("{address} in {json:#}"))["follows_renames"]
+            .clone()
+    };
+    assert_eq!(
+        follows("offline_label/retail_label/paid_amount_30d"),
+        serde_json::json!([{
+            "from": "derived_metric/retail_dw/paid_amount_30d_member",
+            "to": "derived_metric/retail_dw/paid_amount_30d_mbr",
+        }])
+    );
+    assert_eq!(
+        follows("logical_aggregate_table/retail_dw/dws_store_trade_1d")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        follows("logical_aggregate_table/retail_dw/dws_member_trade_30d"),
+        serde_json::json!([])
+    );
+    assert_eq!(
+        follows("derived_metric/retail_dw/gmv_day_store"),
+        serde_json::json!([])
+    );
+}
+
 #[test]
 fn the_working_tree_against_head_or_a_revision() {
     let env = TestEnv::new();

@@ -201,6 +201,59 @@ fn change_set(repo: &Path) {
     );
 }
 
+const NEW_SOURCE: &str = "objects/global/data_source/crm_archive.toml";
+
+/// A new data source with a password and a description on two lines, and a tag added to
+/// another, committed: a create shows every field, an array change its elements.
+fn create_set(repo: &Path) {
+    std::fs::write(
+        repo.join(NEW_SOURCE),
+        "#:schema ../../../schemas/kinds/data_source.schema.json
+kind = \"data_source\"
+guid = \"3f0c2a4e-8d1b-4c6e-9a7f-1b2c3d4e5f60\"
+name = \"crm_archive\"
+
+[spec]
+description = \"\"\"
+Loyalty CRM archive: members who left.
+Read once a month by the churn report.
+\"\"\"
+type = \"postgresql\"
+owner = \"chen.hao\"
+tags = [\"members\", \"archive\"]
+
+[spec.connection]
+host = \"crm-archive.prod.retail.internal\"
+port = 5432
+database = \"loyalty_archive\"
+auth_type = \"username_password\"
+username = \"dw_reader\"
+password = \"canary-Zq81-hunter2\"
+",
+    )
+    .unwrap();
+    edit(
+        repo,
+        "objects/global/data_source/orders_mysql.toml",
+        "tags = [\"oltp\", \"orders\"]",
+        "tags = [\"oltp\", \"replica\", \"orders\"]",
+    );
+    commit(repo, "Add the CRM archive, tag the orders replica");
+}
+
+/// The lines of one change in a text plan: its `headline` and the lines indented below it.
+fn change_block(text: &str, headline: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| *l != headline);
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {headline:?} in {text}"));
+    let below = lines.take_while(|l| l.starts_with("      "));
+    std::iter::once(first)
+        .chain(below)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `ferry plan --format json` with `args`, checked against `schemas/plan.schema.json`.
 fn plan_json(env: &TestEnv, repo: &Path, args: &[&str]) -> serde_json::Value {
     let out = env
@@ -798,7 +851,9 @@ fn prerequisites_are_checked_for_each_fact() {
         "{text}"
     );
     assert!(
-        text.contains("  + create compute_source/mc_retail\n      risk: cluster differs: cn-shanghai-mc-01 in the repository, cn-beijing-mc-02 in the destination"),
+        change_block(&text, "  + create compute_source/mc_retail").contains(
+            "\n      risk: cluster differs: cn-shanghai-mc-01 in the repository, cn-beijing-mc-02 in the destination"
+        ),
         "{text}"
     );
     let plan = plan_json(&env, &repo, &["--to", &url]);
@@ -925,6 +980,7 @@ fn snapshots_of_a_small_change_set() {
     let env = TestEnv::new();
     let (_, prod, repo) = deployed_setup(&env);
     change_set(&repo);
+    create_set(&repo);
     let commit = head(&repo);
     let redact = |bytes: &[u8]| {
         text(bytes, &env)
@@ -942,7 +998,9 @@ fn snapshots_of_a_small_change_set() {
             .current_dir(&repo)
             .assert()
             .success();
-        insta::assert_snapshot!(name, redact(&out.get_output().stdout));
+        let shown = redact(&out.get_output().stdout);
+        assert!(!shown.contains("canary"), "{shown}");
+        insta::assert_snapshot!(name, shown);
     }
     // The saved plan is the JSON output, and valid against the schema.
     let out = env
@@ -984,6 +1042,16 @@ fn json_output_matches_the_plan_schema() {
     // First deployment: all creates.
     let plan = plan_json(&env, &repo, &["--to", &prod]);
     assert_eq!(plan["changes"].as_array().unwrap().len(), 167);
+    // Every create lists the new object's fields.
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["fields"].as_array().is_some_and(|f| !f.is_empty())
+                && c["fields"][0]["old"].is_null()),
+        "{plan:#}"
+    );
     // A wrong plan is refused (the schema is not vacuous).
     let mut broken = plan.clone();
     broken["changes"][0]["action"] = "replace".into();
@@ -1320,7 +1388,9 @@ fn a_custom_kind_declares_cluster_binding_and_immutable_fields() {
         .assert()
         .success();
     assert!(
-        stdout(&out).contains(&format!("  + create gadget/g1\n      risk: {risk}\n")),
+        stdout(&out).contains(&format!(
+            "  + create gadget/g1\n      + /spec/code = \"G-1\"\n      + /spec/note = \"first\"\n      risk: {risk}\n"
+        )),
         "{}",
         stdout(&out)
     );
