@@ -52,6 +52,9 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
         ApplySource::Fresh(request) => {
             let planned = pipeline::make_plan(ctx, request, ui)?;
             ui.show_plan(&planned);
+            if let Some(warning) = pipeline::uncommitted_warning(ctx, &request.revision)? {
+                ui.status(&warning);
+            }
             if !planned.plan.has_changes() {
                 return Ok(ApplyOutcome {
                     planned,

@@ -64,6 +64,31 @@ pub fn choose(
     Ok(select::choose(graph, select.as_ref(), exclude.as_ref())?)
 }
 
+/// The warning a plan of `revision` in the repository `ctx` names gives when `revision` is the
+/// commit HEAD is at and the working tree has uncommitted changes under `objects/`, which the
+/// plan does not include (it reads the commit); `None` otherwise, and outside a git work tree.
+/// The first 20 paths are listed, then how many more.
+pub fn uncommitted_warning(ctx: &Context, revision: &str) -> Result<Option<String>> {
+    let root = ctx.root_at(Some(revision))?;
+    let Some(status) = crate::repo::uncommitted_objects(&root)? else {
+        return Ok(None);
+    };
+    if status.changes.is_empty() || status.head != crate::repo::commit_id(&root, revision) {
+        return Ok(None);
+    }
+    let commit: String = status.head.unwrap_or_default().chars().take(12).collect();
+    let lines: Vec<String> = status
+        .changes
+        .iter()
+        .map(|(state, path)| format!("{:<8} {path}", state.as_str()))
+        .collect();
+    Ok(Some(format!(
+        "warning: the working tree has {} uncommitted object change(s) this plan does not include: it plans {revision} (commit {commit})\n  {}\n  hint: commit them (`git add objects && git commit`) to plan them, or plan another revision with --ref REV",
+        lines.len(),
+        crate::model::text::listed(&lines, "\n  "),
+    )))
+}
+
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
     let root = ctx.root_at(Some(&request.revision))?;

@@ -4,8 +4,9 @@
 //! the custom kind schemas, from the working tree or from git at a revision without a checkout),
 //! lists the object files that changed between two revisions (`changes.rs`:
 //! [`changed_files`]), commits the files an export wrote (`commit.rs`: [`Staging`], with the
-//! trees in `tree.rs` and the pack in `pack.rs`), and makes a new repository (`init.rs`:
-//! [`init()`]). This file holds what they share: where to read from ([`Source`]), a file read
+//! trees in `tree.rs` and the pack in `pack.rs`), says what is uncommitted under `objects/`
+//! (`status.rs`: [`uncommitted_objects`]), and makes a new repository (`init.rs`: [`init()`]).
+//! This file holds what they share: where to read from ([`Source`]), a file read
 //! ([`SourceFile`]), the error type, and the helpers that find the git repository and the ferry
 //! repository's place in it.
 
@@ -17,6 +18,7 @@ mod disk;
 mod init;
 mod pack;
 mod snapshot;
+mod status;
 mod tree;
 
 pub use changes::{changed_files, ChangedFile, ChangedFiles};
@@ -26,6 +28,7 @@ pub use init::{init, refresh_schemas, InitReport};
 pub use snapshot::{
     blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, BlobKey, Snapshot,
 };
+pub use status::{commit_id, uncommitted_objects, FileState, Uncommitted};
 
 /// The folder of per-environment files.
 pub const ENVIRONMENTS_DIR: &str = "environments";

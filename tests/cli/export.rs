@@ -125,7 +125,11 @@ fn export_then_export_commit_commits_what_the_first_wrote() {
         .args(["export", "--from", &url, "--repo", "repo"])
         .assert()
         .success();
-    assert_eq!(commits(&repo), 0, "an export without --commit commits nothing");
+    assert_eq!(
+        commits(&repo),
+        0,
+        "an export without --commit commits nothing"
+    );
     assert_ne!(git_output(&repo, &["status", "--porcelain"]), "");
     let said = env.run(env.ferry().args([
         "export", "--from", &url, "--repo", "repo", "--commit", "-m", "Export",
@@ -142,8 +146,14 @@ fn export_then_export_commit_commits_what_the_first_wrote() {
         "",
         "the commit holds every file the first export wrote"
     );
-    let committed = git_output(&repo, &["ls-tree", "-r", "-z", "--name-only", "HEAD", "objects"]);
-    let files = committed.split('\0').filter(|l| l.ends_with(".toml")).count();
+    let committed = git_output(
+        &repo,
+        &["ls-tree", "-r", "-z", "--name-only", "HEAD", "objects"],
+    );
+    let files = committed
+        .split('\0')
+        .filter(|l| l.ends_with(".toml"))
+        .count();
     assert_eq!(files, 167, "{committed}");
 }
 

@@ -28,7 +28,7 @@ fn init_makes_a_repository_that_validates() {
         .success();
     assert_eq!(
         crate::common::text(&out.get_output().stderr, &env),
-        "ok: 0 objects valid\n"
+        "checked the working tree (0 object files); nothing is committed yet\nok: 0 objects valid\n"
     );
 }
 
