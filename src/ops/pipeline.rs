@@ -70,13 +70,17 @@ pub fn choose(
 /// The first 20 paths are listed, then how many more.
 pub fn uncommitted_warning(ctx: &Context, revision: &str) -> Result<Option<String>> {
     let root = ctx.root_at(Some(revision))?;
+    let head = crate::repo::commit_id(&root, "HEAD");
+    if head.is_none() || head != crate::repo::commit_id(&root, revision) {
+        return Ok(None);
+    }
     let Some(status) = crate::repo::uncommitted_objects(&root)? else {
         return Ok(None);
     };
-    if status.changes.is_empty() || status.head != crate::repo::commit_id(&root, revision) {
+    if status.changes.is_empty() {
         return Ok(None);
     }
-    let commit: String = status.head.unwrap_or_default().chars().take(12).collect();
+    let commit: String = head.unwrap_or_default().chars().take(12).collect();
     let lines: Vec<String> = status
         .changes
         .iter()
@@ -87,6 +91,30 @@ pub fn uncommitted_warning(ctx: &Context, revision: &str) -> Result<Option<Strin
         lines.len(),
         crate::model::text::listed(&lines, "\n  "),
     )))
+}
+
+/// [`make_plan`], and beside it, on a thread of its own so that its cost hides behind the
+/// plan's, the [`uncommitted_warning`] for the plan's revision. A status git cannot read is a
+/// warning too: it never stops a plan.
+pub fn make_plan_noting_uncommitted(
+    ctx: &Context,
+    request: &PlanRequest,
+    ui: &mut dyn Ui,
+) -> Result<(Planned, Option<String>)> {
+    let (planned, warning) = std::thread::scope(|scope| {
+        let status = scope.spawn(|| uncommitted_warning(ctx, &request.revision));
+        let planned = make_plan(ctx, request, ui);
+        let warning = status
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (planned, warning)
+    });
+    let warning = warning.unwrap_or_else(|e| {
+        Some(format!(
+            "warning: cannot tell whether objects/ has uncommitted changes: {e}"
+        ))
+    });
+    Ok((planned?, warning))
 }
 
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.

@@ -30,8 +30,7 @@ pub struct PlanOutcome {
 
 /// Makes the plan and saves it when asked.
 pub fn plan(ctx: &Context, options: &PlanOptions, ui: &mut dyn Ui) -> Result<PlanOutcome> {
-    let planned = pipeline::make_plan(ctx, &options.request, ui)?;
-    let uncommitted = pipeline::uncommitted_warning(ctx, &options.request.revision)?;
+    let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, &options.request, ui)?;
     let saved = match &options.out {
         Some(path) => Some((path.clone(), file::write(path, &planned.plan)?)),
         None => None,

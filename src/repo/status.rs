@@ -1,9 +1,10 @@
 //! The uncommitted changes under `objects/`: what `git status` says of the repository's object
 //! files, so that `plan` (which reads a commit) and `validate` (which reads the working tree) can
 //! say what they did not see. A status limited to the `objects/` pathspec, untracked folders
-//! reported as one entry (as `git status` does by default), submodules and ignored files left
-//! out: its cost is a `stat` of each tracked object file, never a read of one that git's index
-//! says is unchanged.
+//! reported as one entry (as `git status` does by default), no rename detection (a moved file is
+//! a deletion and an addition), submodules and ignored files left out: its cost is a `stat` of
+//! each tracked object file and a walk of HEAD's `objects/` tree, never a read of a file git's
+//! index says is unchanged.
 
 use std::path::Path;
 
@@ -16,8 +17,6 @@ use crate::model::path::OBJECTS_DIR;
 pub enum FileState {
     /// Changed (in the index, the working tree or both), or changed type.
     Modified,
-    /// Moved, as the index records it.
-    Renamed,
     /// In HEAD, gone from the working tree or the index.
     Deleted,
     /// Not in HEAD (untracked, or staged as new). An untracked folder is one entry.
@@ -31,7 +30,6 @@ impl FileState {
             FileState::Added => "added",
             FileState::Modified => "modified",
             FileState::Deleted => "deleted",
-            FileState::Renamed => "renamed",
         }
     }
 }
@@ -63,17 +61,14 @@ pub fn uncommitted_objects(root: &Path) -> Result<Option<Uncommitted>, RepoError
         .include_untracked(true)
         .recurse_untracked_dirs(false)
         .include_ignored(false)
-        .exclude_submodules(true)
-        .renames_head_to_index(true);
+        .exclude_submodules(true);
     let statuses = repo
         .statuses(Some(&mut opts))
         .map_err(git_error(root, "read the status of objects/"))?;
     let mut changes = Vec::new();
     for entry in statuses.iter() {
         let status = entry.status();
-        let state = if status.intersects(git2::Status::INDEX_RENAMED) {
-            FileState::Renamed
-        } else if status.intersects(git2::Status::WT_NEW | git2::Status::INDEX_NEW) {
+        let state = if status.intersects(git2::Status::WT_NEW | git2::Status::INDEX_NEW) {
             FileState::Added
         } else if status.intersects(git2::Status::WT_DELETED | git2::Status::INDEX_DELETED) {
             FileState::Deleted
@@ -82,7 +77,6 @@ pub fn uncommitted_objects(root: &Path) -> Result<Option<Uncommitted>, RepoError
                 | git2::Status::INDEX_MODIFIED
                 | git2::Status::WT_TYPECHANGE
                 | git2::Status::INDEX_TYPECHANGE
-                | git2::Status::WT_RENAMED
                 | git2::Status::CONFLICTED,
         ) {
             FileState::Modified
