@@ -360,7 +360,7 @@ mod tests {
         std::fs::write(&file, VARIABLE).unwrap();
         object::put(&ctx, &dev, &[file]).unwrap();
         let repo = dir.join("repo");
-        crate::repo::init(&repo).unwrap();
+        crate::repo::init(&repo, crate::repo::GitChoice::Auto).unwrap();
         let in_repo = context_in(dir, Some(repo.clone()));
         let options = export::ExportOptions {
             commit: Some(None),

@@ -24,7 +24,7 @@ mod tree;
 pub use changes::{changed_files, ChangedFile, ChangedFiles};
 pub use commit::{commit_files, Staging};
 pub use disk::Disk;
-pub use init::{init, refresh_schemas, InitReport};
+pub use init::{enclosing_repository, init, refresh_schemas, GitChoice, InitReport};
 pub use snapshot::{
     blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, BlobKey, Snapshot,
 };
@@ -122,6 +122,15 @@ pub enum RepoError {
         path: PathBuf,
         /// What git said.
         message: String,
+    },
+    /// `ferry init` in a folder inside another git repository's work tree, without saying
+    /// whether the tenant repository is part of it.
+    #[error("{path} is inside the git repository {enclosing}: say whether the tenant repository belongs to it (--no-git) or gets a repository of its own (--git)")]
+    InsideRepository {
+        /// The folder.
+        path: PathBuf,
+        /// The enclosing repository's work tree.
+        enclosing: PathBuf,
     },
     /// Another ferry is committing in the same repository.
     #[error("another ferry (process {pid}) is committing in {path}: wait for it to finish and run again")]

@@ -572,7 +572,10 @@ fn a_commit_in_a_sub_folder_leaves_other_staged_changes_alone() {
     git(env.path(), &["init", "-q", "--initial-branch", "trunk"]);
     env.write("notes.txt", "not ferry's\n");
     git(env.path(), &["add", "notes.txt"]);
-    env.ferry().args(["init", "sub/repo"]).assert().success();
+    env.ferry()
+        .args(["init", "--no-git", "sub/repo"])
+        .assert()
+        .success();
     env.ferry()
         .args(["export", "--from", &url, "--repo", "sub/repo", "--commit"])
         .assert()
