@@ -5,6 +5,7 @@ mod common;
 mod diff;
 mod errors;
 mod export;
+mod flags;
 mod fmt;
 mod graph;
 mod guarantees;
