@@ -24,7 +24,8 @@ pub const SELECT_HELP: &str = "Only the objects this selector chooses over the d
   @X   X, everything that depends on it, and everything those depend on
   A B  union (space);  A,B  intersection (comma)
 
-A part that matches nothing is an error. Example: --select 'derived_metric/retail_dw/gmv_1d+'";
+A part that matches nothing is an error, suggesting the nearest existing names. Example:
+--select 'derived_metric/retail_dw/gmv_1d_store+'";
 
 /// The output formats most commands offer: text for people, JSON for machines.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

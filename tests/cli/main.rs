@@ -15,6 +15,7 @@ mod object;
 mod output;
 mod plan;
 mod quickstart;
+mod readme;
 mod select;
 mod synth;
 mod tenant;
