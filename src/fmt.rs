@@ -85,3 +85,32 @@ pub fn format_files(files: &[SourceFile], registry: &Registry) -> Outcome {
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_with_a_line_break_is_reported_not_written_into_the_schema_line() {
+        // Found by the fuzz harness: the kind went into the `#:schema` comment as it was, so the
+        // text after the line break became TOML.
+        let file = SourceFile {
+            path: "objects/global/project/sales.toml".into(),
+            bytes: b"kind = \"project\\n[spec]\"\nname = \"sales\"\n".to_vec(),
+            symlink: false,
+        };
+        let outcome = format_files(&[file], &Registry::builtin().unwrap());
+        assert!(outcome.changes.is_empty());
+        let [problem] = outcome.problems.as_slice() else {
+            panic!("{:?}", outcome.problems)
+        };
+        assert_eq!(problem.path, "objects/global/project/sales.toml");
+        assert!(
+            problem
+                .message
+                .contains("the kind `project\\n[spec]` holds a control character"),
+            "{}",
+            problem.message
+        );
+    }
+}

@@ -55,6 +55,14 @@ pub fn to_canonical(object: &Object, kind: Option<&Kind>) -> Result<String, Writ
         address: object.address().to_string(),
         message,
     };
+    // The kind is written in the `#:schema` comment too, where a line break would end the
+    // comment and make the rest of the kind TOML, and other control characters are not allowed.
+    if object.kind.chars().any(char::is_control) {
+        return Err(fail(format!(
+            "the kind `{}` holds a control character, which the `#:schema` line cannot hold",
+            super::text::excerpt(&object.kind, 60)
+        )));
+    }
     let mut top = toml::Table::new();
     top.insert("kind".into(), toml::Value::String(object.kind.clone()));
     if let Some(guid) = object.guid {
@@ -176,6 +184,21 @@ mod tests {
     fn empty_spec_is_written() {
         let text = to_canonical(&object(json!({})), None).unwrap();
         assert!(text.ends_with("name = \"sales\"\n\n[spec]\n"), "{text}");
+    }
+
+    #[test]
+    fn a_kind_with_a_control_character_is_refused() {
+        for kind in ["\u{0}", "project\n[spec]\nx = 1", "a\u{1b}[31m"] {
+            let mut obj = object(json!({}));
+            obj.kind = kind.into();
+            let err = to_canonical(&obj, None).unwrap_err();
+            assert!(
+                err.message
+                    .ends_with("holds a control character, which the `#:schema` line cannot hold"),
+                "{err}"
+            );
+            assert!(!err.message.contains(kind), "{err}");
+        }
     }
 
     fn leaf() -> impl Strategy<Value = Value> {
