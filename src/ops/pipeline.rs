@@ -103,7 +103,9 @@ pub fn make_plan_noting_uncommitted(
 ) -> Result<(Planned, Option<String>)> {
     let (planned, warning) = std::thread::scope(|scope| {
         let status = scope.spawn(|| uncommitted_warning(ctx, &request.revision));
+        let started = std::time::Instant::now();
         let planned = make_plan(ctx, request, ui);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "made the plan");
         let warning = status
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -62,9 +62,15 @@ pub fn uncommitted_objects(root: &Path) -> Result<Option<Uncommitted>, RepoError
         .recurse_untracked_dirs(false)
         .include_ignored(false)
         .exclude_submodules(true);
+    let started = std::time::Instant::now();
     let statuses = repo
         .statuses(Some(&mut opts))
         .map_err(git_error(root, "read the status of objects/"))?;
+    tracing::debug!(
+        entries = statuses.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "read the git status of objects/"
+    );
     let mut changes = Vec::new();
     for entry in statuses.iter() {
         let status = entry.status();
