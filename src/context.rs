@@ -16,7 +16,10 @@ use crate::repo::{self, RepoError, Snapshot, Source};
 
 /// The environment variables ferry reads, with what each is for.
 pub const VARIABLES: &[(&str, &str)] = &[
-    ("FERRY_ACTOR", "who is acting (default: user@host)"),
+    (
+        "FERRY_ACTOR",
+        "who is acting (default: user@host; the user is USER, else the OS user name)",
+    ),
     ("FERRY_NOW", "the time, RFC 3339 (pins the clock)"),
     (
         "FERRY_FULL_READ",
@@ -167,6 +170,8 @@ pub struct Context {
     clock: Clock,
     /// The environment variables, as read once.
     vars: BTreeMap<String, String>,
+    /// `--no-color`.
+    no_colour: bool,
 }
 
 impl Context {
@@ -184,6 +189,7 @@ impl Context {
             actor,
             clock,
             vars,
+            no_colour: false,
         }
     }
 
@@ -206,7 +212,19 @@ impl Context {
             actor,
             clock,
             vars,
+            no_colour: false,
         })
+    }
+
+    /// This context, without colour when `no_colour` (`--no-color`) whatever `NO_COLOR` says.
+    pub fn with_no_colour(mut self, no_colour: bool) -> Context {
+        self.no_colour |= no_colour;
+        self
+    }
+
+    /// Whether output must not be coloured: `--no-color`, or `NO_COLOR` set.
+    pub fn no_colour(&self) -> bool {
+        self.no_colour || self.is_set("NO_COLOR")
     }
 
     /// Testing only: the pause `FERRY_FAULT_WRITE_DELAY_MS` asks for between the changes of a
@@ -373,19 +391,65 @@ fn check_config(
     }
 }
 
-/// `FERRY_ACTOR`, or `user@host`.
+/// `FERRY_ACTOR`, or `user@host`: the user is `USER` (`USERNAME` on Windows), else the name the
+/// operating system gives the process's user (a CI container, cron and `env -i` set no `USER`),
+/// else `unknown`.
 fn default_actor(vars: &BTreeMap<String, String>) -> String {
     if let Some(actor) = vars.get("FERRY_ACTOR") {
         if !actor.trim().is_empty() {
             return actor.clone();
         }
     }
-    let user = vars
-        .get("USER")
-        .or_else(|| vars.get("USERNAME"))
-        .cloned()
+    let user = ["USER", "USERNAME"]
+        .iter()
+        .filter_map(|k| vars.get(*k))
+        .map(|u| u.trim().to_string())
+        .find(|u| !u.is_empty())
+        .or_else(os_user_name)
         .unwrap_or_else(|| "unknown".to_string());
     format!("{user}@{}", host_name(vars))
+}
+
+/// The name of the process's effective user in the user database (`getpwuid_r`), when it has
+/// one.
+#[cfg(unix)]
+pub fn os_user_name() -> Option<String> {
+    // SAFETY: geteuid cannot fail. getpwuid_r writes only into `entry` and `buffer`, whose
+    // sizes it is given, and sets `found` to `entry` or null; the name it points to lives in
+    // `buffer`, read before `buffer` goes.
+    unsafe {
+        let uid = libc::geteuid();
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let mut buffer = vec![0 as libc::c_char; 4096];
+        loop {
+            let rc = libc::getpwuid_r(
+                uid,
+                &mut entry,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+                &mut found,
+            );
+            if rc == libc::ERANGE && buffer.len() < 1 << 20 {
+                buffer.resize(buffer.len() * 4, 0);
+                continue;
+            }
+            if rc != 0 || found.is_null() || entry.pw_name.is_null() {
+                return None;
+            }
+            let name = std::ffi::CStr::from_ptr(entry.pw_name)
+                .to_string_lossy()
+                .trim()
+                .to_string();
+            return (!name.is_empty()).then_some(name);
+        }
+    }
+}
+
+/// Elsewhere the user's name comes from the environment only.
+#[cfg(not(unix))]
+pub fn os_user_name() -> Option<String> {
+    None
 }
 
 /// The name of this host: `HOSTNAME`, else the kernel's host name, else `/etc/hostname`, else
@@ -442,6 +506,26 @@ mod tests {
             default_actor(&vars(&[
                 ("FERRY_ACTOR", " "),
                 ("USER", "ana"),
+                ("HOSTNAME", "box")
+            ])),
+            "ana@box"
+        );
+    }
+
+    #[test]
+    fn without_user_the_actor_is_the_os_user_name() {
+        let os = os_user_name();
+        #[cfg(unix)]
+        assert!(os.as_deref().is_some_and(|n| !n.is_empty()), "{os:?}");
+        let actor = default_actor(&vars(&[("HOSTNAME", "box")]));
+        assert_eq!(
+            actor,
+            format!("{}@box", os.unwrap_or_else(|| "unknown".into()))
+        );
+        assert_eq!(
+            default_actor(&vars(&[
+                ("USER", " "),
+                ("USERNAME", "ana"),
                 ("HOSTNAME", "box")
             ])),
             "ana@box"

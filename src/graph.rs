@@ -110,6 +110,8 @@ pub struct Edge {
 pub struct Graph {
     graph: DiGraph<Node, Edge>,
     index: HashMap<Address, NodeIndex>,
+    /// The names of the kinds of the registry it was built with, sorted.
+    kinds: Vec<String>,
 }
 
 impl Graph {
@@ -156,7 +158,19 @@ impl Graph {
                 }
             }
         }
-        Graph { graph, index }
+        let mut kinds: Vec<String> = registry.names().into_iter().map(str::to_string).collect();
+        kinds.sort();
+        Graph {
+            graph,
+            index,
+            kinds,
+        }
+    }
+
+    /// The names of every kind the graph's registry knows (whether or not an object has it),
+    /// sorted: what a selector's unknown kind is compared with.
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
     }
 
     /// The nodes, by address.

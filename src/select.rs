@@ -13,7 +13,10 @@
 //! - `+X`: X and everything it depends on, transitively; `N+X` to depth N.
 //! - `X+`: X and everything that depends on it; `X+N` to depth N.
 //! - `@X`: X, everything that depends on it, and everything those depend on.
-//! - A part that matches nothing is an error naming it, so a typo never yields an empty deploy.
+//! - A part that matches nothing is an error naming it, so a typo never yields an empty deploy;
+//!   the error says when the kind, project or category itself is unknown or empty, and suggests
+//!   the nearest existing kinds, projects, names or addresses (optimal string alignment distance,
+//!   [`strsim::osa_distance`]).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
@@ -36,10 +39,13 @@ pub enum SelectError {
         message: String,
     },
     /// A part of the expression selects no object.
-    #[error("selector part `{part}` matches no object")]
+    #[error("selector part `{part}` matches no object{}", why.as_deref().map(|w| format!(": {w}")).unwrap_or_default())]
     NoMatch {
         /// The part.
         part: String,
+        /// Why, when it can be told: a kind, project or category that does not exist or has no
+        /// object, and the nearest existing names or addresses (`did you mean …?`).
+        why: Option<String>,
     },
 }
 
@@ -132,6 +138,7 @@ impl Selector {
                 if chosen.is_empty() {
                     return Err(SelectError::NoMatch {
                         part: part.text.clone(),
+                        why: part.atom.why_nothing(graph),
                     });
                 }
                 acc = Some(match acc {
@@ -340,6 +347,120 @@ impl Part {
     }
 }
 
+/// How many suggestions a selector that matches nothing offers.
+const SUGGESTED: usize = 3;
+
+/// Whether `text` holds glob characters (then it is not compared by distance).
+fn is_glob(text: &str) -> bool {
+    text.contains('*')
+}
+
+/// The candidates nearest to `wanted` (at most [`SUGGESTED`], nearest first, then in order),
+/// within an edit distance of a third of its length (at least 2), as `` `a`, `b` ``.
+fn nearest<'c>(wanted: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+    let limit = (wanted.chars().count() / 3).max(2);
+    let mut near: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| (strsim::osa_distance(wanted, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    near.sort();
+    near.dedup_by(|a, b| a.1 == b.1);
+    let shown: Vec<String> = near
+        .iter()
+        .take(SUGGESTED)
+        .map(|(_, c)| format!("`{c}`"))
+        .collect();
+    (!shown.is_empty()).then(|| shown.join(", "))
+}
+
+/// `; did you mean …?` when something is near `wanted`.
+fn did_you_mean<'c>(wanted: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+    nearest(wanted, candidates)
+        .map(|n| format!("; did you mean {n}?"))
+        .unwrap_or_default()
+}
+
+impl Atom {
+    /// Why this atom matches nothing in `graph`, when it can be told.
+    fn why_nothing(&self, graph: &Graph) -> Option<String> {
+        let kind_problem = |kind: &str| -> Option<String> {
+            if is_glob(kind) {
+                return None;
+            }
+            if !graph.kinds().iter().any(|k| k == kind) {
+                let kinds = graph.kinds().iter().map(String::as_str);
+                return Some(format!("no kind `{kind}`{}", did_you_mean(kind, kinds)));
+            }
+            if !graph.nodes().any(|n| n.address.kind == kind) {
+                return Some(format!("no object is of kind `{kind}`"));
+            }
+            None
+        };
+        match self {
+            Atom::Kind(k) => kind_problem(k),
+            Atom::Category(c) => Some(format!("no object is in category `{}`", c.as_str())),
+            Atom::Project(p) if !is_glob(p) => {
+                let projects: BTreeSet<&str> = graph
+                    .nodes()
+                    .filter_map(|n| n.address.project.as_deref())
+                    .collect();
+                Some(format!(
+                    "no object is in project `{p}`{}",
+                    did_you_mean(p, projects)
+                ))
+            }
+            Atom::Project(_) => None,
+            Atom::Address(a) => {
+                let kind = a.split('/').next().unwrap_or_default();
+                if let Some(problem) = kind_problem(kind) {
+                    return Some(problem);
+                }
+                if is_glob(a) {
+                    return None;
+                }
+                let addresses: Vec<String> = graph.nodes().map(|n| n.address.to_string()).collect();
+                // The same kind and name in a project, when the project was left out or is wrong.
+                let name = a.rsplit('/').next().unwrap_or_default();
+                let same_name: Vec<&str> = graph
+                    .nodes()
+                    .zip(&addresses)
+                    .filter(|(n, _)| n.address.kind == kind && n.address.name == name)
+                    .map(|(_, a)| a.as_str())
+                    .collect();
+                let near = match same_name.as_slice() {
+                    [] => nearest(a, addresses.iter().map(String::as_str)),
+                    found => nearest(a, found.iter().copied()).or_else(|| {
+                        Some(
+                            found
+                                .iter()
+                                .take(SUGGESTED)
+                                .map(|f| format!("`{f}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        )
+                    }),
+                };
+                near.map(|n| format!("did you mean {n}?"))
+            }
+            Atom::Name(n) => {
+                if graph.kinds().iter().any(|k| k == n) {
+                    return Some(format!(
+                        "`{n}` is a kind, not an object's name: write `kind:{n}`"
+                    ));
+                }
+                if is_glob(n) {
+                    return None;
+                }
+                let names: BTreeSet<&str> =
+                    graph.nodes().map(|n| n.address.name.as_str()).collect();
+                nearest(n, names)
+                    .map(|near| format!("no object is named `{n}`; did you mean {near}?"))
+            }
+        }
+    }
+}
+
 /// The objects reachable from `start` (included) along dependencies (`up`) or dependents.
 fn walk(graph: &Graph, start: &BTreeSet<Address>, depth: Depth, up: bool) -> BTreeSet<Address> {
     let mut seen: BTreeSet<Address> = start.clone();
@@ -499,8 +620,61 @@ mod tests {
         assert_eq!(
             none,
             SelectError::NoMatch {
-                part: "kind:no_such".into()
+                part: "kind:no_such".into(),
+                why: Some("no kind `no_such`".into()),
             }
+        );
+    }
+
+    fn why(expr: &str) -> String {
+        Selector::parse(expr)
+            .unwrap()
+            .select(&graph())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_part_that_matches_nothing_says_why_and_suggests_the_nearest() {
+        assert_eq!(
+            why("subjct_area/trade"),
+            "selector part `subjct_area/trade` matches no object: no kind `subjct_area`; did you mean `subject_area`?"
+        );
+        assert_eq!(
+            why("kind:busines_object+"),
+            "selector part `kind:busines_object+` matches no object: no kind `busines_object`; did you mean `business_object`?"
+        );
+        assert_eq!(
+            why("subject_area/trad"),
+            "selector part `subject_area/trad` matches no object: did you mean `subject_area/trade`?"
+        );
+        assert_eq!(
+            why("standard_set_directory/x"),
+            "selector part `standard_set_directory/x` matches no object: did you mean `standard_set_directory/a`, `standard_set_directory/b`, `standard_set_directory/c`?"
+        );
+        assert_eq!(
+            why("kind:compute_task"),
+            "selector part `kind:compute_task` matches no object: no object is of kind `compute_task`"
+        );
+        assert_eq!(
+            why("category:security"),
+            "selector part `category:security` matches no object: no object is in category `security`"
+        );
+        assert_eq!(
+            why("membr"),
+            "selector part `membr` matches no object: no object is named `membr`; did you mean `member`?"
+        );
+        assert_eq!(
+            why("data_segment"),
+            "selector part `data_segment` matches no object: `data_segment` is a kind, not an object's name: write `kind:data_segment`"
+        );
+        assert_eq!(
+            why("subject_area/*x*"),
+            "selector part `subject_area/*x*` matches no object"
+        );
+        assert_eq!(
+            why("zzzzzzzzzzzz/q"),
+            "selector part `zzzzzzzzzzzz/q` matches no object: no kind `zzzzzzzzzzzz`"
         );
     }
 

@@ -278,7 +278,12 @@ pub fn write_repository(
     seed: u64,
     registry: &Registry,
 ) -> Result<Summary, SynthError> {
-    crate::repo::init(dir)?;
+    // As `ferry init` did before it asked: its own git repository unless inside one.
+    let git = match crate::repo::enclosing_repository(dir) {
+        Some(_) => crate::repo::GitChoice::Enclosing,
+        None => crate::repo::GitChoice::Auto,
+    };
+    crate::repo::init(dir, git)?;
     let objects = objects(n, seed, registry)?;
     let mut summary = Summary::default();
     for object in &objects {

@@ -15,6 +15,9 @@ use super::terminal::Terminal;
 /// whole plan in one transaction (all or nothing), and records a deployment. Without
 /// --auto-approve a new plan is shown and must be confirmed on a terminal; in CI pass
 /// --auto-approve or apply a saved plan.
+///
+/// Exit codes: 0 success (also when there is nothing to apply), 1 error, 130 interrupted by
+/// Ctrl-C or SIGTERM (the write was rolled back: nothing was written).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A plan saved with `ferry plan --out PLAN`.

@@ -451,6 +451,10 @@ fn repo(e: &ferry::repo::RepoError) -> Option<String> {
         ferry::repo::RepoError::RevisionNotFound { .. } => {
             Some("check the branch, tag or commit id (`git log --oneline`)".into())
         }
+        ferry::repo::RepoError::InsideRepository { path, .. } => Some(format!(
+            "`ferry init --no-git {0}` to commit it in that repository, `ferry init --git {0}` for a nested one, or init a folder outside it; nothing was written",
+            path.display()
+        )),
         _ => None,
     }
 }

@@ -76,28 +76,7 @@ fn cells(d: &Summary) -> [String; 6] {
 /// The deployments as a table under a header row, columns two spaces apart.
 pub fn table(deployments: &[Summary]) -> String {
     let rows: Vec<[String; 6]> = deployments.iter().map(cells).collect();
-    let mut widths = HEADER.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[&str]| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        text + "\n"
-    };
-    let mut text = line(&HEADER);
-    for row in &rows {
-        text.push_str(&line(&row.each_ref().map(String::as_str)));
-    }
-    text
+    super::prelude::table(HEADER, &rows)
 }
 
 /// One deployment on one line.

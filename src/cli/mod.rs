@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use ferry::context::Context;
-use prelude::{CliError, Result};
+use prelude::{CliError, RepoFlag, Result};
 
 /// ferry: a data platform tenant's metadata objects as code.
 ///
@@ -46,35 +46,70 @@ use prelude::{CliError, Result};
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, max_term_width = 100)]
 struct Cli {
-    /// The tenant repository (default: the nearest folder, from here up, with a ferry.toml).
-    #[arg(long, global = true, value_name = "DIR")]
-    repo: Option<PathBuf>,
+    /// No colour in output, as NO_COLOR=1 (colour is only ever used on a terminal).
+    #[arg(long, global = true)]
+    no_color: bool,
 
     #[command(subcommand)]
     command: Command,
 }
 
+// A command that reads the tenant repository: its own arguments and `--repo`. The commands that
+// read none (`tenant`, `object rm`, `history`, `show`) do not offer `--repo`. (Not a doc
+// comment: that would replace each command's own help.)
+#[derive(Debug, clap::Args)]
+struct InRepo<A: clap::Args> {
+    #[command(flatten)]
+    args: A,
+    #[command(flatten)]
+    repo: RepoFlag,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    Init(init::Args),
-    Fmt(fmt::Args),
-    Validate(validate::Args),
-    Graph(graph::Args),
-    Export(export::Args),
-    Plan(plan::Args),
-    Apply(apply::Args),
+    Init(InRepo<init::Args>),
+    Fmt(InRepo<fmt::Args>),
+    Validate(InRepo<validate::Args>),
+    Graph(InRepo<graph::Args>),
+    Export(InRepo<export::Args>),
+    Plan(InRepo<plan::Args>),
+    Apply(InRepo<apply::Args>),
     Show(show::Args),
-    Status(status::Args),
+    Status(InRepo<status::Args>),
     History(history::Args),
-    Rollback(rollback::Args),
-    Diff(diff::Args),
-    Kinds(kinds::Args),
+    Rollback(InRepo<rollback::Args>),
+    Diff(InRepo<diff::Args>),
+    Kinds(InRepo<kinds::Args>),
     #[command(subcommand)]
     Tenant(tenant::Command),
     #[command(subcommand)]
     Object(object::Command),
     #[command(hide = true)]
     Synth(synth::Args),
+}
+
+impl Command {
+    /// `--repo DIR`, on the commands that offer it.
+    fn repo(&self) -> Option<PathBuf> {
+        let flag = match self {
+            Command::Init(a) => &a.repo,
+            Command::Fmt(a) => &a.repo,
+            Command::Validate(a) => &a.repo,
+            Command::Graph(a) => &a.repo,
+            Command::Export(a) => &a.repo,
+            Command::Plan(a) => &a.repo,
+            Command::Apply(a) => &a.repo,
+            Command::Status(a) => &a.repo,
+            Command::Rollback(a) => &a.repo,
+            Command::Diff(a) => &a.repo,
+            Command::Kinds(a) => &a.repo,
+            Command::Object(o) => return o.repo(),
+            Command::Show(_) | Command::History(_) | Command::Tenant(_) | Command::Synth(_) => {
+                return None
+            }
+        };
+        flag.repo.clone()
+    }
 }
 
 /// Diagnostics on stderr, filtered by `FERRY_LOG` (off unless set).
@@ -92,22 +127,24 @@ fn start_tracing() {
 }
 
 fn run(cli: Cli) -> Result {
-    let ctx = Context::from_process(cli.repo).map_err(ferry::ops::Error::from)?;
+    let ctx = Context::from_process(cli.command.repo())
+        .map_err(ferry::ops::Error::from)?
+        .with_no_colour(cli.no_color);
     ferry::ops::set_fault_write_delay(ctx.fault_write_delay());
     match cli.command {
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Fmt(args) => fmt::run(&ctx, args),
-        Command::Validate(args) => validate::run(&ctx, args),
-        Command::Graph(args) => graph::run(&ctx, args),
-        Command::Export(args) => export::run(&ctx, args),
-        Command::Plan(args) => plan::run(&ctx, args),
-        Command::Apply(args) => apply::run(&ctx, args),
+        Command::Init(a) => init::run(&ctx, a.args),
+        Command::Fmt(a) => fmt::run(&ctx, a.args),
+        Command::Validate(a) => validate::run(&ctx, a.args),
+        Command::Graph(a) => graph::run(&ctx, a.args),
+        Command::Export(a) => export::run(&ctx, a.args),
+        Command::Plan(a) => plan::run(&ctx, a.args),
+        Command::Apply(a) => apply::run(&ctx, a.args),
         Command::Show(args) => show::run(&ctx, args),
-        Command::Status(args) => status::run(&ctx, args),
+        Command::Status(a) => status::run(&ctx, a.args),
         Command::History(args) => history::run(&ctx, args),
-        Command::Rollback(args) => rollback::run(&ctx, args),
-        Command::Diff(args) => diff::run(&ctx, args),
-        Command::Kinds(args) => kinds::run(&ctx, args),
+        Command::Rollback(a) => rollback::run(&ctx, a.args),
+        Command::Diff(a) => diff::run(&ctx, a.args),
+        Command::Kinds(a) => kinds::run(&ctx, a.args),
         Command::Tenant(cmd) => tenant::run(&ctx, cmd),
         Command::Object(cmd) => object::run(&ctx, cmd),
         Command::Synth(args) => synth::run(&ctx, args),

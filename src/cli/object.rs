@@ -30,6 +30,9 @@ use TextOrJson as Format;
 pub struct PutArgs {
     #[command(flatten)]
     tenant: TenantFlag,
+    /// The repository whose custom kinds apply (its schemas/kinds/).
+    #[command(flatten)]
+    repo: RepoFlag,
     /// Object files or folders of them.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -39,6 +42,9 @@ pub struct PutArgs {
 pub struct GetArgs {
     #[command(flatten)]
     tenant: TenantFlag,
+    /// The repository whose custom kinds apply (its schemas/kinds/).
+    #[command(flatten)]
+    repo: RepoFlag,
     /// An address (kind/name or kind/project/name) or a GUID.
     object: String,
     /// Output format: toml (the object file) or json.
@@ -56,6 +62,9 @@ enum GetFormat {
 pub struct ListArgs {
     #[command(flatten)]
     tenant: TenantFlag,
+    /// The repository whose custom kinds apply (its schemas/kinds/).
+    #[command(flatten)]
+    repo: RepoFlag,
     /// Only these kinds.
     #[arg(long = "kind", value_name = "KIND")]
     kinds: Vec<String>,
@@ -71,6 +80,18 @@ pub struct RmArgs {
     /// Addresses or GUIDs.
     #[arg(required = true)]
     objects: Vec<String>,
+}
+
+impl Command {
+    /// `--repo DIR`: put, get and list read the repository's custom kinds; rm reads none.
+    pub fn repo(&self) -> Option<PathBuf> {
+        match self {
+            Command::Put(a) => a.repo.repo.clone(),
+            Command::Get(a) => a.repo.repo.clone(),
+            Command::List(a) => a.repo.repo.clone(),
+            Command::Rm(_) => None,
+        }
+    }
 }
 
 pub fn run(ctx: &Context, cmd: Command) -> Result {
@@ -155,11 +176,18 @@ fn get(ctx: &Context, a: GetArgs) -> Result<()> {
     }
 }
 
+/// The columns `ferry object list` prints, as its header row.
+const LIST_HEADER: [&str; 3] = ["GUID", "ADDRESS", "VERSION"];
+
 fn list(ctx: &Context, a: ListArgs) -> Result<()> {
-    let mut text = String::new();
+    let mut lines = Vec::new();
     let mut rows = Vec::new();
     object::list(ctx, &a.tenant.url()?, &a.kinds, &mut |o| match a.format {
-        Format::Text => text.push_str(&format!("{}  {}  v{}\n", o.guid, o.address(), o.version)),
+        Format::Text => lines.push([
+            o.guid.to_string(),
+            o.address().to_string(),
+            format!("v{}", o.version),
+        ]),
         Format::Json => rows.push(json!({
             "address": o.address(),
             "guid": o.guid,
@@ -171,7 +199,11 @@ fn list(ctx: &Context, a: ListArgs) -> Result<()> {
         })),
     })?;
     match a.format {
-        Format::Text => out(&text),
+        Format::Text if lines.is_empty() => {
+            eprintln!("no objects");
+            Ok(())
+        }
+        Format::Text => out(&table(LIST_HEADER, &lines)),
         Format::Json => out_json(&json!({
             "format_version": ferry::render::OUTPUT_VERSION,
             "objects": rows,

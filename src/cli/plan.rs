@@ -12,7 +12,8 @@ use super::terminal::{show, Format, Terminal};
 /// they are matched with the destination's objects by GUID. Creates, adoptions, renames and
 /// updates run in waves over the dependency graph; deletes (only of objects ferry applied, and
 /// only with --prune) run last, dependents first. Objects --select leaves out are neither changed
-/// nor deleted. Nothing is changed.
+/// nor deleted. Nothing is changed. Uncommitted changes under objects/ are not part of a plan of
+/// HEAD: plan names them on stderr.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes without
 /// deletes, 3 changes with deletes (2 and 3 only with --detailed-exitcode).
@@ -42,6 +43,9 @@ pub fn run(ctx: &Context, args: Args) -> Result {
     let made = plan::plan(ctx, &options, &mut Terminal::new(ctx))?;
     let plan = &made.planned.plan;
     show(ctx, plan, args.format)?;
+    if let Some(warning) = &made.uncommitted {
+        eprintln!("{warning}");
+    }
     if let Some((path, _)) = &made.saved {
         eprintln!(
             "saved the plan to {}; apply it with `ferry apply {}`",

@@ -24,7 +24,8 @@ pub const SELECT_HELP: &str = "Only the objects this selector chooses over the d
   @X   X, everything that depends on it, and everything those depend on
   A B  union (space);  A,B  intersection (comma)
 
-A part that matches nothing is an error. Example: --select 'derived_metric/retail_dw/gmv_1d+'";
+A part that matches nothing is an error, suggesting the nearest existing names. Example:
+--select 'derived_metric/retail_dw/gmv_1d_store+'";
 
 /// The output formats most commands offer: text for people, JSON for machines.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -33,6 +34,15 @@ pub enum TextOrJson {
     Text,
     /// For machines (described by a schema in schemas/output/).
     Json,
+}
+
+// `--repo DIR`, for the commands that read the tenant repository. (Not a doc comment: a
+// flattened group's doc comment would become the help of the command it is flattened into.)
+#[derive(Debug, Clone, clap::Args)]
+pub struct RepoFlag {
+    /// The tenant repository (default: the nearest folder, from here up, with a ferry.toml).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<std::path::PathBuf>,
 }
 
 /// `--tenant URL`, for the commands that read or edit one tenant.
@@ -141,6 +151,35 @@ pub fn duration(text: &str) -> std::result::Result<Duration, String> {
     Ok(d)
 }
 
+/// Rows of cells as a table under a header row, columns two spaces apart (the last one not
+/// padded): what `history` and `object list` print.
+pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == N {
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                let pad = widths[i] - cell.chars().count() + 2;
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        text + "\n"
+    };
+    let mut text = line(header);
+    for row in rows {
+        text.push_str(&line(row.each_ref().map(String::as_str)));
+    }
+    text
+}
+
 /// A held lock, for `tenant info` and `status`: who, why, until when, and the process that
 /// keeps it renewed when it is an apply run's lease.
 pub fn lock_text(l: &Lock) -> String {
@@ -201,8 +240,8 @@ pub fn document(value: &impl serde::Serialize) -> serde_json::Value {
     doc.into()
 }
 
-/// Whether to colour stdout: a terminal, and `NO_COLOR` not set.
+/// Whether to colour stdout: a terminal, and neither `NO_COLOR` nor `--no-color`.
 pub fn colour(ctx: &ferry::context::Context) -> bool {
     use std::io::IsTerminal as _;
-    std::io::stdout().is_terminal() && !ctx.is_set("NO_COLOR")
+    std::io::stdout().is_terminal() && !ctx.no_colour()
 }

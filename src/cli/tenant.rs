@@ -156,7 +156,7 @@ fn info(ctx: &Context, a: InfoArgs) -> Result<()> {
             }
             match &info.lock {
                 Some(l) => text.push_str(&format!("lock             {}\n", lock_text(l))),
-                None => text.push_str("lock             none\n"),
+                None => text.push_str("lock             free\n"),
             }
             match &info.last {
                 Some(d) => text.push_str(&format!(

@@ -6,6 +6,9 @@ use super::prelude::*;
 /// Check every object file: TOML syntax, kind, schema, names, paths, GUIDs, references, cycles
 /// and exportability. All problems are reported in one run, each with its file and line.
 ///
+/// Without --ref the working tree is checked, uncommitted changes included; stderr says which was
+/// checked and whether the working tree has uncommitted changes under objects/ (HEAD may differ).
+///
 /// Exit 0 when the repository is valid, 1 when any problem exists.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +22,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result {
-    let report = validate::validate(ctx, args.revision.as_deref())?.report;
+    let validated = validate::validate(ctx, args.revision.as_deref())?;
+    let report = &validated.report;
     match args.format {
         TextOrJson::Json => out_json(&ferry::render::json::problems(
             report.objects.len(),
@@ -31,6 +35,7 @@ pub fn run(ctx: &Context, args: Args) -> Result {
             }
         }
     }
+    eprintln!("{}", validated.checked());
     if report.is_ok() {
         eprintln!("ok: {} objects valid", report.objects.len());
         return Ok(Success::Done);

@@ -50,8 +50,11 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             (pipeline::planned_from_saved(ctx, path, saved)?, hash, url)
         }
         ApplySource::Fresh(request) => {
-            let planned = pipeline::make_plan(ctx, request, ui)?;
+            let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, request, ui)?;
             ui.show_plan(&planned);
+            if let Some(warning) = uncommitted {
+                ui.status(&warning);
+            }
             if !planned.plan.has_changes() {
                 return Ok(ApplyOutcome {
                     planned,

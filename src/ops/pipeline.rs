@@ -64,6 +64,61 @@ pub fn choose(
     Ok(select::choose(graph, select.as_ref(), exclude.as_ref())?)
 }
 
+/// The warning a plan of `revision` in the repository `ctx` names gives when `revision` is the
+/// commit HEAD is at and the working tree has uncommitted changes under `objects/`, which the
+/// plan does not include (it reads the commit); `None` otherwise, and outside a git work tree.
+/// The first 20 paths are listed, then how many more.
+pub fn uncommitted_warning(ctx: &Context, revision: &str) -> Result<Option<String>> {
+    let root = ctx.root_at(Some(revision))?;
+    let head = crate::repo::commit_id(&root, "HEAD");
+    if head.is_none() || head != crate::repo::commit_id(&root, revision) {
+        return Ok(None);
+    }
+    let Some(status) = crate::repo::uncommitted_objects(&root)? else {
+        return Ok(None);
+    };
+    if status.changes.is_empty() {
+        return Ok(None);
+    }
+    let commit: String = head.unwrap_or_default().chars().take(12).collect();
+    let lines: Vec<String> = status
+        .changes
+        .iter()
+        .map(|(state, path)| format!("{:<8} {path}", state.as_str()))
+        .collect();
+    Ok(Some(format!(
+        "warning: the working tree has {} uncommitted object change(s) this plan does not include: it plans {revision} (commit {commit})\n  {}\n  hint: commit them (`git add objects && git commit`) to plan them, or plan another revision with --ref REV",
+        lines.len(),
+        crate::model::text::listed(&lines, "\n  "),
+    )))
+}
+
+/// [`make_plan`], and beside it, on a thread of its own so that its cost hides behind the
+/// plan's, the [`uncommitted_warning`] for the plan's revision. A status git cannot read is a
+/// warning too: it never stops a plan.
+pub fn make_plan_noting_uncommitted(
+    ctx: &Context,
+    request: &PlanRequest,
+    ui: &mut dyn Ui,
+) -> Result<(Planned, Option<String>)> {
+    let (planned, warning) = std::thread::scope(|scope| {
+        let status = scope.spawn(|| uncommitted_warning(ctx, &request.revision));
+        let started = std::time::Instant::now();
+        let planned = make_plan(ctx, request, ui);
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "made the plan");
+        let warning = status
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (planned, warning)
+    });
+    let warning = warning.unwrap_or_else(|e| {
+        Some(format!(
+            "warning: cannot tell whether objects/ has uncommitted changes: {e}"
+        ))
+    });
+    Ok((planned?, warning))
+}
+
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
     let root = ctx.root_at(Some(&request.revision))?;
@@ -307,7 +362,7 @@ mod tests {
         std::fs::write(&file, VARIABLE).unwrap();
         object::put(&ctx, &dev, &[file]).unwrap();
         let repo = dir.join("repo");
-        crate::repo::init(&repo).unwrap();
+        crate::repo::init(&repo, crate::repo::GitChoice::Auto).unwrap();
         let in_repo = context_in(dir, Some(repo.clone()));
         let options = export::ExportOptions {
             commit: Some(None),

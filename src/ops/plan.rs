@@ -23,14 +23,21 @@ pub struct PlanOutcome {
     pub planned: Planned,
     /// Where it was saved, and its hash.
     pub saved: Option<(PathBuf, String)>,
+    /// The warning that the working tree has object changes this plan does not include
+    /// ([`pipeline::uncommitted_warning`]).
+    pub uncommitted: Option<String>,
 }
 
 /// Makes the plan and saves it when asked.
 pub fn plan(ctx: &Context, options: &PlanOptions, ui: &mut dyn Ui) -> Result<PlanOutcome> {
-    let planned = pipeline::make_plan(ctx, &options.request, ui)?;
+    let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, &options.request, ui)?;
     let saved = match &options.out {
         Some(path) => Some((path.clone(), file::write(path, &planned.plan)?)),
         None => None,
     };
-    Ok(PlanOutcome { planned, saved })
+    Ok(PlanOutcome {
+        planned,
+        saved,
+        uncommitted,
+    })
 }

@@ -3,6 +3,7 @@
 
 use super::Result;
 use crate::context::Context;
+use crate::repo::Uncommitted;
 use crate::validate::{self, Report};
 
 /// What `ferry validate` checked and found.
@@ -12,14 +13,62 @@ pub struct Validated {
     pub report: Report,
     /// What was read: the revision, or "the working tree".
     pub read_from: String,
+    /// The commit a revision named (`None` for the working tree).
+    pub commit: Option<String>,
+    /// How many files under `objects/` were checked (`.gitkeep` aside).
+    pub files: usize,
+    /// For the working tree in a git work tree: its uncommitted changes under `objects/`.
+    pub uncommitted: Option<Uncommitted>,
+}
+
+impl Validated {
+    /// What was checked, in one line: the revision and its commit, or the working tree and how
+    /// it stands to HEAD (the same under `objects/`, or how many uncommitted changes it has).
+    pub fn checked(&self) -> String {
+        let files = format!(
+            "{} object file{}",
+            self.files,
+            if self.files == 1 { "" } else { "s" }
+        );
+        if let Some(commit) = &self.commit {
+            let short: String = commit.chars().take(12).collect();
+            return format!("checked {} (commit {short}, {files})", self.read_from);
+        }
+        match &self.uncommitted {
+            None => format!("checked the working tree ({files}; not a git repository)"),
+            Some(u) if u.head.is_none() => {
+                format!("checked the working tree ({files}); nothing is committed yet")
+            }
+            Some(u) if u.changes.is_empty() => format!(
+                "checked the working tree ({files}); objects/ is as committed at HEAD"
+            ),
+            Some(u) => format!(
+                "checked the working tree ({files}), which has {} uncommitted object change(s): HEAD may differ (`ferry validate --ref HEAD` checks the commit)",
+                u.changes.len()
+            ),
+        }
+    }
 }
 
 /// Checks the repository at `revision` (the working tree when `None`).
 pub fn validate(ctx: &Context, revision: Option<&str>) -> Result<Validated> {
     let mut ws = ctx.workspace(revision)?;
+    let files = ws
+        .snapshot
+        .objects
+        .iter()
+        .filter(|f| !f.path.ends_with("/.gitkeep"))
+        .count();
+    let uncommitted = match revision {
+        Some(_) => None,
+        None => crate::repo::uncommitted_objects(&ws.root)?,
+    };
     let report = validate::check(std::mem::take(&mut ws.snapshot.objects), &ws.registry);
     Ok(Validated {
         report,
         read_from: ws.read_from(),
+        commit: ws.snapshot.commit.clone(),
+        files,
+        uncommitted,
     })
 }

@@ -1,7 +1,7 @@
 //! Making a folder a tenant repository (`ferry init`), and refreshing the copies of the built-in
 //! kind schemas that editors validate object files against.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{git_error, io, Disk, RepoError, ENVIRONMENTS_DIR};
 use crate::config::{Config, CONFIG_FILE};
@@ -24,6 +24,38 @@ pub fn refresh_schemas(disk: &mut Disk) -> Result<Vec<String>, RepoError> {
     Ok(written)
 }
 
+/// Whether `init` makes a git repository.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GitChoice {
+    /// `git init` when the folder is in no git work tree; refused when it is inside another
+    /// repository's work tree (the user chooses, with [`GitChoice::Nest`] or
+    /// [`GitChoice::Enclosing`]), unless it is a tenant repository already.
+    #[default]
+    Auto,
+    /// `--git`: a repository of the folder's own, nested in an enclosing one if there is one.
+    Nest,
+    /// `--no-git`: no `git init`; the folder belongs to the enclosing repository, if any.
+    Enclosing,
+}
+
+/// The nearest folder from `dir` up that exists (`dir` itself may not yet).
+fn existing_ancestor(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .find(|d| !d.as_os_str().is_empty() && d.is_dir())
+}
+
+/// The git repository whose work tree holds `dir` without `dir` being its top: its work tree
+/// (the repository folder itself when bare). `None` when `dir` is the top of a work tree, or in
+/// no repository.
+pub fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
+    let start = existing_ancestor(dir).unwrap_or(Path::new("."));
+    let repo = git2::Repository::discover(start).ok()?;
+    let top = repo.workdir().unwrap_or_else(|| repo.path());
+    let top = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
+    let here = dir.canonicalize().ok();
+    (here.as_deref() != Some(top.as_path())).then_some(top)
+}
+
 /// What `init` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InitReport {
@@ -35,9 +67,21 @@ pub struct InitReport {
 
 /// Makes `root` a tenant repository: `ferry.toml`, `objects/`, `environments/`, `.gitignore`,
 /// the built-in kind schemas in `schemas/kinds/` (refreshed when they differ), and `git init`
-/// when the folder is not inside a git repository yet. Existing files other than the built-in
-/// schema copies are left as they are, so running it again is harmless.
-pub fn init(root: &Path) -> Result<InitReport, RepoError> {
+/// as `git` says. A folder inside another repository's work tree that is no tenant repository
+/// yet is refused with [`GitChoice::Auto`], naming that repository, before anything is written.
+/// Existing files other than the built-in schema copies are left as they are, so running it
+/// again is harmless.
+pub fn init(root: &Path, git: GitChoice) -> Result<InitReport, RepoError> {
+    let enclosing = enclosing_repository(root);
+    if let (GitChoice::Auto, Some(enclosing)) = (git, &enclosing) {
+        // A tenant repository already: the choice was made when it was made.
+        if !root.join(CONFIG_FILE).is_file() {
+            return Err(RepoError::InsideRepository {
+                path: root.to_path_buf(),
+                enclosing: enclosing.clone(),
+            });
+        }
+    }
     let mut report = InitReport::default();
     std::fs::create_dir_all(root).map_err(io("cannot create folder", root))?;
     let mut disk = Disk::new(root);
@@ -63,7 +107,13 @@ pub fn init(root: &Path) -> Result<InitReport, RepoError> {
         }
     }
     report.created.extend(refresh_schemas(&mut disk)?);
-    if git2::Repository::discover(root).is_err() {
+    let in_a_repository = git2::Repository::discover(root).is_ok();
+    let git_init = match git {
+        GitChoice::Auto => !in_a_repository,
+        GitChoice::Nest => enclosing.is_some() || !in_a_repository,
+        GitChoice::Enclosing => false,
+    };
+    if git_init {
         git2::Repository::init(root).map_err(git_error(root, "init"))?;
         report.git_initialized = true;
     }

@@ -4,8 +4,9 @@
 //! the custom kind schemas, from the working tree or from git at a revision without a checkout),
 //! lists the object files that changed between two revisions (`changes.rs`:
 //! [`changed_files`]), commits the files an export wrote (`commit.rs`: [`Staging`], with the
-//! trees in `tree.rs` and the pack in `pack.rs`), and makes a new repository (`init.rs`:
-//! [`init()`]). This file holds what they share: where to read from ([`Source`]), a file read
+//! trees in `tree.rs` and the pack in `pack.rs`), says what is uncommitted under `objects/`
+//! (`status.rs`: [`uncommitted_objects`]), and makes a new repository (`init.rs`: [`init()`]).
+//! This file holds what they share: where to read from ([`Source`]), a file read
 //! ([`SourceFile`]), the error type, and the helpers that find the git repository and the ferry
 //! repository's place in it.
 
@@ -17,15 +18,17 @@ mod disk;
 mod init;
 mod pack;
 mod snapshot;
+mod status;
 mod tree;
 
 pub use changes::{changed_files, ChangedFile, ChangedFiles};
 pub use commit::{commit_files, Staging};
 pub use disk::Disk;
-pub use init::{init, refresh_schemas, InitReport};
+pub use init::{enclosing_repository, init, refresh_schemas, GitChoice, InitReport};
 pub use snapshot::{
     blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, BlobKey, Snapshot,
 };
+pub use status::{commit_id, uncommitted_objects, FileState, Uncommitted};
 
 /// The folder of per-environment files.
 pub const ENVIRONMENTS_DIR: &str = "environments";
@@ -119,6 +122,15 @@ pub enum RepoError {
         path: PathBuf,
         /// What git said.
         message: String,
+    },
+    /// `ferry init` in a folder inside another git repository's work tree, without saying
+    /// whether the tenant repository is part of it.
+    #[error("{path} is inside the git repository {enclosing}: say whether the tenant repository belongs to it (--no-git) or gets a repository of its own (--git)")]
+    InsideRepository {
+        /// The folder.
+        path: PathBuf,
+        /// The enclosing repository's work tree.
+        enclosing: PathBuf,
     },
     /// Another ferry is committing in the same repository.
     #[error("another ferry (process {pid}) is committing in {path}: wait for it to finish and run again")]

@@ -114,6 +114,49 @@ fn an_unchanged_tenant_exports_nothing() {
     assert_eq!(commits(&repo), count, "no commit");
 }
 
+/// Issue 18, point 2: files an export without `--commit` wrote are committed by the next
+/// `export --commit`, which compares the tenant with HEAD's tree, not with the working tree.
+#[test]
+fn export_then_export_commit_commits_what_the_first_wrote() {
+    let env = TestEnv::new();
+    let url = retail_tenant(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["export", "--from", &url, "--repo", "repo"])
+        .assert()
+        .success();
+    assert_eq!(
+        commits(&repo),
+        0,
+        "an export without --commit commits nothing"
+    );
+    assert_ne!(git_output(&repo, &["status", "--porcelain"]), "");
+    let said = env.run(env.ferry().args([
+        "export", "--from", &url, "--repo", "repo", "--commit", "-m", "Export",
+    ]));
+    let said = said
+        .lines()
+        .filter(|l| !l.starts_with("  "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("export_then_commit", said);
+    assert_eq!(commits(&repo), 1);
+    assert_eq!(
+        git_output(&repo, &["status", "--porcelain"]),
+        "",
+        "the commit holds every file the first export wrote"
+    );
+    let committed = git_output(
+        &repo,
+        &["ls-tree", "-r", "-z", "--name-only", "HEAD", "objects"],
+    );
+    let files = committed
+        .split('\0')
+        .filter(|l| l.ends_with(".toml"))
+        .count();
+    assert_eq!(files, 167, "{committed}");
+}
+
 #[test]
 fn renames_move_files_and_deletes_remove_them() {
     let env = TestEnv::new();
@@ -529,7 +572,10 @@ fn a_commit_in_a_sub_folder_leaves_other_staged_changes_alone() {
     git(env.path(), &["init", "-q", "--initial-branch", "trunk"]);
     env.write("notes.txt", "not ferry's\n");
     git(env.path(), &["add", "notes.txt"]);
-    env.ferry().args(["init", "sub/repo"]).assert().success();
+    env.ferry()
+        .args(["init", "--no-git", "sub/repo"])
+        .assert()
+        .success();
     env.ferry()
         .args(["export", "--from", &url, "--repo", "sub/repo", "--commit"])
         .assert()

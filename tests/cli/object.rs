@@ -22,6 +22,31 @@ fn toml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// Issue 18, point 12: `object list` prints a header row over aligned columns.
+#[test]
+fn object_list_has_a_header_row() {
+    let env = TestEnv::new();
+    let url = tenant(&env, "dev");
+    let said = env.run(env.ferry().args(["object", "list", "--tenant", &url]));
+    assert!(
+        said.ends_with("--- stdout\n--- stderr\nno objects\n"),
+        "{said}"
+    );
+    env.ferry()
+        .args(["object", "put", "--tenant", &url])
+        .arg(source_dir().join("examples/retail/objects/global/global_variable"))
+        .assert()
+        .success();
+    let out = env
+        .ferry()
+        .args(["object", "list", "--tenant", &url])
+        .assert()
+        .success();
+    // The example's files hold their GUIDs, so the listing is the same in every run.
+    let listed = stdout(&out);
+    insta::assert_snapshot!("list_header", listed);
+}
+
 /// Every example object put into a tenant and read back is its file, byte for byte.
 #[test]
 fn put_then_get_gives_back_every_file() {

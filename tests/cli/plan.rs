@@ -25,6 +25,83 @@ pub fn promoted_setup(env: &TestEnv) -> (String, String) {
 
 use crate::common::files_under as objects_of;
 
+/// Issue 18, point 3: a plan of HEAD names on stderr the uncommitted object changes it does not
+/// include (the first 20, then how many more) and how to plan them; stdout is the plan alone.
+#[test]
+fn a_plan_of_head_names_the_uncommitted_object_changes_it_leaves_out() {
+    let env = TestEnv::new();
+    let (_, prod) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let vat = "repo/objects/global/global_variable/vat_rate_default.toml";
+    let text = env
+        .read(vat)
+        .replace("description = ", "description = \"edited\"\nx = ");
+    env.write(vat, &text);
+    std::fs::remove_file(repo.join("objects/standard/word_root/pay.toml")).unwrap();
+    for i in 0..23 {
+        env.write(
+            &format!("repo/objects/global/global_variable/new_{i:02}.toml"),
+            "kind = \"global_variable\"\n",
+        );
+    }
+    let head = crate::common::git_output(&repo, &["rev-parse", "HEAD"]);
+    let said = env.run(env.ferry().args(["plan", "--to", &prod]).current_dir(&repo));
+    insta::assert_snapshot!("uncommitted", said.replace(&head[..12], "[COMMIT]"));
+
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod, "--format", "json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let _: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("stdout is the plan alone");
+    assert!(
+        stderr(&out).contains("25 uncommitted object change(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env
+        .ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("25 uncommitted object change(s)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Another revision than HEAD's commit: the working tree is not the question.
+    git(&repo, &["tag", "first"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "empty"]);
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod, "--ref", "first"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(!stderr(&out).contains("uncommitted"), "{}", stderr(&out));
+    git(&repo, &["reset", "-q", "--hard", "first"]);
+    let out = env
+        .ferry()
+        .args(["plan", "--to", &prod])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    assert!(
+        stderr(&out).contains("23 uncommitted"),
+        "untracked files stay: {}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn promote_the_example_to_an_empty_tenant() {
     let env = TestEnv::new();

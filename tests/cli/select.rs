@@ -103,7 +103,7 @@ fn selector_errors_name_the_part_or_position() {
     let err = run("kind:project kind:projet");
     assert!(
         err.starts_with(
-            "error: selector part `kind:projet` matches no object\n  hint: check the spelling"
+            "error: selector part `kind:projet` matches no object: no kind `projet`; did you mean `project`?\n  hint: check the spelling"
         ),
         "{err}"
     );
@@ -227,4 +227,30 @@ fn plan_and_apply_a_selection() {
         "{err}"
     );
     assert!(err.contains("hint: widen the selection"), "{err}");
+}
+
+/// Issue 18, point 11: a part that matches nothing says when its kind does not exist and
+/// suggests the nearest existing kinds, addresses and names.
+#[test]
+fn a_part_that_matches_nothing_suggests_the_nearest() {
+    let env = TestEnv::new();
+    let retail = source_dir().join("examples/retail");
+    let mut said = String::new();
+    for select in [
+        "derivd_metric/retail_dw/gmv_1d_store+",
+        "derived_metric/retail_dw/gmv_1d",
+        "derived_metric/gmv_1d_store",
+        "kind:atomic_metrc",
+        "project:retail_dx",
+        "dwd_trd_ordr_di",
+    ] {
+        let out = env
+            .ferry()
+            .args(["graph", "--select", select, "--repo"])
+            .arg(&retail)
+            .assert()
+            .code(1);
+        said.push_str(&format!("--select '{select}'\n{}", stderr(&out)));
+    }
+    insta::assert_snapshot!("no_match", said);
 }

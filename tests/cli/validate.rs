@@ -11,7 +11,9 @@ fn the_retail_example_is_valid() {
         .success();
     let stderr = text(&out.get_output().stderr, &env);
     assert!(
-        stderr.starts_with("ok: ") && stderr.ends_with(" objects valid\n"),
+        stderr.starts_with("checked the working tree (")
+            && stderr.contains("\nok: ")
+            && stderr.ends_with(" objects valid\n"),
         "{stderr}"
     );
 }
@@ -136,15 +138,58 @@ fn validate_reads_a_revision_without_checking_it_out() {
         .current_dir(&root)
         .assert()
         .success();
-    assert_eq!(
-        text(&out.get_output().stderr, &env),
-        "ok: 1 objects valid\n"
+    let said = text(&out.get_output().stderr, &env);
+    assert!(
+        said.starts_with("checked HEAD (commit ")
+            && said.ends_with(", 1 object file)\nok: 1 objects valid\n"),
+        "{said}"
     );
     assert_eq!(
         env.read("tenant/objects/global/data_segment/retail.toml"),
         "kind = \"data_segment\"\nname = [\n",
         "working tree untouched"
     );
+}
+
+/// Issue 18, point 3: validate says on stderr what it checked: the working tree (and whether it
+/// has uncommitted object changes, so HEAD may differ) or the revision and its commit; stdout
+/// keeps only the JSON report.
+#[test]
+fn validate_says_whether_it_checked_the_working_tree_or_a_revision() {
+    let env = TestEnv::new();
+    let root = repo_with(
+        &env,
+        &[("objects/global/data_segment/retail.toml", SEGMENT)],
+    );
+    let mut said = String::new();
+    let mut run = |args: &[&str]| {
+        let out = env.run(env.ferry().args(args).current_dir(&root));
+        said.push_str(&format!("$ ferry {}\n{out}\n", args.join(" ")));
+    };
+    run(&["validate"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "segment"]);
+    run(&["validate"]);
+    env.write(
+        "tenant/objects/global/data_segment/outlet.toml",
+        &SEGMENT
+            .replace("retail", "outlet")
+            .replace("1a01", "1a09")
+            .replace("\"rt\"", "\"ot\""),
+    );
+    run(&["validate"]);
+    run(&["validate", "--ref", "HEAD"]);
+    let head = crate::common::git_output(&root, &["rev-parse", "HEAD"]);
+    insta::assert_snapshot!("what_was_checked", said.replace(&head[..12], "[COMMIT]"));
+    let out = env
+        .ferry()
+        .args(["validate", "--format", "json"])
+        .current_dir(&root)
+        .assert()
+        .success();
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("stdout is the JSON report");
+    assert_eq!(report["objects"], 2, "{report}");
 }
 
 #[test]
@@ -503,9 +548,11 @@ fn a_bare_repository_is_read_at_a_revision() {
         .args(["validate", "--ref", "HEAD", "--repo", "bare.git"])
         .assert()
         .success();
-    assert_eq!(
-        text(&out.get_output().stderr, &env),
-        "ok: 1 objects valid\n"
+    let said = text(&out.get_output().stderr, &env);
+    assert!(
+        said.starts_with("checked HEAD (commit ")
+            && said.ends_with(", 1 object file)\nok: 1 objects valid\n"),
+        "{said}"
     );
 }
 
