@@ -6,7 +6,9 @@
 //! what ferry last applied ([`git::read_changed`]); otherwise, or when asked, all of them
 //! ([`git::read_all`]). The destination side it reads with it comes from [`crate::store::actual`].
 
+pub mod environment;
 pub mod git;
+pub mod overlay;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
