@@ -240,6 +240,7 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
         new: Some(json!("SELECT 2\nFROM t\n;\n")),
         sensitive: false,
         unified_diff: Some("@@ -1,3 +1,3 @@\n-SELECT 1\n+SELECT 2\n FROM t\n ;\n".into()),
+        set_by: None,
     };
     let secret = FieldChange {
         pointer: "/spec/password".into(),
@@ -247,6 +248,7 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
         new: Some(json!("(sensitive)")),
         sensitive: true,
         unified_diff: None,
+        set_by: None,
     };
     let cron = FieldChange {
         pointer: "/spec/schedule/cron".into(),
@@ -254,6 +256,7 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
         new: None,
         sensitive: false,
         unified_diff: None,
+        set_by: None,
     };
     let full = Plan {
         format_version: plan::PLAN_FORMAT,
@@ -340,7 +343,15 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
             select: Some("+compute_task/retail_dw/*".into()),
             rollback_of: None,
             exclude: Some("tag:x".into()),
+            env: Some("prod".into()),
         },
+        environment: Some(ferry::plan::PlanEnvironment {
+            name: "prod".into(),
+            file: "environments/prod.toml".into(),
+            digest: "0".repeat(64),
+            overrides: 2,
+            objects_overridden: 1,
+        }),
     };
     let empty = Plan {
         changes: Vec::new(),

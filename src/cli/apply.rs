@@ -21,14 +21,15 @@ use super::terminal::Terminal;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A plan saved with `ferry plan --out PLAN`.
-    #[arg(value_name = "PLAN", conflicts_with = "to")]
+    #[arg(value_name = "PLAN", conflicts_with_all = ["to", "env"])]
     plan_file: Option<PathBuf>,
     /// Skip the confirmation.
     #[arg(long)]
     auto_approve: bool,
     #[command(flatten)]
     lock: LockWait,
-    /// The destination tenant (sqlite:PATH), to plan and apply in one step.
+    /// The destination tenant (sqlite:PATH), to plan and apply in one step (with --env, the
+    /// environment's tenant by default).
     #[arg(long, value_name = "URL")]
     to: Option<String>,
     #[command(flatten)]
@@ -88,8 +89,10 @@ pub fn report_applied(d: &Deployment, url: &ferry::store::TenantUrl) {
 pub fn run(ctx: &Context, args: Args) -> Result {
     let source = match (args.plan_file, &args.to) {
         (Some(path), _) => ApplySource::Saved(path),
-        (None, Some(to)) => ApplySource::Fresh(args.plan.request(to)?),
-        (None, None) => return Err(ferry::ops::Error::NothingToApply.into()),
+        (None, to) if to.is_some() || args.plan.checks.env.env.is_some() => {
+            ApplySource::Fresh(args.plan.request(ctx, to.as_deref())?)
+        }
+        (None, _) => return Err(ferry::ops::Error::NothingToApply.into()),
     };
     let options = ApplyOptions {
         source,

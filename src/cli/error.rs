@@ -395,6 +395,27 @@ impl From<Error> for CliError {
             Error::RollbackPlan { .. } => (Internal, None),
             Error::NotCanonical { .. } => (User, Some("run `ferry fmt` to rewrite them".into())),
             Error::Synth(_) => (Internal, None),
+            Error::Env(env) => {
+                let mut err = CliError::new(
+                    User,
+                    format!(
+                        "{} problem(s) in {}; nothing was planned or changed",
+                        env.problems.len(),
+                        env.path
+                    ),
+                );
+                err.details = message.lines().map(String::from).collect();
+                return err.hint("fix the environment file (its schema: schemas/environment.schema.json; `ferry validate --env ENV` checks it)");
+            }
+            Error::NoEnvironment { .. } => (
+                User,
+                Some("environments are the files environments/NAME.toml of the revision planned; commit a new one before planning with it".into()),
+            ),
+            Error::EnvTenantDisagrees { .. } => (User, None),
+            Error::EnvWithoutTenant { .. } => (
+                User,
+                Some("add `tenant = \"sqlite:PATH\"` to the environment file, or pass --to URL".into()),
+            ),
             Error::ThreeDotRange { .. } => (
                 User,
                 Some("to see what B changed since it branched from A: ferry diff \"$(git merge-base A B)..B\"".into()),

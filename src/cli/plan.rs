@@ -19,9 +19,9 @@ use super::terminal::{show, Format, Terminal};
 /// deletes, 3 changes with deletes (2 and 3 only with --detailed-exitcode).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The destination tenant (sqlite:PATH).
-    #[arg(long, value_name = "URL")]
-    to: String,
+    /// The destination tenant (sqlite:PATH); with --env, the environment's tenant by default.
+    #[arg(long, value_name = "URL", required_unless_present = "env")]
+    to: Option<String>,
     #[command(flatten)]
     plan: PlanFlags,
     /// Save the plan as JSON, for `ferry apply PLAN`.
@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result {
     let options = PlanOptions {
-        request: args.plan.request(&args.to)?,
+        request: args.plan.request(ctx, args.to.as_deref())?,
         out: args.out,
     };
     let made = plan::plan(ctx, &options, &mut Terminal::new(ctx))?;

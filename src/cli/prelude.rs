@@ -109,13 +109,34 @@ pub struct PlanChecks {
     pub require_same_cluster: bool,
     #[command(flatten)]
     pub selection: SelectFlags,
+    #[command(flatten)]
+    pub env: EnvFlag,
+}
+
+// `--env ENV`. (Not a doc comment: see RepoFlag.)
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnvFlag {
+    /// The environment (environments/ENV.toml at the revision read): its overrides, secrets,
+    /// guards and gate, and its tenant when --to is not given.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
 }
 
 impl PlanChecks {
-    /// The plan request for the destination `to` at `revision`.
-    pub fn request(&self, to: &str, revision: &str, prune: bool) -> Result<PlanRequest> {
+    /// The plan request for the destination `to` (or the environment's tenant) at `revision`.
+    pub fn request(
+        &self,
+        ctx: &ferry::context::Context,
+        to: Option<&str>,
+        revision: &str,
+        prune: bool,
+    ) -> Result<PlanRequest> {
+        let env = self.env.env.as_deref();
         Ok(PlanRequest {
-            to: tenant_url(to)?,
+            to: match (to, env) {
+                (Some(to), None) => tenant_url(to)?,
+                _ => ferry::ops::pipeline::destination(ctx, to, env, revision)?,
+            },
             revision: revision.to_string(),
             options: Options {
                 prune,
@@ -126,14 +147,15 @@ impl PlanChecks {
             select: self.selection.select.clone(),
             exclude: self.selection.exclude.clone(),
             rollback_of: None,
+            env: env.map(String::from),
         })
     }
 }
 
 impl PlanFlags {
-    /// The plan request for the destination `to`.
-    pub fn request(&self, to: &str) -> Result<PlanRequest> {
-        self.checks.request(to, &self.revision, self.prune)
+    /// The plan request for the destination `to` (or the environment's tenant).
+    pub fn request(&self, ctx: &ferry::context::Context, to: Option<&str>) -> Result<PlanRequest> {
+        self.checks.request(ctx, to, &self.revision, self.prune)
     }
 }
 

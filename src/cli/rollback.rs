@@ -20,9 +20,9 @@ use super::terminal::{show, Format, Terminal};
 /// without deletes, 3 with deletes; 1 is always an error.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The tenant to roll back (sqlite:PATH).
-    #[arg(long, value_name = "URL")]
-    to: String,
+    /// The tenant to roll back (sqlite:PATH); with --env, the environment's tenant by default.
+    #[arg(long, value_name = "URL", required_unless_present = "env")]
+    to: Option<String>,
     /// The deployment to go back to: its id, a unique prefix of it, `last` or `previous`.
     #[arg(long, value_name = "ID")]
     deployment: String,
@@ -47,7 +47,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result {
     let options = RollbackOptions {
         // The revision and prune are the deployment's; the rest are the plan flags given.
-        request: args.checks.request(&args.to, "HEAD", true)?,
+        request: args.checks.request(ctx, args.to.as_deref(), "HEAD", true)?,
         deployment: args.deployment,
         out: args.out,
         auto_approve: args.auto_approve,

@@ -365,7 +365,10 @@ impl Environment {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             EnvError::one(
                 &path,
-                line_of(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]), usize::MAX),
+                line_of(
+                    &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+                    usize::MAX,
+                ),
                 "the file is not UTF-8 text",
             )
         })?;
@@ -375,7 +378,8 @@ impl Environment {
             EnvError::one(&path, at, e.message().trim().to_string())
         })?;
         let mut problems = Vec::new();
-        let mut problem = |line: usize, message: String| problems.push(EnvProblem { line, message });
+        let mut problem =
+            |line: usize, message: String| problems.push(EnvProblem { line, message });
 
         let mut variables = BTreeMap::new();
         for (k, v) in &raw.variables {
@@ -387,27 +391,34 @@ impl Environment {
             {
                 problem(
                     line(k.span()),
-                    format!("variable name `{}` may hold only letters, digits, `_` and `-`", crate::model::text::excerpt(key, 80)),
+                    format!(
+                        "variable name `{}` may hold only letters, digits, `_` and `-`",
+                        crate::model::text::excerpt(key, 80)
+                    ),
                 );
             }
             variables.insert(key.clone(), v.get_ref().clone());
         }
-        let selector = |s: &Spanned<String>, problem: &mut dyn FnMut(usize, String)| {
-            match Selector::parse(s.get_ref()) {
+        let selector =
+            |s: &Spanned<String>, problem: &mut dyn FnMut(usize, String)| match Selector::parse(
+                s.get_ref(),
+            ) {
                 Ok(sel) => Some(sel),
                 Err(e) => {
                     problem(line(s.span()), e.to_string());
                     None
                 }
-            }
-        };
+            };
         let mut overrides = Vec::new();
         for o in &raw.overrides {
             let at = line(o.span());
             let o = o.get_ref();
             let select = selector(&o.select, &mut problem);
             if o.set.is_empty() {
-                problem(at, "the override sets no field: add `set.\"/spec/FIELD\" = VALUE`".into());
+                problem(
+                    at,
+                    "the override sets no field: add `set.\"/spec/FIELD\" = VALUE`".into(),
+                );
             }
             let mut set = Vec::new();
             for (k, v) in &o.set {
@@ -441,14 +452,22 @@ impl Environment {
                 .map_err(|e| problem(line(s.field.span()), e))
                 .ok();
             let from = match (&s.env, &s.file) {
-                (Some(v), None) if valid_var(v.get_ref()) => Some(SecretFrom::Var(v.get_ref().clone())),
+                (Some(v), None) if valid_var(v.get_ref()) => {
+                    Some(SecretFrom::Var(v.get_ref().clone()))
+                }
                 (Some(v), None) => {
                     problem(line(v.span()), format!("`{}` is not an environment variable name (letters, digits and `_`, not starting with a digit)", crate::model::text::excerpt(v.get_ref(), 80)));
                     None
                 }
-                (None, Some(f)) if !f.get_ref().is_empty() => Some(SecretFrom::File(f.get_ref().clone())),
+                (None, Some(f)) if !f.get_ref().is_empty() => {
+                    Some(SecretFrom::File(f.get_ref().clone()))
+                }
                 (None, Some(f)) => {
-                    problem(line(f.span()), "`file` is empty: give the path of the file whose bytes are the value".into());
+                    problem(
+                        line(f.span()),
+                        "`file` is empty: give the path of the file whose bytes are the value"
+                            .into(),
+                    );
                     None
                 }
                 _ => {
@@ -531,7 +550,11 @@ fn valid_var(name: &str) -> bool {
 /// The 1-based line of byte `offset` in `text` (the last line for an offset past the end).
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 fn to_json(value: &toml::Value) -> Value {
@@ -564,7 +587,10 @@ fn substitute_text(text: &str, variables: &BTreeMap<String, String>) -> Result<S
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after.find('}').ok_or_else(|| {
-            format!("`${{` without a closing `}}` in \"{}\"", crate::model::text::excerpt(text, 80))
+            format!(
+                "`${{` without a closing `}}` in \"{}\"",
+                crate::model::text::excerpt(text, 80)
+            )
         })?;
         let inner = &after[..end];
         let name = inner.strip_prefix("var.").ok_or_else(|| {
@@ -662,8 +688,11 @@ env = "1BAD"
 
     #[test]
     fn unknown_keys_and_wrong_types_name_their_line() {
-        let e = Environment::parse("prod", b"tenant = \"sqlite:x\"\n\n[guards]\nmax_delete = 3\n")
-            .unwrap_err();
+        let e = Environment::parse(
+            "prod",
+            b"tenant = \"sqlite:x\"\n\n[guards]\nmax_delete = 3\n",
+        )
+        .unwrap_err();
         assert_eq!(e.problems[0].line, 4, "{e}");
         assert!(e.to_string().contains("max_delete"), "{e}");
         let e = Environment::parse("prod", b"requires = \"test\"\n").unwrap_err();
@@ -676,11 +705,17 @@ env = "1BAD"
         let doc = serde_json::json!({"spec": {"config_files": [
             {"file_name": "a.conf"}, {"file_name": "b.conf"}
         ]}});
-        assert_eq!(field.concrete(&doc).unwrap(), "/spec/config_files/1/content");
+        assert_eq!(
+            field.concrete(&doc).unwrap(),
+            "/spec/config_files/1/content"
+        );
         let reordered = serde_json::json!({"spec": {"config_files": [
             {"file_name": "b.conf"}, {"file_name": "a.conf"}
         ]}});
-        assert_eq!(field.concrete(&reordered).unwrap(), "/spec/config_files/0/content");
+        assert_eq!(
+            field.concrete(&reordered).unwrap(),
+            "/spec/config_files/0/content"
+        );
         let missing = FieldPath::parse("/spec/config_files[file_name=c.conf]/content").unwrap();
         let e = missing.concrete(&doc).unwrap_err();
         assert!(e.contains("`a.conf`, `b.conf`"), "{e}");

@@ -110,7 +110,10 @@ pub fn apply(
                 let concrete = match field.concrete(&doc) {
                     Ok(c) => c,
                     Err(e) => {
-                        problems.push(EnvProblem { line: *line, message: format!("{address}: {e}") });
+                        problems.push(EnvProblem {
+                            line: *line,
+                            message: format!("{address}: {e}"),
+                        });
                         continue;
                     }
                 };
@@ -267,7 +270,10 @@ pub fn apply(
 }
 
 fn line_of(by: &str) -> usize {
-    by.rsplit(':').next().and_then(|l| l.parse().ok()).unwrap_or(0)
+    by.rsplit(':')
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Whether a kind's secret pattern names the field `field` names (elements as `*`).
@@ -371,9 +377,16 @@ mod tests {
     #[test]
     fn a_selector_that_matches_nothing_is_refused() {
         let (mut objects, registry) = objects();
-        let e = env("[[override]]\nselect = \"data_source/post\"\nset.\"/spec/connection/host\" = \"x\"\n");
+        let e = env(
+            "[[override]]\nselect = \"data_source/post\"\nset.\"/spec/connection/host\" = \"x\"\n",
+        );
         let err = apply(&e, &mut objects, &registry).unwrap_err().to_string();
-        assert!(err.starts_with("environments/prod.toml:1: selector part `data_source/post` matches no object"), "{err}");
+        assert!(
+            err.starts_with(
+                "environments/prod.toml:1: selector part `data_source/post` matches no object"
+            ),
+            "{err}"
+        );
         assert_eq!(objects[0].spec["connection"]["host"], "db.dev");
     }
 
@@ -392,12 +405,21 @@ mod tests {
         let e = env("[[secret]]\nselect = \"data_source/pos\"\nfield = \"/spec/config_files[file_name=krb5.conf]/content\"\nenv = \"KRB5\"\n\n[[secret]]\nselect = \"data_source/pos\"\nfield = \"/spec/connection/password\"\nenv = \"POS_PASSWORD\"\n");
         let done = apply(&e, &mut objects, &registry).unwrap();
         let pointers: Vec<&str> = done.secrets.iter().map(|s| s.pointer.as_str()).collect();
-        assert_eq!(pointers, ["/spec/config_files/1/content", "/spec/connection/password"]);
-        objects[0].spec["config_files"].as_array_mut().unwrap().reverse();
+        assert_eq!(
+            pointers,
+            ["/spec/config_files/1/content", "/spec/connection/password"]
+        );
+        objects[0].spec["config_files"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
         let done = apply(&e, &mut objects, &registry).unwrap();
         assert_eq!(done.secrets[0].pointer, "/spec/config_files/0/content");
         let e = env("[[secret]]\nselect = \"data_source/pos\"\nfield = \"/spec/connection/host\"\nenv = \"H\"\n");
         let err = apply(&e, &mut objects, &registry).unwrap_err().to_string();
-        assert!(err.contains("is not a secret field of kind data_source"), "{err}");
+        assert!(
+            err.contains("is not a secret field of kind data_source"),
+            "{err}"
+        );
     }
 }

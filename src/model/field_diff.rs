@@ -32,6 +32,10 @@ pub struct FieldChange {
     /// For text with line breaks: the change as unified diff hunks (`@@ … @@` lines on). `None`
     /// for the fields of a new object ([`new_fields`]): the text is all in `new`.
     pub unified_diff: Option<String>,
+    /// In a plan with an environment: the line of the environment file whose override set the
+    /// field's new value (`environments/prod.toml:12`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<String>,
 }
 
 /// The changed fields of two versions of an object's document, under `/spec` (the address
@@ -96,6 +100,7 @@ fn masked(
         pointer,
         sensitive,
         unified_diff,
+        set_by: None,
     }
 }
 
@@ -344,6 +349,7 @@ mod tests {
             new: Some(new),
             sensitive: false,
             unified_diff: None,
+            set_by: None,
         };
         let (a, b, c, d) = (
             Value::from("a"),

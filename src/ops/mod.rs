@@ -221,6 +221,43 @@ pub enum Error {
     /// Synthetic tenant generation failed.
     #[error("{0}")]
     Synth(String),
+    /// An environment file that cannot be used.
+    #[error(transparent)]
+    Env(#[from] crate::desired::environment::EnvError),
+    /// `--env NAME` with no `environments/NAME.toml` at the revision read.
+    #[error("no environment `{name}`: {path} does not exist {at}{}", if known.is_empty() { String::new() } else { format!(" (environments there: {})", known.join(", ")) })]
+    NoEnvironment {
+        /// The name given.
+        name: String,
+        /// The file looked for.
+        path: String,
+        /// Where: "at HEAD (commit …)" or "in the working tree".
+        at: String,
+        /// The environments that exist there.
+        known: Vec<String>,
+    },
+    /// `--env` and `--to` name different tenants.
+    #[error("--to {given} disagrees with environment `{env}`, whose tenant is {declared} ({path}:{line}); drop --to, or fix the environment file")]
+    EnvTenantDisagrees {
+        /// The environment.
+        env: String,
+        /// `--to`.
+        given: String,
+        /// The environment file's `tenant`.
+        declared: String,
+        /// The file.
+        path: String,
+        /// Its line.
+        line: usize,
+    },
+    /// `--env` with an environment file that names no tenant, and no `--to`.
+    #[error("environment `{env}` names no tenant ({path} has no `tenant = \"URL\"`), and no --to was given")]
+    EnvWithoutTenant {
+        /// The environment.
+        env: String,
+        /// The file.
+        path: String,
+    },
     /// `ferry diff A...B`.
     #[error("`{range}`: ferry diff takes A..B (two revisions), not A...B")]
     ThreeDotRange {

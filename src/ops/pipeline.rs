@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::{Error, Result, Ui};
 use crate::apply::{self, session};
 use crate::context::Context;
-use crate::desired::{self, ReadMode};
+use crate::desired::environment::{self, Environment};
+use crate::desired::{self, overlay, ReadMode};
 use crate::graph::Graph;
 use crate::kinds::Registry;
 use crate::model::Object;
@@ -35,6 +36,9 @@ pub struct PlanRequest {
     pub exclude: Option<String>,
     /// For `ferry rollback`: the deployment the plan goes back to.
     pub rollback_of: Option<String>,
+    /// `--env`: the environment whose overlay the desired objects get (its file read at the
+    /// same revision).
+    pub env: Option<String>,
 }
 
 /// A plan with everything it was made from, for applying it.
@@ -51,6 +55,82 @@ pub struct Planned {
     /// For a plan that read only the changed files: how many it read, and how many objects it
     /// knew unchanged without reading.
     pub changed_only: Option<(usize, usize)>,
+}
+
+/// The environment `name` of the repository at `root`: its file at `revision`, or in the
+/// working tree when `None`, parsed.
+pub fn environment(
+    root: &std::path::Path,
+    revision: Option<&str>,
+    name: &str,
+) -> Result<Environment> {
+    if let Err(why) = environment::check_name(name) {
+        return Err(Error::Env(environment::EnvError::one(
+            &environment::path_of(name),
+            0,
+            why,
+        )));
+    }
+    let files = crate::repo::environment_files(root, revision)?;
+    match files.iter().find(|(n, _)| n == name) {
+        Some((_, bytes)) => Ok(Environment::parse(name, bytes)?),
+        None => Err(Error::NoEnvironment {
+            name: name.to_string(),
+            path: environment::path_of(name),
+            at: match revision {
+                Some(r) => match crate::repo::commit_id(root, r) {
+                    Some(c) => format!("at {r} (commit {})", &c[..c.len().min(12)]),
+                    None => format!("at {r}"),
+                },
+                None => "in the working tree".into(),
+            },
+            known: files.into_iter().map(|(n, _)| n).collect(),
+        }),
+    }
+}
+
+/// The destination of a plan: `--to`, or the tenant of environment `env` (read at `revision`;
+/// a relative `sqlite:` path is from the repository's folder). Both given must agree.
+pub fn destination(
+    ctx: &Context,
+    to: Option<&str>,
+    env: Option<&str>,
+    revision: &str,
+) -> Result<TenantUrl> {
+    let given = to.map(TenantUrl::parse).transpose()?;
+    let Some(name) = env else {
+        return given.ok_or(Error::NothingToApply);
+    };
+    let root = ctx.root_at(Some(revision))?;
+    let env = environment(&root, Some(revision), name)?;
+    let Some((text, line)) = &env.tenant else {
+        return given.ok_or_else(|| Error::EnvWithoutTenant {
+            env: env.name.clone(),
+            path: env.path.clone(),
+        });
+    };
+    let declared = match TenantUrl::parse(text)? {
+        TenantUrl::Sqlite(path) if path.is_relative() => {
+            let joined = root.join(path);
+            // `repo/../prod.db` named as `/…/prod.db`, whether or not the file exists yet.
+            let resolved = joined.canonicalize().ok().or_else(|| {
+                let parent = joined.parent()?.canonicalize().ok()?;
+                Some(parent.join(joined.file_name()?))
+            });
+            TenantUrl::Sqlite(resolved.unwrap_or(joined))
+        }
+        other => other,
+    };
+    match given {
+        Some(given) if given.absolute() != declared.absolute() => Err(Error::EnvTenantDisagrees {
+            env: env.name.clone(),
+            given: given.to_string(),
+            declared: declared.to_string(),
+            path: env.path.clone(),
+            line: *line,
+        }),
+        _ => Ok(declared),
+    }
 }
 
 /// The addresses `select` minus `exclude` choose in `graph` (everything when both are absent).
@@ -136,8 +216,17 @@ fn make_plan_at(
     ui: &mut dyn Ui,
 ) -> Result<Planned> {
     let selecting = request.select.is_some() || request.exclude.is_some();
+    let env = request
+        .env
+        .as_deref()
+        .map(|name| environment(root, Some(&request.revision), name))
+        .transpose()?;
+    // An overlay's selectors need the whole graph.
+    let overlaying = env
+        .as_ref()
+        .is_some_and(|e| !e.overrides.is_empty() || !e.secrets.is_empty());
     // A selection needs the whole graph; otherwise only what changed since the last apply.
-    let mode = if selecting || ctx.is_set("FERRY_FULL_READ") {
+    let mode = if selecting || overlaying || ctx.is_set("FERRY_FULL_READ") {
         ReadMode::All
     } else {
         ReadMode::Changed
@@ -149,6 +238,17 @@ fn make_plan_at(
         ));
     }
     let mut desired = read.desired;
+    let overlaid = match &env {
+        Some(env) => Some(overlay::apply(env, &mut desired.objects, &read.registry)?),
+        None => None,
+    };
+    // An object an override changed is not its file's content: it is applied without the
+    // file's blob id, so that no later plan (of another environment, or none) takes the file
+    // for what the destination has; every plan reads its file.
+    let mut blobs = read.blobs;
+    if let Some(overlaid) = &overlaid {
+        blobs.retain(|guid, _| !overlaid.set.contains_key(guid));
+    }
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.
     actual.url = request.to.absolute();
@@ -165,6 +265,17 @@ fn make_plan_at(
     plan.made_with.select = request.select.clone();
     plan.made_with.exclude = request.exclude.clone();
     plan.made_with.rollback_of = request.rollback_of.clone();
+    plan.made_with.env = request.env.clone();
+    if let (Some(env), Some(overlaid)) = (&env, &overlaid) {
+        mark_overrides(&mut plan, overlaid);
+        plan.environment = Some(plan::PlanEnvironment {
+            name: env.name.clone(),
+            file: env.path.clone(),
+            digest: env.digest.clone(),
+            overrides: overlaid.set.values().map(Vec::len).sum(),
+            objects_overridden: overlaid.set.len(),
+        });
+    }
     tracing::debug!(
         changes = plan.changes.len(),
         unchanged = plan.unchanged,
@@ -175,9 +286,27 @@ fn make_plan_at(
         plan,
         objects: desired.objects,
         registry: read.registry,
-        blobs: read.blobs,
+        blobs,
         changed_only: read.changed_only,
     })
+}
+
+/// Marks each changed field an environment override set with the line that set it.
+fn mark_overrides(plan: &mut Plan, overlaid: &overlay::Overlaid) {
+    for change in &mut plan.changes {
+        let Some(set) = overlaid.set.get(&change.guid) else {
+            continue;
+        };
+        for field in &mut change.fields {
+            field.set_by = set
+                .iter()
+                .find(|s| {
+                    field.pointer == s.pointer
+                        || field.pointer.starts_with(&format!("{}/", s.pointer))
+                })
+                .map(|s| s.by.clone());
+        }
+    }
 }
 
 /// Makes a saved plan again from what it records (its commit, in its repository or `--repo`,
@@ -213,6 +342,7 @@ pub fn planned_from_saved(
         select: made_with.select.clone(),
         exclude: made_with.exclude.clone(),
         rollback_of: made_with.rollback_of.clone(),
+        env: made_with.env.clone(),
     };
     // A rollback plan goes back to a deployment that applied exactly its commit.
     if let Some(key) = &request.rollback_of {
@@ -381,6 +511,7 @@ mod tests {
             select: None,
             exclude: None,
             rollback_of: None,
+            env: None,
         }
     }
 

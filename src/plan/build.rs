@@ -99,6 +99,7 @@ pub fn build(
             options,
             ..Default::default()
         },
+        environment: None,
     })
 }
 

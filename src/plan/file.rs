@@ -240,6 +240,7 @@ mod tests {
             edges: Vec::new(),
             skipped: Vec::new(),
             made_with: Default::default(),
+            environment: None,
         }
     }
 

@@ -149,6 +149,24 @@ pub struct Plan {
     /// What the plan was made with: `apply PLAN` makes it again from these, the source commit
     /// and the destination, and refuses a file that differs.
     pub made_with: MadeWith,
+    /// The environment whose overlay the desired objects have (`--env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<PlanEnvironment>,
+}
+
+/// The environment a plan was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEnvironment {
+    /// Its name (`prod`).
+    pub name: String,
+    /// Its file (`environments/prod.toml`).
+    pub file: String,
+    /// blake3 of the file at the plan's commit.
+    pub digest: String,
+    /// How many fields its overrides set, over every desired object.
+    pub overrides: usize,
+    /// On how many objects.
+    pub objects_overridden: usize,
 }
 
 /// The options and selection a plan was made with.
@@ -163,6 +181,9 @@ pub struct MadeWith {
     /// For a rollback plan: the deployment it goes back to (whose commit is the plan's source).
     #[serde(default)]
     pub rollback_of: Option<String>,
+    /// `--env`: the environment whose overlay the plan's desired objects have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 /// The destination's identity when planned.

@@ -37,7 +37,7 @@ pub(crate) fn plural(n: usize) -> &'static str {
 fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
     for f in fields {
         if let Some(elements) = element_changes(f) {
-            let _ = writeln!(out, "{indent}{}:", f.pointer);
+            let _ = writeln!(out, "{indent}{}:{}", f.pointer, set_by(f));
             for element in elements {
                 let _ = match element {
                     ElementChange::Removed(v) => writeln!(out, "{indent}  - {v}"),
@@ -48,7 +48,7 @@ fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
         }
         match &f.unified_diff {
             Some(diff) if !f.sensitive => {
-                let _ = writeln!(out, "{indent}{}:", f.pointer);
+                let _ = writeln!(out, "{indent}{}:{}", f.pointer, set_by(f));
                 for line in diff.lines() {
                     let _ = writeln!(out, "{indent}  {line}");
                 }
@@ -56,10 +56,11 @@ fn field_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
             _ => {
                 let _ = writeln!(
                     out,
-                    "{indent}{}: {} → {}",
+                    "{indent}{}: {} → {}{}",
                     f.pointer,
                     show(f.old.as_ref(), f.sensitive),
-                    show(f.new.as_ref(), f.sensitive)
+                    show(f.new.as_ref(), f.sensitive),
+                    set_by(f)
                 );
             }
         }
@@ -73,7 +74,7 @@ fn created_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
     for f in fields {
         match &f.new {
             Some(Value::String(text)) if !f.sensitive && text.contains('\n') => {
-                let _ = writeln!(out, "{indent}+ {} = <<EOT", f.pointer);
+                let _ = writeln!(out, "{indent}+ {} = <<EOT{}", f.pointer, set_by(f));
                 for line in text.lines() {
                     if line.is_empty() {
                         out.push('\n');
@@ -86,13 +87,22 @@ fn created_lines(fields: &[FieldChange], indent: &str, out: &mut String) {
             new => {
                 let _ = writeln!(
                     out,
-                    "{indent}+ {} = {}",
+                    "{indent}+ {} = {}{}",
                     f.pointer,
-                    show(new.as_ref(), f.sensitive)
+                    show(new.as_ref(), f.sensitive),
+                    set_by(f)
                 );
             }
         }
     }
+}
+
+/// `  (set by environments/prod.toml:12)` after a field an environment override set.
+fn set_by(f: &FieldChange) -> String {
+    f.set_by
+        .as_deref()
+        .map(|by| format!("  (set by {by})"))
+        .unwrap_or_default()
 }
 
 /// A value in text output: JSON, `(absent)` for a missing field, `(sensitive)` for a secret.
@@ -126,6 +136,7 @@ mod tests {
                 new: Some(secret),
                 sensitive: true,
                 unified_diff: None,
+                set_by: None,
             },
             FieldChange {
                 pointer: "/spec/sql".into(),
@@ -133,6 +144,7 @@ mod tests {
                 new: Some("b\n".into()),
                 sensitive: false,
                 unified_diff: Some("@@ -1 +1 @@\n-a\n+b\n".into()),
+                set_by: None,
             },
         ];
         let mut out = String::new();
@@ -151,6 +163,7 @@ mod tests {
             new: Some(serde_json::json!(["a", "c"])),
             sensitive: false,
             unified_diff: None,
+            set_by: None,
         }];
         let mut out = String::new();
         field_lines(&fields, "  ", &mut out);
@@ -165,6 +178,7 @@ mod tests {
             new: Some(value),
             sensitive,
             unified_diff: None,
+            set_by: None,
         };
         let fields = [
             new("/spec/code", "select 1\n\nfrom a\n".into(), false),

@@ -91,6 +91,20 @@ fn blast_line(change: &Change) -> Option<String> {
     Some(line)
 }
 
+/// `Environment prod (environments/prod.toml): 4 fields overridden on 2 objects; …`
+fn environment_line(plan: &Plan) -> Option<String> {
+    let env = plan.environment.as_ref()?;
+    Some(format!(
+        "Environment {} ({}): {} field{} overridden on {} object{}; changed fields an override set say `(set by FILE:LINE)`.",
+        env.name,
+        env.file,
+        env.overrides,
+        plural(env.overrides),
+        env.objects_overridden,
+        plural(env.objects_overridden)
+    ))
+}
+
 /// The plan as text for a terminal; `colour` adds ANSI colours (never the only carrier of
 /// meaning: every line has its action word and symbol).
 pub fn text(plan: &Plan, colour_on: bool) -> String {
@@ -110,6 +124,9 @@ pub fn text(plan: &Plan, colour_on: bool) -> String {
         plan.destination.url,
         plan.destination.name
     );
+    if let Some(line) = environment_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", summary(plan));
     let categories = per_category(plan);
     if !categories.is_empty() {
@@ -227,11 +244,14 @@ pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### ferry plan for `{}`\n\nFrom {} `{}` to `{}`.\n\n{}\n",
+        "### ferry plan for `{}`\n\nFrom {} `{}` to `{}`.\n\n{}{}\n",
         plan.destination.name,
         plan.source.kind,
         short(&plan.source.id),
         plan.destination.url,
+        environment_line(plan)
+            .map(|l| format!("{l}\n\n"))
+            .unwrap_or_default(),
         summary(plan)
     );
     let categories = per_category(plan);
@@ -463,6 +483,7 @@ mod tests {
             edges: Vec::new(),
             skipped: Vec::new(),
             made_with: MadeWith::default(),
+            environment: None,
         }
     }
 
@@ -484,6 +505,7 @@ mod tests {
                 new: text,
                 sensitive: false,
                 unified_diff: None,
+                set_by: None,
             }],
             actual_hash: None,
             desired_hash: None,

@@ -264,3 +264,65 @@ fn revision_tree<'r>(
     let tree = commit.tree().map_err(git_error(root, "read tree"))?;
     Ok((tree, commit.id().to_string()))
 }
+
+/// The files of `environments/` (`NAME.toml` only, not below), as (name, bytes) sorted by name:
+/// at `revision` from the git object database, or from the working tree when `None`. A link in
+/// the working tree is not followed (it is left out, as git would store it as a link).
+pub fn environment_files(
+    root: &Path,
+    revision: Option<&str>,
+) -> Result<Vec<(String, Vec<u8>)>, RepoError> {
+    let mut out = Vec::new();
+    match revision {
+        Some(revision) => {
+            let repo = open(root)?;
+            let prefix = prefix_in(&repo, root)?;
+            let (tree, _) = revision_tree(&repo, root, revision)?;
+            let Ok(entry) = tree.get_path(Path::new(&join_prefix(&prefix, ENVIRONMENTS_DIR)))
+            else {
+                return Ok(out);
+            };
+            let Ok(dir) = repo.find_tree(entry.id()) else {
+                return Ok(out);
+            };
+            for e in dir.iter() {
+                let Some(name) = e.name().ok().and_then(|n| n.strip_suffix(".toml")) else {
+                    continue;
+                };
+                if e.kind() != Some(git2::ObjectType::Blob) || e.filemode() == 0o120000 {
+                    continue;
+                }
+                let blob = repo
+                    .find_blob(e.id())
+                    .map_err(git_error(root, "read blob"))?;
+                out.push((name.to_string(), blob.content().to_vec()));
+            }
+        }
+        None => {
+            let dir = root.join(ENVIRONMENTS_DIR);
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(io("cannot read", &dir)(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io("cannot read", &dir))?;
+                let file_name = entry.file_name();
+                let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".toml")) else {
+                    continue;
+                };
+                let kind = entry
+                    .file_type()
+                    .map_err(io("cannot read", &entry.path()))?;
+                if !kind.is_file() {
+                    continue;
+                }
+                let bytes =
+                    std::fs::read(entry.path()).map_err(io("cannot read", &entry.path()))?;
+                out.push((name.to_string(), bytes));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
