@@ -167,6 +167,58 @@ impl Graph {
         }
     }
 
+    /// The graph of objects known by identity only (a destination's index: kind, project, name
+    /// and GUID) with `edges` between them as (dependent GUID, dependency GUID) pairs. Objects of
+    /// unknown kinds, and edges between GUIDs that are not among the objects, are left out.
+    pub fn of_identities(
+        objects: impl IntoIterator<Item = (Address, uuid::Uuid)>,
+        edges: impl IntoIterator<Item = (uuid::Uuid, uuid::Uuid)>,
+        registry: &Registry,
+    ) -> Graph {
+        let mut sorted: Vec<(Address, uuid::Uuid, Category)> = objects
+            .into_iter()
+            .filter_map(|(a, g)| registry.get(&a.kind).map(|k| (a, g, k.category)))
+            .collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut graph = DiGraph::with_capacity(sorted.len(), sorted.len());
+        let mut index = HashMap::with_capacity(sorted.len());
+        let mut by_guid = HashMap::with_capacity(sorted.len());
+        for (address, guid, category) in sorted {
+            if index.contains_key(&address) {
+                continue;
+            }
+            let node = graph.add_node(Node {
+                address: address.clone(),
+                guid: Some(guid),
+                category,
+            });
+            index.insert(address, node);
+            by_guid.insert(guid, node);
+        }
+        let mut pairs: Vec<(NodeIndex, NodeIndex)> = edges
+            .into_iter()
+            .filter_map(|(from, to)| Some((*by_guid.get(&from)?, *by_guid.get(&to)?)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        for (from, to) in pairs {
+            graph.add_edge(
+                from,
+                to,
+                Edge {
+                    pointer: String::new(),
+                },
+            );
+        }
+        let mut kinds: Vec<String> = registry.names().into_iter().map(str::to_string).collect();
+        kinds.sort();
+        Graph {
+            graph,
+            index,
+            kinds,
+        }
+    }
+
     /// The names of every kind the graph's registry knows (whether or not an object has it),
     /// sorted: what a selector's unknown kind is compared with.
     pub fn kinds(&self) -> &[String] {

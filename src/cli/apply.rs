@@ -21,7 +21,7 @@ use super::terminal::Terminal;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A plan saved with `ferry plan --out PLAN`.
-    #[arg(value_name = "PLAN", conflicts_with_all = ["to", "env"])]
+    #[arg(value_name = "PLAN", conflicts_with_all = ["to", "env", "allow_deletes"])]
     plan_file: Option<PathBuf>,
     /// Skip the confirmation.
     #[arg(long)]

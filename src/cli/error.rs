@@ -208,6 +208,29 @@ fn plan(e: &ferry::plan::PlanError) -> &'static str {
     }
 }
 
+/// What to do about a plan the deletion guards refuse.
+fn guard(e: &ferry::plan::guards::GuardError) -> String {
+    use ferry::plan::guards::GuardError as G;
+    match e {
+        G::Protected { file, .. } => format!(
+            "keep the objects (restore their files, or undo the rename); to delete one on purpose, first take it out of [guards] protect in {file} in a reviewed commit of its own"
+        ),
+        G::TooManyDeletes { deletes, .. } => format!(
+            "review the deletes (`ferry plan` lists them); if they are meant, pass --allow-deletes {deletes}"
+        ),
+        G::Empty {
+            env: Some((_, file)),
+            ..
+        } => format!(
+            "check --ref and the repository: the revision has none of the objects ferry applied; to empty the tenant on purpose, set `allow_empty = true` under [guards] in {file}"
+        ),
+        G::Empty { deletes, .. } => format!(
+            "check --ref and the repository: the revision has none of the objects ferry applied; to empty the tenant on purpose, pass --allow-deletes {deletes}"
+        ),
+        G::Env(_) => "fix the environment file".into(),
+    }
+}
+
 /// The class and hint of an apply error.
 fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
     use ferry::apply::ApplyError as E;
@@ -295,6 +318,7 @@ impl From<Error> for CliError {
             ),
             Error::Desired(d) => (User, desired(d)),
             Error::Plan(p) => (User, Some(plan(p).into())),
+            Error::Guard(g) => (User, Some(guard(g))),
             Error::PlanFile(f) => {
                 use ferry::plan::file::PlanFileError as F;
                 match f {

@@ -111,6 +111,11 @@ pub struct PlanChecks {
     pub selection: SelectFlags,
     #[command(flatten)]
     pub env: EnvFlag,
+    /// Allow up to M deletes: needed when the plan deletes more than the environment's
+    /// `max_deletes`, or (without --env) every object ferry manages in the destination; a plan
+    /// with more than M deletes is refused. A saved plan records it.
+    #[arg(long, value_name = "M")]
+    pub allow_deletes: Option<usize>,
 }
 
 // `--env ENV`. (Not a doc comment: see RepoFlag.)
@@ -148,6 +153,7 @@ impl PlanChecks {
             exclude: self.selection.exclude.clone(),
             rollback_of: None,
             env: env.map(String::from),
+            allow_deletes: self.allow_deletes,
         })
     }
 }

@@ -274,8 +274,9 @@ pub struct Environment {
     pub path: String,
     /// The destination's URL as written, with its line.
     pub tenant: Option<(String, usize)>,
-    /// Environments whose tenants must have had the same objects applied first.
-    pub requires: Vec<String>,
+    /// Environments whose tenants must have had the same objects applied first, with their
+    /// lines.
+    pub requires: Vec<(String, usize)>,
     /// `[variables]`.
     pub variables: BTreeMap<String, String>,
     /// `[[override]]`, in file order (a later one wins on the same field).
@@ -284,8 +285,8 @@ pub struct Environment {
     pub secrets: Vec<SecretEntry>,
     /// `[guards] protect`: selectors with their lines.
     pub protect: Vec<(Selector, usize)>,
-    /// `[guards] max_deletes`.
-    pub max_deletes: Option<usize>,
+    /// `[guards] max_deletes`, with its line.
+    pub max_deletes: Option<(usize, usize)>,
     /// `[guards] allow_empty`: planning a desired state that deletes everything ferry manages.
     pub allow_empty: bool,
     /// blake3 of the file's bytes.
@@ -491,7 +492,7 @@ impl Environment {
                     line(r.span()),
                     format!("environment `{name}` cannot require itself"),
                 ),
-                Ok(()) => requires.push(r.get_ref().clone()),
+                Ok(()) => requires.push((r.get_ref().clone(), line(r.span()))),
                 Err(e) => problem(line(r.span()), e),
             }
         }
@@ -506,7 +507,7 @@ impl Environment {
                 problem(line(m.span()), "`max_deletes` cannot be negative".into());
                 None
             }
-            Some(m) => Some(*m.get_ref() as usize),
+            Some(m) => Some((*m.get_ref() as usize, line(m.span()))),
             None => None,
         };
         if let Some(t) = &raw.tenant {
@@ -649,7 +650,7 @@ max_deletes = 3
         let env = Environment::parse("prod", PROD.as_bytes()).unwrap();
         assert_eq!(env.path, "environments/prod.toml");
         assert_eq!(env.tenant, Some(("sqlite:prod.db".into(), 2)));
-        assert_eq!(env.requires, vec!["test".to_string()]);
+        assert_eq!(env.requires, vec![("test".to_string(), 3)]);
         let o = &env.overrides[0];
         assert_eq!(o.line, 8);
         assert_eq!(o.set[0].0.text, "/spec/connection/host");
@@ -659,7 +660,7 @@ max_deletes = 3
         let s = &env.secrets[0];
         assert_eq!(s.field.pattern(), "/spec/config_files/*/content");
         assert_eq!(s.from, SecretFrom::File("krb5.conf".into()));
-        assert_eq!(env.max_deletes, Some(3));
+        assert_eq!(env.max_deletes, Some((3, 20)));
         assert_eq!(env.protect[0].1, 19);
     }
 

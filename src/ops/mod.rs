@@ -57,6 +57,9 @@ pub enum Error {
     /// The plan's checks.
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    /// The deletion guards refuse the plan.
+    #[error(transparent)]
+    Guard(crate::plan::guards::GuardError),
     /// A saved plan file.
     #[error(transparent)]
     PlanFile(#[from] crate::plan::file::PlanFileError),
@@ -278,6 +281,15 @@ impl From<crate::desired::DesiredError> for Error {
             D::Repo(e) => Error::Repo(e),
             D::Store(e) => Error::Store(e),
             other => Error::Desired(other),
+        }
+    }
+}
+
+impl From<crate::plan::guards::GuardError> for Error {
+    fn from(e: crate::plan::guards::GuardError) -> Error {
+        match e {
+            crate::plan::guards::GuardError::Env(e) => Error::Env(e),
+            other => Error::Guard(other),
         }
     }
 }

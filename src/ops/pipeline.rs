@@ -39,6 +39,8 @@ pub struct PlanRequest {
     /// `--env`: the environment whose overlay the desired objects get (its file read at the
     /// same revision).
     pub env: Option<String>,
+    /// `--allow-deletes M`: how many deletes the deletion guards allow.
+    pub allow_deletes: Option<usize>,
 }
 
 /// A plan with everything it was made from, for applying it.
@@ -266,6 +268,16 @@ fn make_plan_at(
     plan.made_with.exclude = request.exclude.clone();
     plan.made_with.rollback_of = request.rollback_of.clone();
     plan.made_with.env = request.env.clone();
+    plan.made_with.allow_deletes = request.allow_deletes;
+    check_guards(
+        &plan,
+        env.as_ref(),
+        request,
+        &actual,
+        &desired.objects,
+        &read.registry,
+        tenant,
+    )?;
     if let (Some(env), Some(overlaid)) = (&env, &overlaid) {
         mark_overrides(&mut plan, overlaid);
         plan.environment = Some(plan::PlanEnvironment {
@@ -289,6 +301,55 @@ fn make_plan_at(
         blobs,
         changed_only: read.changed_only,
     })
+}
+
+/// The deletion guards ([`plan::guards`]) over a built plan: the environment's `protect`
+/// selectors chosen over the destination's objects, `max_deletes`, `--allow-deletes` and the
+/// refusal to delete everything ferry manages. How far a selector reaches over references
+/// matters only for the objects the plan deletes or renames, so the destination's references
+/// are read only when there are some.
+fn check_guards(
+    plan: &Plan,
+    env: Option<&Environment>,
+    request: &PlanRequest,
+    actual: &plan::Actual,
+    desired: &[Object],
+    registry: &Registry,
+    tenant: &dyn store::Tenant,
+) -> Result<()> {
+    let protected = match env {
+        Some(env) if !env.protect.is_empty() => {
+            let edges = if plan::guards::touched(plan).is_empty() {
+                Vec::new()
+            } else {
+                tenant.reference_edges()?
+            };
+            let identities = actual.objects.iter().map(|o| {
+                (
+                    crate::model::Address {
+                        kind: o.kind.clone(),
+                        project: o.project.clone(),
+                        name: o.name.clone(),
+                    },
+                    o.guid,
+                )
+            });
+            let graph = Graph::of_identities(identities, edges, registry);
+            plan::guards::protected(env, &graph, desired, registry)?
+        }
+        _ => Default::default(),
+    };
+    let managed = actual
+        .objects
+        .iter()
+        .filter(|o| actual.applied.contains_key(&o.guid))
+        .count();
+    let guards = plan::guards::Guards {
+        env,
+        allow_deletes: request.allow_deletes,
+        managed,
+    };
+    Ok(plan::guards::check(plan, &guards, &protected)?)
 }
 
 /// Marks each changed field an environment override set with the line that set it.
@@ -343,6 +404,7 @@ pub fn planned_from_saved(
         exclude: made_with.exclude.clone(),
         rollback_of: made_with.rollback_of.clone(),
         env: made_with.env.clone(),
+        allow_deletes: made_with.allow_deletes,
     };
     // A rollback plan goes back to a deployment that applied exactly its commit.
     if let Some(key) = &request.rollback_of {
@@ -512,6 +574,7 @@ mod tests {
             exclude: None,
             rollback_of: None,
             env: None,
+            allow_deletes: None,
         }
     }
 

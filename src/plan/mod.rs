@@ -15,6 +15,7 @@ mod deletes;
 mod drift;
 pub mod error;
 pub mod file;
+pub mod guards;
 mod index;
 mod matching;
 mod prepare;
@@ -184,6 +185,9 @@ pub struct MadeWith {
     /// `--env`: the environment whose overlay the plan's desired objects have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
+    /// `--allow-deletes M`: how many deletes the deletion guards allow ([`guards`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_deletes: Option<usize>,
 }
 
 /// The destination's identity when planned.
