@@ -344,6 +344,7 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
             rollback_of: None,
             exclude: Some("tag:x".into()),
             env: Some("prod".into()),
+            allow_deletes: Some(3),
         },
         environment: Some(ferry::plan::PlanEnvironment {
             name: "prod".into(),

@@ -11,6 +11,7 @@
 //! [`session`] holds the maintenance lock around an apply; [`records`] reads the deployment
 //! records back: what `ferry status`, `ferry history` and `ferry rollback` show and use.
 
+pub mod gate;
 pub mod records;
 pub mod session;
 
@@ -226,6 +227,16 @@ impl std::fmt::Display for DesiredChanged {
     }
 }
 
+/// What a deployment records besides the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
+    /// What the revision's objects were (the promotion gate of another environment looks for
+    /// it): `None` for a plan of part of a revision.
+    pub content: Option<store::Content>,
+    /// `--skip-gate REASON`.
+    pub skip_gate: Option<String>,
+}
+
 /// What an apply did.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -235,7 +246,7 @@ pub struct Applied {
 
 /// Applies `plan` to `tenant`. `desired` are the objects of the plan's source, `blobs` their git
 /// blob ids; `plan_hash` is the hash of the plan's saved form ([`crate::plan::file::hash`]). The
-/// caller holds the maintenance lock as `actor` ([`session`]).
+/// caller holds the maintenance lock as `actor` ([`session`]). The deployment records `notes`.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     plan: &Plan,
@@ -243,13 +254,26 @@ pub fn apply(
     desired: &[Object],
     blobs: &HashMap<Uuid, String>,
     registry: &Registry,
+    notes: &Notes,
     tenant: &mut dyn Tenant,
     actor: &Actor,
 ) -> Result<Applied, ApplyError> {
     let started_at = actor.now.clone();
     let by_address = recheck(plan, tenant)?;
     let (batch, applied) = prepare_batch(plan, desired, blobs, registry, &by_address)?;
-    write(plan, plan_hash, &batch, &applied, tenant, actor, started_at)
+    let to_write = ToWrite {
+        plan,
+        plan_hash,
+        notes,
+    };
+    write(&to_write, &batch, &applied, tenant, actor, started_at)
+}
+
+/// The plan a deployment writes, and what it records beside it.
+struct ToWrite<'a> {
+    plan: &'a Plan,
+    plan_hash: &'a str,
+    notes: &'a Notes,
 }
 
 /// The destination's objects by address, once every object the plan touches is checked to be as
@@ -415,14 +439,18 @@ fn prepare_batch(
 /// Writes the batch and the deployment record in one store transaction; a failure is recorded
 /// as a failed deployment, naming the object that failed.
 fn write(
-    plan: &Plan,
-    plan_hash: &str,
+    to_write: &ToWrite,
     batch: &[store::Change],
     applied: &[AppliedRecord],
     tenant: &mut dyn Tenant,
     actor: &Actor,
     started_at: String,
 ) -> Result<Applied, ApplyError> {
+    let ToWrite {
+        plan,
+        plan_hash,
+        notes,
+    } = *to_write;
     let id = Uuid::now_v7().to_string();
     let results = |status: &dyn Fn(&crate::plan::Change) -> (String, Option<String>)| -> Vec<DeploymentResult> {
         plan.changes
@@ -448,6 +476,8 @@ fn write(
         finished_at: Some(actor.now.clone()),
         status: "succeeded".into(),
         rollback_of: plan.made_with.rollback_of.clone(),
+        content: notes.content.clone(),
+        skip_gate: notes.skip_gate.clone(),
         results: results(&|c| {
             if c.risks.is_empty() {
                 ("succeeded".into(), None)

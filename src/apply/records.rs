@@ -31,6 +31,8 @@ pub struct Summary {
     pub counts: BTreeMap<String, u64>,
     /// For a rollback: the deployment it went back to.
     pub rollback_of: Option<String>,
+    /// `--skip-gate REASON`: why the promotion gate was not checked.
+    pub skip_gate: Option<String>,
 }
 
 impl Summary {
@@ -51,6 +53,7 @@ impl Summary {
             finished_at: d.finished_at.clone(),
             counts,
             rollback_of: d.rollback_of.clone(),
+            skip_gate: d.skip_gate.clone(),
         }
     }
 }

@@ -28,6 +28,11 @@ pub struct Args {
     auto_approve: bool,
     #[command(flatten)]
     lock: LockWait,
+    /// Apply without the environment's promotion gate (`requires`), which otherwise refuses a
+    /// revision whose objects the required environments' tenants have not had applied; the
+    /// reason is recorded in the deployment (`ferry history show`).
+    #[arg(long, value_name = "REASON")]
+    skip_gate: Option<String>,
     /// The destination tenant (sqlite:PATH), to plan and apply in one step (with --env, the
     /// environment's tenant by default).
     #[arg(long, value_name = "URL")]
@@ -98,6 +103,7 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         source,
         auto_approve: args.auto_approve,
         lock_wait: args.lock.lock_wait,
+        skip_gate: args.skip_gate,
     };
     stop_on_signals();
     let mut terminal = Terminal::new(ctx);

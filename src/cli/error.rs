@@ -319,6 +319,19 @@ impl From<Error> for CliError {
             Error::Desired(d) => (User, desired(d)),
             Error::Plan(p) => (User, Some(plan(p).into())),
             Error::Guard(g) => (User, Some(guard(g))),
+            Error::Gate(ferry::apply::gate::GateError::NotPromoted { commit, missing, .. }) => (
+                User,
+                Some(format!(
+                    "apply the same revision to {} first (`ferry apply --env {} --ref {}`), or pass --skip-gate \"REASON\" to apply without the gate (the reason is recorded in the deployment)",
+                    missing.iter().map(|m| format!("`{}`", m.env)).collect::<Vec<_>>().join(" and "),
+                    missing.first().map(|m| m.env.as_str()).unwrap_or("test"),
+                    commit.get(..12).unwrap_or(commit),
+                )),
+            ),
+            Error::NoSkipReason => (
+                User,
+                Some("say why, e.g. --skip-gate \"hotfix for INC-123, approved by the on-call lead\"".into()),
+            ),
             Error::PlanFile(f) => {
                 use ferry::plan::file::PlanFileError as F;
                 match f {

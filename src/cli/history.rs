@@ -63,13 +63,18 @@ fn cells(d: &Summary) -> [String; 6] {
         .as_ref()
         .map(|id| format!(" (rollback to {})", id.chars().take(13).collect::<String>()))
         .unwrap_or_default();
+    let skipped = if d.skip_gate.is_some() {
+        " (gate skipped)"
+    } else {
+        ""
+    };
     [
         d.short_id.clone(),
         d.status.clone(),
         d.started_at.clone(),
         d.actor.clone(),
         d.source.chars().take(12).collect(),
-        counts(d) + &rollback,
+        counts(d) + &rollback + skipped,
     ]
 }
 
@@ -140,6 +145,12 @@ fn show_text(s: &Summary, d: &Deployment) -> String {
     );
     if let Some(target) = &s.rollback_of {
         row("rollback to", target);
+    }
+    if let Some(reason) = &s.skip_gate {
+        row(
+            "gate skipped",
+            &ferry::model::text::excerpt(reason, 1000),
+        );
     }
     row("objects", &format!("{}: {}", d.results.len(), counts(s)));
     if !d.results.is_empty() {

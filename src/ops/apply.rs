@@ -28,6 +28,9 @@ pub struct ApplyOptions {
     pub auto_approve: bool,
     /// How long to wait for another holder's lock.
     pub lock_wait: Option<Duration>,
+    /// `--skip-gate REASON`: apply without checking the environment's promotion gate, recording
+    /// why in the deployment.
+    pub skip_gate: Option<String>,
 }
 
 /// What `ferry apply` did.
@@ -40,17 +43,41 @@ pub struct ApplyOutcome {
 }
 
 /// Applies the plan. A new plan is shown through `ui` and, without `auto_approve`, applied only
-/// when `ui` confirms.
+/// when `ui` confirms. A plan with changes passes the environment's promotion gate first
+/// (before the confirmation), unless `skip_gate` gives a reason.
 pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<ApplyOutcome> {
+    let skip_gate = match options.skip_gate.as_deref().map(str::trim) {
+        Some("") => return Err(Error::NoSkipReason),
+        other => other,
+    };
+    let gate = |planned: &Planned, ui: &mut dyn Ui| -> Result<()> {
+        if skip_gate.is_none() {
+            pipeline::check_gate(planned)?;
+        } else if planned
+            .environment
+            .as_ref()
+            .is_none_or(|e| e.requires.is_empty())
+        {
+            ui.status("warning: --skip-gate: this plan has no promotion gate to skip (no --env whose file says `requires`); the reason is recorded all the same");
+        }
+        Ok(())
+    };
     let (planned, hash, url) = match &options.source {
         ApplySource::Saved(path) => {
             let saved = file::read(path)?;
             let hash = saved.hash.clone();
             let url = saved.plan.destination.url.clone();
-            (pipeline::planned_from_saved(ctx, path, saved)?, hash, url)
+            let planned = pipeline::planned_from_saved(ctx, path, saved)?;
+            if planned.plan.has_changes() {
+                gate(&planned, ui)?;
+            }
+            (planned, hash, url)
         }
         ApplySource::Fresh(request) => {
             let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, request, ui)?;
+            if planned.plan.has_changes() {
+                gate(&planned, ui)?;
+            }
             ui.show_plan(&planned);
             if let Some(warning) = uncommitted {
                 ui.status(&warning);
@@ -74,7 +101,15 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             applied: None,
         });
     }
-    let deployment = pipeline::apply_planned(ctx, &planned, &hash, &url, options.lock_wait, ui)?;
+    let deployment = pipeline::apply_planned(
+        ctx,
+        &planned,
+        &hash,
+        &url,
+        options.lock_wait,
+        skip_gate,
+        ui,
+    )?;
     Ok(ApplyOutcome {
         planned,
         applied: Some((url, deployment)),

@@ -57,6 +57,12 @@ pub enum Error {
     /// The plan's checks.
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    /// The promotion gate refuses the revision.
+    #[error(transparent)]
+    Gate(#[from] crate::apply::gate::GateError),
+    /// `--skip-gate` with an empty reason.
+    #[error("--skip-gate needs a reason, recorded in the deployment")]
+    NoSkipReason,
     /// The deletion guards refuse the plan.
     #[error(transparent)]
     Guard(crate::plan::guards::GuardError),

@@ -57,6 +57,13 @@ pub struct Planned {
     /// For a plan that read only the changed files: how many it read, and how many objects it
     /// knew unchanged without reading.
     pub changed_only: Option<(usize, usize)>,
+    /// The repository it was read from.
+    pub root: std::path::PathBuf,
+    /// The environment (`--env`), parsed.
+    pub environment: Option<Environment>,
+    /// What the revision's objects are (the promotion gate compares it), the whole revision's
+    /// even when the plan selects part of it.
+    pub content: Option<store::Content>,
 }
 
 /// The environment `name` of the repository at `root`: its file at `revision`, or in the
@@ -105,6 +112,16 @@ pub fn destination(
     };
     let root = ctx.root_at(Some(revision))?;
     let env = environment(&root, Some(revision), name)?;
+    tenant_of(&root, &env, given)
+}
+
+/// The tenant of environment `env` (of the repository at `root`), or `given` when the file
+/// names none; both must agree.
+fn tenant_of(
+    root: &std::path::Path,
+    env: &Environment,
+    given: Option<TenantUrl>,
+) -> Result<TenantUrl> {
     let Some((text, line)) = &env.tenant else {
         return given.ok_or_else(|| Error::EnvWithoutTenant {
             env: env.name.clone(),
@@ -294,12 +311,16 @@ fn make_plan_at(
         drift = plan.drift.len(),
         "built the plan"
     );
+    let content = crate::repo::content(root, &plan.source.id)?;
     Ok(Planned {
         plan,
         objects: desired.objects,
         registry: read.registry,
         blobs,
         changed_only: read.changed_only,
+        root: root.to_path_buf(),
+        environment: env,
+        content,
     })
 }
 
@@ -462,16 +483,70 @@ pub fn planned_from_saved(
     Ok(planned)
 }
 
+/// The promotion gate of the plan's environment ([`apply::gate`]): each environment its
+/// `requires` names (its file read at the plan's commit, for its tenant) must have had the
+/// revision's objects applied successfully. Nothing to check without an environment, without
+/// `requires`, and for a rollback (it returns the tenant to what it had). Returns whether there
+/// was a gate.
+pub fn check_gate(planned: &Planned) -> Result<bool> {
+    let Some(env) = &planned.environment else {
+        return Ok(false);
+    };
+    if env.requires.is_empty() || planned.plan.made_with.rollback_of.is_some() {
+        return Ok(false);
+    }
+    let commit = &planned.plan.source.id;
+    let mut read = Vec::new();
+    for (name, line) in &env.requires {
+        let other = environment(&planned.root, Some(commit), name)?;
+        let url = tenant_of(&planned.root, &other, None)?;
+        let tenant = store::open(&url)?;
+        let found = match &planned.content {
+            Some(content) => tenant.applied_content(content)?,
+            None => None,
+        };
+        let last = match (&found, tenant.last_applied()?) {
+            (None, Some((id, _))) => tenant.deployment(&id)?,
+            _ => None,
+        };
+        read.push((name, *line, url, found, last));
+    }
+    let required: Vec<apply::gate::Requirement> = read
+        .iter()
+        .map(|(name, line, url, found, last)| apply::gate::Requirement {
+            env: name,
+            line: *line,
+            tenant: url,
+            found: found.as_ref(),
+            last: last.as_ref(),
+        })
+        .collect();
+    apply::gate::check(env, commit, planned.content.as_ref(), &required)?;
+    Ok(true)
+}
+
 /// Applies a plan to `url` as one deployment under the destination's lock, waiting up to
-/// `lock_wait` for another holder. `plan_hash` is the hash of its saved form.
+/// `lock_wait` for another holder. `plan_hash` is the hash of its saved form; `skip_gate` the
+/// reason the promotion gate was skipped, recorded in the deployment. The deployment records
+/// what the revision's objects were, unless the plan selects part of them.
+#[allow(clippy::too_many_arguments)]
 pub fn apply_planned(
     ctx: &Context,
     planned: &Planned,
     plan_hash: &str,
     url: &TenantUrl,
     lock_wait: Option<Duration>,
+    skip_gate: Option<&str>,
     ui: &mut dyn Ui,
 ) -> Result<Deployment> {
+    let made_with = &planned.plan.made_with;
+    let notes = apply::Notes {
+        content: planned
+            .content
+            .clone()
+            .filter(|_| made_with.select.is_none() && made_with.exclude.is_none()),
+        skip_gate: skip_gate.map(String::from),
+    };
     let mut tenant = store::open(url)?;
     let host = ctx.host();
     let options = session::Options {
@@ -503,6 +578,7 @@ pub fn apply_planned(
             &planned.objects,
             &planned.blobs,
             &planned.registry,
+            &notes,
             tenant,
             actor,
         )
@@ -588,7 +664,7 @@ mod tests {
         assert_eq!(planned.plan.changes.len(), 1);
         let hash = crate::plan::file::hash(&planned.plan);
         let deployment =
-            apply_planned(&ctx, &planned, &hash, &prod, None, &mut Silent::default()).unwrap();
+            apply_planned(&ctx, &planned, &hash, &prod, None, None, &mut Silent::default()).unwrap();
         assert_eq!(deployment.status, "succeeded");
         assert_eq!(deployment.plan_hash, hash);
         assert_eq!(deployment.actor.split(' ').next(), Some("test"));
@@ -612,7 +688,7 @@ mod tests {
         object::put(&ctx, &prod, &[file]).unwrap();
         let before = store::open(&prod).unwrap().object_index().unwrap();
         let hash = crate::plan::file::hash(&planned.plan);
-        match apply_planned(&ctx, &planned, &hash, &prod, None, &mut Silent::default()) {
+        match apply_planned(&ctx, &planned, &hash, &prod, None, None, &mut Silent::default()) {
             Err(Error::Apply(crate::apply::ApplyError::Stale(stale))) => {
                 assert_eq!(stale.len(), 1, "{stale:?}");
                 assert!(stale[0]

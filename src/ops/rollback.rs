@@ -77,6 +77,8 @@ pub fn rollback(
         source: ApplySource::Fresh(request),
         auto_approve: options.auto_approve,
         lock_wait: options.lock_wait,
+        // A rollback returns the tenant to what it had: no promotion gate.
+        skip_gate: None,
     };
     let done = apply_op::apply(ctx, &apply_options, ui).map_err(|e| match e {
         // Planning errors are said to be the rollback's; the others are the apply's own.

@@ -141,7 +141,7 @@ pub fn protected(
                 if selector.select(graph).is_err() {
                     problems.push(EnvProblem {
                         line: *line,
-                        message: format!("[guards] protect: {in_actual}, neither in the destination nor among the desired objects: a selector that matches nothing protects nothing, so that a typo is an error rather than an unprotected object"),
+                        message: format!("[guards] protect: neither the destination nor the desired objects have what it names: {in_actual}; a selector that matches nothing protects nothing, so a typo is an error rather than an unprotected object"),
                     });
                 }
             }
@@ -353,7 +353,7 @@ mod tests {
         assert_eq!(err.problems[0].line, 3);
         assert!(
             err.to_string()
-                .starts_with("environments/prod.toml:3: [guards] protect: selector part `data_source/post` matches no object"),
+                .starts_with("environments/prod.toml:3: [guards] protect: neither the destination nor the desired objects have what it names: selector part `data_source/post` matches no object"),
             "{err}"
         );
     }

@@ -215,6 +215,61 @@ pub fn objects_tree(
     Ok(Some((commit.id().to_string(), id)))
 }
 
+/// What the objects of `revision` are, for the promotion gate ([`crate::store::Content`]): the
+/// tree id of its `objects/`, and a digest of its custom kind schemas (blake3 over each file
+/// name under `schemas/kinds/` that is not a built-in kind's copy, a NUL, its blob id and a
+/// newline, in name order; `None` when there are none). `None` when the revision is not a
+/// commit or has no `objects/`.
+pub fn content(root: &Path, revision: &str) -> Result<Option<crate::store::Content>, RepoError> {
+    let repo = open(root)?;
+    let prefix = prefix_in(&repo, root)?;
+    let Ok(commit) = repo
+        .revparse_single(revision)
+        .and_then(|o| o.peel_to_commit())
+    else {
+        return Ok(None);
+    };
+    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
+    let objects = join_prefix(&prefix, crate::model::path::OBJECTS_DIR);
+    let Ok(objects) = tree.get_path(Path::new(&objects)) else {
+        return Ok(None);
+    };
+    let kinds = join_prefix(&prefix, crate::kinds::KINDS_DIR);
+    let mut custom: Vec<(String, String)> = Vec::new();
+    if let Some(dir) = tree
+        .get_path(Path::new(&kinds))
+        .ok()
+        .and_then(|e| repo.find_tree(e.id()).ok())
+    {
+        for entry in dir.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let builtin = name.strip_suffix(".schema.json").is_some_and(|kind| {
+                crate::kinds::BUILTIN_KINDS
+                    .iter()
+                    .any(|(builtin, _)| *builtin == kind)
+            });
+            if !builtin && entry.kind() == Some(git2::ObjectType::Blob) {
+                custom.push((name.to_string(), entry.id().to_string()));
+            }
+        }
+    }
+    custom.sort();
+    let custom_kinds = (!custom.is_empty()).then(|| {
+        let mut hasher = blake3::Hasher::new();
+        for (name, blob) in &custom {
+            hasher.update(name.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(blob.as_bytes());
+            hasher.update(b"\n");
+        }
+        hasher.finalize().to_hex().to_string()
+    });
+    Ok(Some(crate::store::Content {
+        objects_tree: objects.id().to_string(),
+        custom_kinds,
+    }))
+}
+
 /// Whether the repository holding `root` has a commit at HEAD.
 pub fn has_head(root: &Path) -> bool {
     open(root).is_ok_and(|r| r.head().is_ok_and(|h| h.peel_to_commit().is_ok()))

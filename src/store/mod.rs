@@ -22,7 +22,7 @@ use crate::secret::Secret;
 
 pub use error::StoreError;
 pub use types::{
-    address_of, Actor, AppliedRecord, Change, Deleted, Deployment, DeploymentResult, Drifted,
+    address_of, Actor, AppliedRecord, Change, Content, Deleted, Deployment, DeploymentResult, Drifted,
     Facts, Filter, Lease, Lock, Managed, NewObject, ObjectKey, Outcome, Settings, StoredObject,
     StoredPackage, Written,
 };
@@ -188,6 +188,8 @@ pub trait Tenant {
     fn deployment_ids(&self) -> Result<Vec<String>, StoreError>;
     /// The newest succeeded deployment: its id and source (the commit it applied).
     fn last_applied(&self) -> Result<Option<(String, String)>, StoreError>;
+    /// The newest succeeded deployment whose revision had this [`Content`], with its results.
+    fn applied_content(&self, content: &Content) -> Result<Option<Deployment>, StoreError>;
     /// The newest succeeded deployment that applied the plan with this hash: its id and start.
     fn applied_plan(&self, plan_hash: &str) -> Result<Option<(String, String)>, StoreError>;
     /// The objects ferry manages, and the drifted ones (one query).

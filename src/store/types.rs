@@ -239,6 +239,25 @@ pub struct Deployment {
     pub results: Vec<DeploymentResult>,
     /// For a rollback: the deployment it went back to.
     pub rollback_of: Option<String>,
+    /// What the deployed revision's objects were, for the promotion gate: `None` for a plan of
+    /// part of a revision (`--select`, `--exclude`), a package, or a deployment recorded before
+    /// ferry kept it.
+    pub content: Option<Content>,
+    /// `--skip-gate REASON`: why the promotion gate was not checked.
+    pub skip_gate: Option<String>,
+}
+
+/// What a revision's objects are, as git names them ([`crate::repo::content`]): the tree id of
+/// its `objects/` and a digest of its custom kind schemas (those the objects were validated and
+/// applied with; ferry's built-in kinds are its own), the same in a merge commit with the same
+/// objects. The environment files are left out: each destination's overlay differs from the
+/// others' by design.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Content {
+    /// The tree id of `objects/`.
+    pub objects_tree: String,
+    /// blake3 over the names and blob ids of its custom kind schemas; `None` without any.
+    pub custom_kinds: Option<String>,
 }
 
 /// What a deployment did to one object.

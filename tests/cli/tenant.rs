@@ -335,7 +335,10 @@ fn older_stores_are_migrated() {
         "DROP INDEX objects_summary; DROP INDEX applied_summary;
          ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
          ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
-         ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 1;",
+         ALTER TABLE deployments DROP COLUMN rollback_of;
+             DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
+             ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
+             PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{commit, db, parse_guid, write, SqliteTenant};
 use crate::store::{
-    Actor, AppliedRecord, Change, Deployment, DeploymentResult, StoreError, StoredPackage, Written,
+    Actor, AppliedRecord, Change, Content, Deployment, DeploymentResult, StoreError, StoredPackage, Written,
 };
 
 /// See [`crate::store::Tenant::apply`].
@@ -152,9 +152,21 @@ pub(super) fn record(t: &mut SqliteTenant, d: &Deployment) -> Result<(), StoreEr
 fn insert(tx: &Transaction<'_>, path: &Path, d: &Deployment) -> Result<(), StoreError> {
     let err = |e| db(path, "record deployment", e);
     tx.execute(
-        "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status, rollback_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![d.id, d.source, d.plan_hash, d.actor, d.started_at, d.finished_at, d.status, d.rollback_of],
+        "INSERT OR REPLACE INTO deployments (id, source, plan_hash, actor, started_at, finished_at, status, rollback_of, objects_tree, custom_kinds, skip_gate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            d.id,
+            d.source,
+            d.plan_hash,
+            d.actor,
+            d.started_at,
+            d.finished_at,
+            d.status,
+            d.rollback_of,
+            d.content.as_ref().map(|c| &c.objects_tree),
+            d.content.as_ref().and_then(|c| c.custom_kinds.as_ref()),
+            d.skip_gate
+        ],
     )
     .map_err(err)?;
     tx.execute(
@@ -212,17 +224,41 @@ pub(super) fn one(t: &SqliteTenant, id: &str) -> Result<Option<Deployment>, Stor
     Ok(read(t, "WHERE id = ?1", id)?.pop())
 }
 
+/// See [`crate::store::Tenant::applied_content`].
+pub(super) fn applied_content(
+    t: &SqliteTenant,
+    content: &Content,
+) -> Result<Option<Deployment>, StoreError> {
+    let err = t.err("read deployments");
+    let id: Option<String> = t
+        .conn
+        .query_row(
+            "SELECT id FROM deployments
+             WHERE objects_tree = ?1 AND custom_kinds IS ?2 AND status = 'succeeded'
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+            params![content.objects_tree, content.custom_kinds],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(&err)?;
+    match id {
+        Some(id) => one(t, &id),
+        None => Ok(None),
+    }
+}
+
 /// Deployments chosen by `clause` (with one parameter), with their results.
 fn read(t: &SqliteTenant, clause: &str, param: &str) -> Result<Vec<Deployment>, StoreError> {
     let err = t.err("read deployments");
     let mut stmt = t
         .conn
         .prepare(&format!(
-            "SELECT id, source, plan_hash, actor, started_at, finished_at, status, rollback_of FROM deployments {clause}"
+            "SELECT id, source, plan_hash, actor, started_at, finished_at, status, rollback_of, objects_tree, custom_kinds, skip_gate FROM deployments {clause}"
         ))
         .map_err(&err)?;
     let rows = stmt
         .query_map([param], |r| {
+            let custom_kinds: Option<String> = r.get(9)?;
             Ok(Deployment {
                 id: r.get(0)?,
                 source: r.get(1)?,
@@ -233,6 +269,11 @@ fn read(t: &SqliteTenant, clause: &str, param: &str) -> Result<Vec<Deployment>, 
                 status: r.get(6)?,
                 results: Vec::new(),
                 rollback_of: r.get(7)?,
+                content: r.get::<_, Option<String>>(8)?.map(|objects_tree| Content {
+                    objects_tree,
+                    custom_kinds,
+                }),
+                skip_gate: r.get(10)?,
             })
         })
         .map_err(&err)?;
@@ -320,6 +361,8 @@ mod tests {
             finished_at: Some(started_at.into()),
             status: "succeeded".into(),
             rollback_of: None,
+            content: None,
+            skip_gate: None,
             results: vec![DeploymentResult {
                 guid,
                 address: "data_source/a".into(),
@@ -356,6 +399,40 @@ mod tests {
         assert_eq!(t.applied().unwrap()[&a], record);
         assert_eq!(t.deployment("d1").unwrap(), Some(d));
         assert_eq!(t.managed().unwrap().count, 1);
+    }
+
+    #[test]
+    fn the_newest_succeeded_deployment_of_a_content_is_found_with_its_skip_reason() {
+        let (_dir, mut t) = tenant();
+        let a = Uuid::new_v4();
+        let content = |tree: &str, kinds: Option<&str>| Content {
+            objects_tree: tree.into(),
+            custom_kinds: kinds.map(String::from),
+        };
+        let with = |id: &str, at: &str, c: Content, status: &str| Deployment {
+            content: Some(c),
+            status: status.into(),
+            skip_gate: Some("hotfix".into()),
+            ..deployment(id, at, a)
+        };
+        for d in [
+            with("d1", "2026-03-01T10:00:00Z", content("t1", None), "succeeded"),
+            with("d2", "2026-03-01T11:00:00Z", content("t1", None), "succeeded"),
+            with("d3", "2026-03-01T12:00:00Z", content("t1", None), "failed"),
+            with("d4", "2026-03-01T13:00:00Z", content("t1", Some("k")), "succeeded"),
+            deployment("d5", "2026-03-01T14:00:00Z", a),
+        ] {
+            t.record_deployment(&d).unwrap();
+        }
+        let found = t.applied_content(&content("t1", None)).unwrap().unwrap();
+        assert_eq!(found.id, "d2");
+        assert_eq!(found.skip_gate.as_deref(), Some("hotfix"));
+        assert_eq!(found.results.len(), 1);
+        let found = t.applied_content(&content("t1", Some("k"))).unwrap();
+        assert_eq!(found.map(|d| d.id).as_deref(), Some("d4"));
+        assert!(t.applied_content(&content("t2", None)).unwrap().is_none());
+        assert!(t.applied_content(&content("t1", Some("j"))).unwrap().is_none());
+        assert_eq!(t.deployment("d5").unwrap().unwrap().content, None);
     }
 
     #[test]

@@ -128,6 +128,14 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN rollback_of TEXT;
     "#,
+    // 6: the promotion gate: what a deployment's revision's objects were (the tree id of
+    // objects/ and a digest of the custom kind schemas), and why the gate was skipped, if it was.
+    r#"
+    ALTER TABLE deployments ADD COLUMN objects_tree TEXT;
+    ALTER TABLE deployments ADD COLUMN custom_kinds TEXT;
+    ALTER TABLE deployments ADD COLUMN skip_gate TEXT;
+    CREATE INDEX deployments_by_objects ON deployments (objects_tree, started_at);
+    "#,
 ];
 
 /// The store schema version this ferry writes.
@@ -200,7 +208,10 @@ mod tests {
             "DROP INDEX objects_summary; DROP INDEX applied_summary;
              ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
              ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
-             ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 1;",
+             ALTER TABLE deployments DROP COLUMN rollback_of;
+             DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
+             ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
         drop(conn);
@@ -225,7 +236,10 @@ mod tests {
         conn.execute_batch(
             "ALTER TABLE lock DROP COLUMN host; ALTER TABLE lock DROP COLUMN pid;
              ALTER TABLE lock DROP COLUMN renewed_at;
-             ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 3;
+             ALTER TABLE deployments DROP COLUMN rollback_of;
+             DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
+             ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
+             PRAGMA user_version = 3;
              INSERT INTO lock (id, holder, purpose, acquired_at, expires_at)
              VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');",
         )
@@ -245,6 +259,13 @@ mod tests {
             .unwrap();
         t.conn
             .execute("UPDATE deployments SET rollback_of = 'd'", [])
+            .unwrap();
+        // And step 6's.
+        t.conn
+            .execute(
+                "UPDATE deployments SET objects_tree = 't', custom_kinds = 'k', skip_gate = 'why'",
+                [],
+            )
             .unwrap();
     }
 

@@ -24,7 +24,7 @@ use rusqlite::{
 use uuid::Uuid;
 
 use super::{
-    Actor, AppliedRecord, Change, Deleted, Deployment, Facts, Filter, Lease, Lock, Managed,
+    Actor, AppliedRecord, Change, Content, Deleted, Deployment, Facts, Filter, Lease, Lock, Managed,
     ObjectKey, Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl, Written,
 };
 use crate::secret::Secret;
@@ -391,6 +391,10 @@ impl Tenant for SqliteTenant {
 
     fn deployment_ids(&self) -> Result<Vec<String>, StoreError> {
         deployments::ids(self)
+    }
+
+    fn applied_content(&self, content: &Content) -> Result<Option<Deployment>, StoreError> {
+        deployments::applied_content(self, content)
     }
 
     fn last_applied(&self) -> Result<Option<(String, String)>, StoreError> {
