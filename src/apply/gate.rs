@@ -159,8 +159,13 @@ mod tests {
             &[req(Some(&same), Some(&other))],
         )
         .unwrap();
-        let e = check(&env, "abcdef1234567890", Some(&content), &[req(None, Some(&other))])
-            .unwrap_err();
+        let e = check(
+            &env,
+            "abcdef1234567890",
+            Some(&content),
+            &[req(None, Some(&other))],
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "the promotion gate of environment `prod` refuses the objects of commit abcdef123456: `test` (required at environments/prod.toml:1; tenant sqlite:/t/test.db) has not had them applied successfully: it last had commit beefbeefbeef applied, with other objects (deployment d2); nothing was applied"
@@ -171,6 +176,9 @@ mod tests {
         assert!(check(&env, "abc", Some(&content), &[req(Some(&failed), None)]).is_err());
         assert!(check(&env, "abc", None, &[req(Some(&same), None)]).is_err());
         let e = check(&env, "abc", Some(&content), &[req(None, None)]).unwrap_err();
-        assert!(e.to_string().contains("it has had nothing applied yet"), "{e}");
+        assert!(
+            e.to_string().contains("it has had nothing applied yet"),
+            "{e}"
+        );
     }
 }

@@ -16,6 +16,11 @@ use super::terminal::Terminal;
 /// --auto-approve a new plan is shown and must be confirmed on a terminal; in CI pass
 /// --auto-approve or apply a saved plan.
 ///
+/// With --env, an environment whose file says `requires = ["test"]` (the promotion gate) takes
+/// only a revision whose objects the test environment's tenant has had applied successfully;
+/// --skip-gate REASON applies without it and records why. The deletion guards hold as for
+/// `ferry plan`.
+///
 /// Exit codes: 0 success (also when there is nothing to apply), 1 error, 130 interrupted by
 /// Ctrl-C or SIGTERM (the write was rolled back: nothing was written).
 #[derive(Debug, clap::Args)]

@@ -147,10 +147,7 @@ fn show_text(s: &Summary, d: &Deployment) -> String {
         row("rollback to", target);
     }
     if let Some(reason) = &s.skip_gate {
-        row(
-            "gate skipped",
-            &ferry::model::text::excerpt(reason, 1000),
-        );
+        row("gate skipped", &ferry::model::text::excerpt(reason, 1000));
     }
     row("objects", &format!("{}: {}", d.results.len(), counts(s)));
     if !d.results.is_empty() {

@@ -15,6 +15,11 @@ use super::terminal::{show, Format, Terminal};
 /// nor deleted. Nothing is changed. Uncommitted changes under objects/ are not part of a plan of
 /// HEAD: plan names them on stderr.
 ///
+/// Deletion guards: with --env, the environment file's [guards] refuse a plan that deletes or
+/// renames a `protect`ed object, deletes more than `max_deletes` (unless --allow-deletes M), or
+/// deletes everything ferry manages in the tenant (unless `allow_empty = true`); without --env,
+/// deleting everything needs --allow-deletes M.
+///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes without
 /// deletes, 3 changes with deletes (2 and 3 only with --detailed-exitcode).
 #[derive(Debug, clap::Args)]

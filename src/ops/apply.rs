@@ -101,15 +101,8 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             applied: None,
         });
     }
-    let deployment = pipeline::apply_planned(
-        ctx,
-        &planned,
-        &hash,
-        &url,
-        options.lock_wait,
-        skip_gate,
-        ui,
-    )?;
+    let deployment =
+        pipeline::apply_planned(ctx, &planned, &hash, &url, options.lock_wait, skip_gate, ui)?;
     Ok(ApplyOutcome {
         planned,
         applied: Some((url, deployment)),

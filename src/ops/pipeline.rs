@@ -663,8 +663,16 @@ mod tests {
         let planned = make_plan(&ctx, &request(&prod), &mut Silent::default()).unwrap();
         assert_eq!(planned.plan.changes.len(), 1);
         let hash = crate::plan::file::hash(&planned.plan);
-        let deployment =
-            apply_planned(&ctx, &planned, &hash, &prod, None, None, &mut Silent::default()).unwrap();
+        let deployment = apply_planned(
+            &ctx,
+            &planned,
+            &hash,
+            &prod,
+            None,
+            None,
+            &mut Silent::default(),
+        )
+        .unwrap();
         assert_eq!(deployment.status, "succeeded");
         assert_eq!(deployment.plan_hash, hash);
         assert_eq!(deployment.actor.split(' ').next(), Some("test"));
@@ -688,7 +696,15 @@ mod tests {
         object::put(&ctx, &prod, &[file]).unwrap();
         let before = store::open(&prod).unwrap().object_index().unwrap();
         let hash = crate::plan::file::hash(&planned.plan);
-        match apply_planned(&ctx, &planned, &hash, &prod, None, None, &mut Silent::default()) {
+        match apply_planned(
+            &ctx,
+            &planned,
+            &hash,
+            &prod,
+            None,
+            None,
+            &mut Silent::default(),
+        ) {
             Err(Error::Apply(crate::apply::ApplyError::Stale(stale))) => {
                 assert_eq!(stale.len(), 1, "{stale:?}");
                 assert!(stale[0]

@@ -22,9 +22,9 @@ use crate::secret::Secret;
 
 pub use error::StoreError;
 pub use types::{
-    address_of, Actor, AppliedRecord, Change, Content, Deleted, Deployment, DeploymentResult, Drifted,
-    Facts, Filter, Lease, Lock, Managed, NewObject, ObjectKey, Outcome, Settings, StoredObject,
-    StoredPackage, Written,
+    address_of, Actor, AppliedRecord, Change, Content, Deleted, Deployment, DeploymentResult,
+    Drifted, Facts, Filter, Lease, Lock, Managed, NewObject, ObjectKey, Outcome, Settings,
+    StoredObject, StoredPackage, Written,
 };
 pub use url::{Password, PostgresUrl, TenantUrl, UrlProblem};
 

@@ -9,6 +9,7 @@ mod flags;
 mod fmt;
 mod graph;
 mod guarantees;
+mod guards;
 mod init;
 mod kinds;
 mod object;

@@ -148,7 +148,7 @@ fn bad_tenant_files_are_named() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let out = env.ferry().args(["tenant", "info", &url]).assert().code(1);
-    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 5\n  hint: upgrade ferry"), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 6\n  hint: upgrade ferry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -350,7 +350,7 @@ fn older_stores_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     conn.execute(
         "INSERT INTO lock (id, holder, purpose, acquired_at, expires_at, host, pid, renewed_at)
          VALUES (1, 'h', 'p', 't', 't', 'host', 1, 't')",
@@ -359,6 +359,12 @@ fn older_stores_are_migrated() {
     .unwrap();
     conn.execute(
         "INSERT INTO applied (guid, hash, applied_at, body) VALUES ('g', 'h', 't', '{}')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO deployments (id, source, plan_hash, actor, started_at, status, objects_tree, custom_kinds, skip_gate)
+         VALUES ('d', 's', 'h', 'a', 't', 'succeeded', 'tree', NULL, 'why')",
         [],
     )
     .unwrap();

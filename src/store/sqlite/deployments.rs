@@ -8,7 +8,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{commit, db, parse_guid, write, SqliteTenant};
 use crate::store::{
-    Actor, AppliedRecord, Change, Content, Deployment, DeploymentResult, StoreError, StoredPackage, Written,
+    Actor, AppliedRecord, Change, Content, Deployment, DeploymentResult, StoreError, StoredPackage,
+    Written,
 };
 
 /// See [`crate::store::Tenant::apply`].
@@ -416,10 +417,25 @@ mod tests {
             ..deployment(id, at, a)
         };
         for d in [
-            with("d1", "2026-03-01T10:00:00Z", content("t1", None), "succeeded"),
-            with("d2", "2026-03-01T11:00:00Z", content("t1", None), "succeeded"),
+            with(
+                "d1",
+                "2026-03-01T10:00:00Z",
+                content("t1", None),
+                "succeeded",
+            ),
+            with(
+                "d2",
+                "2026-03-01T11:00:00Z",
+                content("t1", None),
+                "succeeded",
+            ),
             with("d3", "2026-03-01T12:00:00Z", content("t1", None), "failed"),
-            with("d4", "2026-03-01T13:00:00Z", content("t1", Some("k")), "succeeded"),
+            with(
+                "d4",
+                "2026-03-01T13:00:00Z",
+                content("t1", Some("k")),
+                "succeeded",
+            ),
             deployment("d5", "2026-03-01T14:00:00Z", a),
         ] {
             t.record_deployment(&d).unwrap();
@@ -431,7 +447,10 @@ mod tests {
         let found = t.applied_content(&content("t1", Some("k"))).unwrap();
         assert_eq!(found.map(|d| d.id).as_deref(), Some("d4"));
         assert!(t.applied_content(&content("t2", None)).unwrap().is_none());
-        assert!(t.applied_content(&content("t1", Some("j"))).unwrap().is_none());
+        assert!(t
+            .applied_content(&content("t1", Some("j")))
+            .unwrap()
+            .is_none());
         assert_eq!(t.deployment("d5").unwrap().unwrap().content, None);
     }
 

@@ -24,8 +24,9 @@ use rusqlite::{
 use uuid::Uuid;
 
 use super::{
-    Actor, AppliedRecord, Change, Content, Deleted, Deployment, Facts, Filter, Lease, Lock, Managed,
-    ObjectKey, Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl, Written,
+    Actor, AppliedRecord, Change, Content, Deleted, Deployment, Facts, Filter, Lease, Lock,
+    Managed, ObjectKey, Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl,
+    Written,
 };
 use crate::secret::Secret;
 
