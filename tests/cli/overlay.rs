@@ -85,14 +85,41 @@ fn an_override_is_planned_shown_applied_and_kept_out_of_other_plans() {
     assert!(got.contains("database = \"POSHQ_PROD\""), "{got}");
     // The same environment has nothing left to do; a plan without it sets the base values back
     // (the file is not taken for what prod holds).
-    let again = stderr(&in_repo(&env, &["plan", "--env", "prod"]).success());
-    let text = stdout(&in_repo(&env, &["plan", "--env", "prod"]).success());
-    assert!(text.contains("No changes"), "{again}{text}");
+    // It reads no file: each object's blob and override digest are what ferry applied.
+    let again = in_repo(&env, &["plan", "--env", "prod"]).success();
+    assert!(stdout(&again).contains("No changes"), "{}", stdout(&again));
+    assert!(
+        stderr(&again)
+            .contains("read 0 changed object file(s); 167 are as ferry last applied them"),
+        "{}",
+        stderr(&again)
+    );
     let base = stdout(&in_repo(&env, &["plan", "--to", &prod]).success());
     assert!(base.contains("Plan: 1 to update"), "{base}");
     assert!(
         base.contains("/spec/connection/database: \"POSHQ_PROD\" → \"POSHQ\""),
         "{base}"
+    );
+    // A changed override re-reads only the objects it chooses.
+    env.write(
+        "repo/environments/prod.toml",
+        &PROD.replace("POSHQ_PROD", "POSHQ_PROD2"),
+    );
+    git(
+        &env.path().join("repo"),
+        &["commit", "-qam", "another database"],
+    );
+    let changed = in_repo(&env, &["plan", "--env", "prod"]).success();
+    assert!(
+        stderr(&changed)
+            .contains("read 1 changed object file(s); 166 are as ferry last applied them"),
+        "{}",
+        stderr(&changed)
+    );
+    assert!(
+        stdout(&changed).contains("/spec/connection/database: \"POSHQ_PROD\" → \"POSHQ_PROD2\"  (set by environments/prod.toml:10)"),
+        "{}",
+        stdout(&changed)
     );
 }
 
