@@ -366,9 +366,9 @@ fn make_plan_at(
 
 /// The deletion guards ([`plan::guards`]) over a built plan: the environment's `protect`
 /// selectors chosen over the destination's objects, `max_deletes`, `--allow-deletes` and the
-/// refusal to delete everything ferry manages. How far a selector reaches over references
-/// matters only for the objects the plan deletes or renames, so the destination's references
-/// are read only when there are some.
+/// refusal to delete everything ferry manages. Only a plan that deletes or renames something can
+/// break a protection, so only such a plan evaluates the `protect` selectors (with the
+/// destination's references, read then): the others keep the cost of their change.
 fn check_guards(
     plan: &Plan,
     env: Option<&Environment>,
@@ -379,12 +379,8 @@ fn check_guards(
     tenant: &dyn store::Tenant,
 ) -> Result<()> {
     let protected = match env {
-        Some(env) if !env.protect.is_empty() => {
-            let edges = if plan::guards::touched(plan).is_empty() {
-                Vec::new()
-            } else {
-                tenant.reference_edges()?
-            };
+        Some(env) if !env.protect.is_empty() && !plan::guards::touched(plan).is_empty() => {
+            let edges = tenant.reference_edges()?;
             let identities = actual.objects.iter().map(|o| {
                 (
                     crate::model::Address {

@@ -8,7 +8,8 @@
 //!   objects as they are: a deleted object is no longer desired, so only the destination still
 //!   names it) may not be deleted or renamed. A selector that matches nothing there nor among
 //!   the desired objects is an error at its line, as an override's is: a typo must not leave
-//!   prod unprotected.
+//!   prod unprotected. The selectors are evaluated for plans that delete or rename something,
+//!   the only ones they can refuse, so that other plans keep the cost of their change.
 //! - `max_deletes = N`: more than N deletes is an error unless `--allow-deletes M` with M at
 //!   least the number of deletes. `--allow-deletes M` is a cap of its own: a plan with more than
 //!   M deletes is refused whatever the environment says.
@@ -232,8 +233,7 @@ pub fn check(
     Ok(())
 }
 
-/// The GUIDs of `plan`'s deletes and renames: the objects a `protect` selector's reach matters
-/// for.
+/// The GUIDs of `plan`'s deletes and renames: the objects a `protect` selector can refuse.
 pub fn touched(plan: &Plan) -> HashSet<Uuid> {
     plan.changes
         .iter()

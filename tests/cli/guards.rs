@@ -121,7 +121,12 @@ fn a_protect_selector_that_matches_nothing_is_an_error_at_its_line() {
         &env,
         "\n[guards]\nprotect = [\n  \"kind:data_source\",\n  \"data_source/oss_export\",\n]\n",
     );
-    let said = stderr(&apply(&env, &repo, "prod", &[]).code(1));
+    // A plan that deletes and renames nothing cannot break a protection: the selectors are not
+    // evaluated.
+    apply(&env, &repo, "prod", &[]).success();
+    std::fs::remove_file(repo.join(RULES[0])).unwrap();
+    commit(&repo, "drop a rule");
+    let said = stderr(&apply(&env, &repo, "prod", &["--prune"]).code(1));
     assert!(said.contains("environments/prod.toml:6: [guards] protect: neither the destination nor the desired objects have what it names: selector part `data_source/oss_export` matches no object"), "{said}");
     assert!(
         said.contains(
@@ -129,7 +134,7 @@ fn a_protect_selector_that_matches_nothing_is_an_error_at_its_line() {
         ),
         "{said}"
     );
-    assert_eq!(deployments(&env, &prod), 0);
+    assert_eq!(deployments(&env, &prod), 1);
 }
 
 #[test]
