@@ -47,10 +47,14 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             let saved = file::read(path)?;
             let hash = saved.hash.clone();
             let url = saved.plan.destination.url.clone();
-            (pipeline::planned_from_saved(ctx, path, saved)?, hash, url)
+            let planned = pipeline::planned_from_saved(ctx, path, saved)?;
+            planned.check_secrets()?;
+            (planned, hash, url)
         }
         ApplySource::Fresh(request) => {
             let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, request, ui)?;
+            // Every secret's value is found before the plan is shown, asked about or applied.
+            planned.check_secrets()?;
             ui.show_plan(&planned);
             if let Some(warning) = uncommitted {
                 ui.status(&warning);

@@ -13,7 +13,7 @@ use super::{Error, Result, Ui};
 use crate::apply::{self, session};
 use crate::context::Context;
 use crate::desired::environment::{self, Environment};
-use crate::desired::{self, overlay, ReadMode};
+use crate::desired::{self, overlay, secrets, ReadMode};
 use crate::graph::Graph;
 use crate::kinds::Registry;
 use crate::model::Object;
@@ -55,6 +55,22 @@ pub struct Planned {
     /// For a plan that read only the changed files: how many it read, and how many objects it
     /// knew unchanged without reading.
     pub changed_only: Option<(usize, usize)>,
+    /// The values of the plan's secrets that their sources had here (`plan.secrets`), and the
+    /// ones that had none.
+    pub secret_values: secrets::SecretValues,
+}
+
+impl Planned {
+    /// Refuses, before any lock or write, a plan one of whose secrets has no value here, naming
+    /// each (object, field, source, line).
+    pub fn check_secrets(&self) -> Result<()> {
+        let missing = self.secret_values.missing_of(&self.plan.secrets);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Apply(apply::ApplyError::MissingSecrets { missing }))
+        }
+    }
 }
 
 /// The environment `name` of the repository at `root`: its file at `revision`, or in the
@@ -242,6 +258,11 @@ fn make_plan_at(
         Some(env) => Some(overlay::apply(env, &mut desired.objects, &read.registry)?),
         None => None,
     };
+    // Read where the plan is made; a source without a value is not an error here.
+    let secret_values = match &overlaid {
+        Some(o) => secrets::read(ctx, root, &o.secrets),
+        None => secrets::SecretValues::default(),
+    };
     // An object an override changed is not its file's content: it is applied without the
     // file's blob id, so that no later plan (of another environment, or none) takes the file
     // for what the destination has; every plan reads its file.
@@ -275,6 +296,18 @@ fn make_plan_at(
             overrides: overlaid.set.values().map(Vec::len).sum(),
             objects_overridden: overlaid.set.len(),
         });
+        let adopted: HashMap<Uuid, Uuid> = plan
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.guid, c.old_guid?)))
+            .collect();
+        plan.secrets = secrets::planned(
+            &overlaid.secrets,
+            &secret_values,
+            tenant,
+            desired.selected.as_ref(),
+            &adopted,
+        )?;
     }
     tracing::debug!(
         changes = plan.changes.len(),
@@ -288,6 +321,7 @@ fn make_plan_at(
         registry: read.registry,
         blobs,
         changed_only: read.changed_only,
+        secret_values,
     })
 }
 
@@ -389,6 +423,12 @@ pub fn planned_from_saved(
     } else {
         plan::file::differences(&saved.plan, again)
     };
+    // A value the plan saw must be the value the apply sets.
+    let differences = {
+        let mut all = differences;
+        all.extend(plan::file::secret_values_changed(&saved.plan, again));
+        all
+    };
     if !differences.is_empty() {
         return Err(Error::PlanEdited {
             path: path.to_path_buf(),
@@ -441,6 +481,7 @@ pub fn apply_planned(
             &planned.objects,
             &planned.blobs,
             &planned.registry,
+            &planned.secret_values,
             tenant,
             actor,
         )

@@ -128,6 +128,12 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE deployments ADD COLUMN rollback_of TEXT;
     "#,
+    // 6: a random salt of the tenant's own, that keys the fingerprints of secret values a plan
+    // file records, so that they cannot be checked against guesses without the tenant.
+    r#"
+    ALTER TABLE tenant ADD COLUMN fingerprint_salt TEXT;
+    UPDATE tenant SET fingerprint_salt = lower(hex(randomblob(32)));
+    "#,
 ];
 
 /// The store schema version this ferry writes.
@@ -200,7 +206,8 @@ mod tests {
             "DROP INDEX objects_summary; DROP INDEX applied_summary;
              ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
              ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
-             ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 1;",
+             ALTER TABLE deployments DROP COLUMN rollback_of;
+             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 1;",
         )
         .unwrap();
         drop(conn);
@@ -225,7 +232,8 @@ mod tests {
         conn.execute_batch(
             "ALTER TABLE lock DROP COLUMN host; ALTER TABLE lock DROP COLUMN pid;
              ALTER TABLE lock DROP COLUMN renewed_at;
-             ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 3;
+             ALTER TABLE deployments DROP COLUMN rollback_of;
+             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 3;
              INSERT INTO lock (id, holder, purpose, acquired_at, expires_at)
              VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');",
         )
@@ -246,6 +254,26 @@ mod tests {
         t.conn
             .execute("UPDATE deployments SET rollback_of = 'd'", [])
             .unwrap();
+    }
+
+    #[test]
+    fn every_tenant_has_a_salt_of_its_own_and_older_ones_gain_one() {
+        use crate::store::Tenant;
+        let (_a, a) = tenant();
+        let (_b, b) = tenant();
+        let salt = a.fingerprint_salt().unwrap();
+        assert_eq!(salt.expose().len(), 64);
+        assert_ne!(salt, b.fingerprint_salt().unwrap());
+        // A version 5 store gets one when migrated.
+        a.conn
+            .execute_batch("ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 5;")
+            .unwrap();
+        let path = a.path.clone();
+        drop(a);
+        let a = SqliteTenant::open(&path).unwrap();
+        let again = a.fingerprint_salt().unwrap();
+        assert_eq!(again.expose().len(), 64);
+        assert_ne!(again, salt);
     }
 
     #[test]
