@@ -65,7 +65,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -111,7 +115,10 @@ mod tests {
     fn tenant_fingerprints_depend_on_the_salt_and_the_context() {
         let s = Secret::new("hunter2");
         let (a, b) = (Secret::new("salt-a"), Secret::new("salt-b"));
-        assert_eq!(s.tenant_fingerprint(&a, "x"), Secret::new("hunter2").tenant_fingerprint(&a, "x"));
+        assert_eq!(
+            s.tenant_fingerprint(&a, "x"),
+            Secret::new("hunter2").tenant_fingerprint(&a, "x")
+        );
         assert_ne!(s.tenant_fingerprint(&a, "x"), s.tenant_fingerprint(&b, "x"));
         assert_ne!(s.tenant_fingerprint(&a, "x"), s.tenant_fingerprint(&a, "y"));
         assert_ne!(s.tenant_fingerprint(&a, "x"), s.fingerprint("x"));
@@ -119,7 +126,10 @@ mod tests {
 
     #[test]
     fn file_bytes_are_text_as_they_are_or_base64() {
-        assert_eq!(Secret::from_bytes(b"[libdefaults]\n".to_vec()).expose(), "[libdefaults]\n");
+        assert_eq!(
+            Secret::from_bytes(b"[libdefaults]\n".to_vec()).expose(),
+            "[libdefaults]\n"
+        );
         // RFC 4648's test vectors, behind a byte that is not UTF-8.
         for (bytes, text) in [
             (&b"\xff"[..], "/w=="),

@@ -397,7 +397,8 @@ fn prepare_batch(
     }
     let with_values = |mut new: store::NewObject| {
         if let Some(set) = values.get(&new.guid) {
-            new.secrets.retain(|(p, _)| !set.iter().any(|(q, _)| q == p));
+            new.secrets
+                .retain(|(p, _)| !set.iter().any(|(q, _)| q == p));
             new.secrets.extend(set.iter().cloned());
             new.secrets.sort_by(|a, b| a.0.cmp(&b.0));
         }

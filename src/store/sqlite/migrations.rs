@@ -266,7 +266,9 @@ mod tests {
         assert_ne!(salt, b.fingerprint_salt().unwrap());
         // A version 5 store gets one when migrated.
         a.conn
-            .execute_batch("ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 5;")
+            .execute_batch(
+                "ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 5;",
+            )
             .unwrap();
         let path = a.path.clone();
         drop(a);
