@@ -16,6 +16,7 @@ mod output;
 mod plan;
 mod quickstart;
 mod readme;
+mod secrets;
 mod select;
 mod synth;
 mod tenant;
