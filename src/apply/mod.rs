@@ -502,7 +502,9 @@ fn write(
     started_at: String,
 ) -> Result<Applied, ApplyError> {
     let id = Uuid::now_v7().to_string();
-    let results = |status: &dyn Fn(Option<&crate::plan::Change>) -> (String, Option<String>)| -> Vec<DeploymentResult> {
+    // A change's status and message; `None` for an object whose secrets alone are set.
+    type StatusOf<'a> = dyn Fn(Option<&crate::plan::Change>) -> (String, Option<String>) + 'a;
+    let results = |status: &StatusOf<'_>| -> Vec<DeploymentResult> {
         let mut out: Vec<DeploymentResult> = plan
             .changes
             .iter()

@@ -149,12 +149,12 @@ pub fn planned(
     }
     let salt = tenant.fingerprint_salt()?;
     // Per destination object: its document and its secret values.
-    let mut destination: HashMap<Uuid, Option<(serde_json::Value, Vec<(String, Secret)>)>> =
-        HashMap::new();
+    type Kept = Option<(serde_json::Value, Vec<(String, Secret)>)>;
+    let mut destination: HashMap<Uuid, Kept> = HashMap::new();
     let mut out = Vec::with_capacity(needed.len());
     for n in needed {
         let at = adopted.get(&n.guid).copied().unwrap_or(n.guid);
-        if !destination.contains_key(&at) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = destination.entry(at) {
             let found = match tenant.object(&ObjectKey::Guid(at))? {
                 Some(o) => Some((
                     serde_json::json!({ "spec": serde_json::Value::Object(o.spec) }),
@@ -162,7 +162,7 @@ pub fn planned(
                 )),
                 None => None,
             };
-            destination.insert(at, found);
+            slot.insert(found);
         }
         let context = format!("{} {}", n.guid, n.field);
         let theirs = destination[&at].as_ref().and_then(|(doc, secrets)| {

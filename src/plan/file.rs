@@ -340,6 +340,51 @@ mod tests {
         assert!(matches!(read(&path), Err(PlanFileError::NotAPlan { .. })));
     }
 
+    fn secret(
+        status: crate::plan::SecretStatus,
+        fingerprint: Option<&str>,
+    ) -> crate::plan::PlannedSecret {
+        crate::plan::PlannedSecret {
+            address: "data_source/pos".into(),
+            guid: uuid::Uuid::from_u128(1),
+            field: "/spec/connection/password".into(),
+            pointer: "/spec/connection/password".into(),
+            source: crate::desired::environment::SecretFrom::Var("POS_PASSWORD".into()),
+            by: "environments/prod.toml:8".into(),
+            available: fingerprint.is_some(),
+            status,
+            fingerprint: fingerprint.map(String::from),
+        }
+    }
+
+    #[test]
+    fn what_a_plan_found_of_a_secret_is_not_compared_but_a_value_it_saw_is() {
+        use crate::plan::SecretStatus::*;
+        let mut saved = plan();
+        saved.secrets = vec![secret(NotChecked, None)];
+        let mut again = plan();
+        again.secrets = vec![secret(Changed, Some("a"))];
+        // Made without the value, applied where it is.
+        assert_eq!(differences(&saved, &again), Vec::<String>::new());
+        assert_eq!(secret_values_changed(&saved, &again), Vec::<String>::new());
+        // Made with a value, applied with another.
+        saved.secrets = vec![secret(Unchanged, Some("b"))];
+        assert_eq!(differences(&saved, &again), Vec::<String>::new());
+        assert_eq!(
+            secret_values_changed(&saved, &again),
+            ["secrets[data_source/pos /spec/connection/password]: the value of environment variable POS_PASSWORD is not the one the plan was made with"]
+        );
+        // Where a value comes from is compared.
+        again.secrets[0].source = crate::desired::environment::SecretFrom::Var("OTHER".into());
+        let found = differences(&saved, &again);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .starts_with("secrets[data_source/pos].source.env: the file says \"POS_PASSWORD\""),
+            "{found:?}"
+        );
+    }
+
     #[test]
     fn a_destination_password_is_in_no_plan_file_output_or_error() {
         let url = crate::store::TenantUrl::parse("postgres://user:hunter2@host/db").unwrap();

@@ -245,7 +245,10 @@ fn secrets_come_from_a_variable_and_a_file_and_the_plan_says_what_the_apply_sets
     );
     assert!(text.contains("  ? data_source/warehouse_hive /spec/connection/password: not checked, from environment variable HIVE_PASSWORD (not available here; environments/prod.toml:8)"), "{text}");
     // A new password alone is a change, and the apply sets it alone.
-    env.write("secrets/krb5.conf", "[libdefaults]\n  default_realm = PROD\n");
+    env.write(
+        "secrets/krb5.conf",
+        "[libdefaults]\n  default_realm = PROD\n",
+    );
     let rotated = [("HIVE_PASSWORD", "prod-password-2")];
     let out = ferry_in_repo(&env, &rotated)
         .args(["plan", "--env", "prod", "--detailed-exitcode"])
@@ -274,8 +277,14 @@ fn secrets_come_from_a_variable_and_a_file_and_the_plan_says_what_the_apply_sets
             .success(),
     );
     let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
-    assert_eq!(shown["deployment"]["results"][0]["action"], "set_secrets", "{shown}");
-    assert_eq!(shown["deployment"]["results"][0]["address"], "data_source/warehouse_hive");
+    assert_eq!(
+        shown["deployment"]["results"][0]["action"], "set_secrets",
+        "{shown}"
+    );
+    assert_eq!(
+        shown["deployment"]["results"][0]["address"],
+        "data_source/warehouse_hive"
+    );
     // And then there is nothing left to do.
     ferry_in_repo(&env, &rotated)
         .args(["plan", "--env", "prod", "--detailed-exitcode"])
