@@ -148,7 +148,7 @@ fn bad_tenant_files_are_named() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let out = env.ferry().args(["tenant", "info", &url]).assert().code(1);
-    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 5\n  hint: upgrade ferry"), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 6\n  hint: upgrade ferry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -324,7 +324,8 @@ fn two_processes_race_for_the_lock() {
 }
 
 /// A store made by an older ferry (schema version 1) is migrated when opened, to the lease
-/// columns of the lock (migration 4) and a rollback's target (migration 5) included.
+/// columns of the lock (migration 4), a rollback's target (migration 5) and the salt of secret
+/// fingerprints (migration 6) included.
 #[test]
 fn older_stores_are_migrated() {
     let env = TestEnv::new();
@@ -335,7 +336,8 @@ fn older_stores_are_migrated() {
         "DROP INDEX objects_summary; DROP INDEX applied_summary;
          ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
          ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
-         ALTER TABLE deployments DROP COLUMN rollback_of; PRAGMA user_version = 1;",
+         ALTER TABLE deployments DROP COLUMN rollback_of;
+         ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
@@ -347,7 +349,11 @@ fn older_stores_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
+    let salt: String = conn
+        .query_row("SELECT fingerprint_salt FROM tenant", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(salt.len(), 64, "migration 6 gives the tenant a salt");
     conn.execute(
         "INSERT INTO lock (id, holder, purpose, acquired_at, expires_at, host, pid, renewed_at)
          VALUES (1, 'h', 'p', 't', 't', 'host', 1, 't')",
