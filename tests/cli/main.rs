@@ -13,6 +13,7 @@ mod init;
 mod kinds;
 mod object;
 mod output;
+mod overlay;
 mod plan;
 mod quickstart;
 mod readme;
