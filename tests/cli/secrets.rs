@@ -172,6 +172,13 @@ fn secrets_come_from_a_variable_and_a_file_and_the_plan_says_what_the_apply_sets
         md.contains("| `data_source/warehouse_hive` | `/spec/connection/password` | new | environment variable `HIVE_PASSWORD` | no | environments/prod.toml:8 |"),
         "{md}"
     );
+    // A selection that leaves the object out leaves its secrets out too.
+    let out = ferry_in_repo(&env, &[])
+        .args(["plan", "--env", "prod", "--format", "json"])
+        .args(["--exclude", "data_source/warehouse_hive"])
+        .assert()
+        .success();
+    assert!(plan_json(&out).get("secrets").is_none());
     // With the values: the apply sets them, each in its place.
     env.write(
         "secrets/krb5.conf",
