@@ -353,6 +353,17 @@ static PLAN_SEEDS: LazyLock<Vec<Plan>> = LazyLock::new(|| {
             overrides: 2,
             objects_overridden: 1,
         }),
+        secrets: vec![ferry::plan::PlannedSecret {
+            address: "data_segment/retail".into(),
+            guid: guid(1),
+            field: "/spec/config_files[file_name=krb5.conf]/content".into(),
+            pointer: "/spec/config_files/0/content".into(),
+            source: ferry::desired::environment::SecretFrom::File("../krb5.conf".into()),
+            by: "environments/prod.toml:20".into(),
+            available: true,
+            status: ferry::plan::SecretStatus::Changed,
+            fingerprint: Some("e".repeat(64)),
+        }],
     };
     let empty = Plan {
         changes: Vec::new(),

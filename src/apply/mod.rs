@@ -23,6 +23,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use crate::desired::secrets::SecretValues;
 use crate::edit;
 use crate::kinds::Registry;
 use crate::model::hash::canonical_json_of_map;
@@ -39,6 +40,12 @@ pub enum ApplyError {
     /// The desired objects are not what the plan recorded.
     #[error("the desired objects differ from the plan's: {}", join(.0))]
     DesiredChanged(Vec<DesiredChanged>),
+    /// Secrets the plan sets have no value where the apply runs; nothing was written.
+    #[error("{} secret(s) the apply sets have no value here, so nothing was changed: {}", missing.len(), join(missing))]
+    MissingSecrets {
+        /// Each: "ADDRESS FIELD: SOURCE REASON (FILE:LINE)".
+        missing: Vec<String>,
+    },
     /// The store refused the writes; nothing was applied.
     #[error("the apply failed and nothing was changed: {source}")]
     Failed {
@@ -245,8 +252,14 @@ pub struct Applied {
 }
 
 /// Applies `plan` to `tenant`. `desired` are the objects of the plan's source, `blobs` their git
-/// blob ids; `plan_hash` is the hash of the plan's saved form ([`crate::plan::file::hash`]). The
-/// caller holds the maintenance lock as `actor` ([`session`]). The deployment records `notes`.
+/// blob ids, `secrets` the values of the plan's secrets; `plan_hash` is the hash of the plan's
+/// saved form ([`crate::plan::file::hash`]). The caller holds the maintenance lock as `actor`
+/// ([`session`]). The deployment records `notes`.
+///
+/// Every planned secret is set from its value, at its concrete pointer in the desired object
+/// (elements found by key, so a reordered array keeps each value with its element): with its
+/// object's change, or, for an object that is otherwise unchanged and whose secret is `new` or
+/// `changed`, as a change of its own (recorded with action `set_secrets`).
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
     plan: &Plan,
@@ -255,18 +268,32 @@ pub fn apply(
     blobs: &HashMap<Uuid, String>,
     registry: &Registry,
     notes: &Notes,
+    secrets: &SecretValues,
     tenant: &mut dyn Tenant,
     actor: &Actor,
 ) -> Result<Applied, ApplyError> {
+    let missing = secrets.missing_of(&plan.secrets);
+    if !missing.is_empty() {
+        return Err(ApplyError::MissingSecrets { missing });
+    }
     let started_at = actor.now.clone();
     let by_address = recheck(plan, tenant)?;
-    let (batch, applied) = prepare_batch(plan, desired, blobs, registry, &by_address)?;
+    let (batch, applied, secrets_only) =
+        prepare_batch(plan, desired, blobs, registry, secrets, &by_address)?;
     let to_write = ToWrite {
         plan,
         plan_hash,
         notes,
     };
-    write(&to_write, &batch, &applied, tenant, actor, started_at)
+    write(
+        &to_write,
+        &batch,
+        &applied,
+        &secrets_only,
+        tenant,
+        actor,
+        started_at,
+    )
 }
 
 /// The plan a deployment writes, and what it records beside it.
@@ -275,6 +302,9 @@ struct ToWrite<'a> {
     plan_hash: &'a str,
     notes: &'a Notes,
 }
+
+/// The action a deployment records for an object whose secrets alone it set.
+pub const SET_SECRETS: &str = "set_secrets";
 
 /// The destination's objects by address, once every object the plan touches is checked to be as
 /// the plan saw it (and its facts).
@@ -366,15 +396,37 @@ pub fn recheck(plan: &Plan, tenant: &dyn Tenant) -> Result<HashMap<String, Uuid>
     Ok(by_address)
 }
 
-/// The store changes of the plan and what is recorded as applied, from the desired objects
-/// resolved as the plan resolved them; refuses objects that are not what the plan recorded.
+/// The store changes of the plan, what is recorded as applied, and the objects (GUID, address)
+/// whose secrets alone change, from the desired objects resolved as the plan resolved them;
+/// refuses objects that are not what the plan recorded.
+#[allow(clippy::type_complexity)]
 fn prepare_batch(
     plan: &Plan,
     desired: &[Object],
     blobs: &HashMap<Uuid, String>,
     registry: &Registry,
+    secrets: &SecretValues,
     by_address: &HashMap<String, Uuid>,
-) -> Result<(Vec<store::Change>, Vec<AppliedRecord>), ApplyError> {
+) -> Result<(Vec<store::Change>, Vec<AppliedRecord>, Vec<(Uuid, String)>), ApplyError> {
+    // The values to set, per object.
+    let mut values: HashMap<Uuid, Vec<(String, crate::secret::Secret)>> = HashMap::new();
+    for s in &plan.secrets {
+        if let Some(v) = secrets.get(s.guid, &s.pointer) {
+            values
+                .entry(s.guid)
+                .or_default()
+                .push((s.pointer.clone(), v.clone()));
+        }
+    }
+    let with_values = |mut new: store::NewObject| {
+        if let Some(set) = values.get(&new.guid) {
+            new.secrets
+                .retain(|(p, _)| !set.iter().any(|(q, _)| q == p));
+            new.secrets.extend(set.iter().cloned());
+            new.secrets.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        new
+    };
     // The desired objects, resolved as the plan resolved them.
     let desired_guids: HashMap<String, Uuid> = desired
         .iter()
@@ -428,20 +480,45 @@ fn prepare_batch(
             body: canonical_json_of_map(&new.spec),
             blob_id: blobs.get(&c.guid).cloned(),
         });
-        batch.push(store::Change::Put(Box::new(new)));
+        batch.push(store::Change::Put(Box::new(with_values(new))));
+    }
+    // Objects the plan leaves as they are but whose secret the apply sets: the same body (the
+    // store's fingerprint check, inside the write, refuses one changed since the plan) with
+    // the values. What ferry applied to them stays as recorded.
+    let changed: std::collections::HashSet<Uuid> = plan.changes.iter().map(|c| c.guid).collect();
+    let mut secrets_only: Vec<(Uuid, String)> = plan
+        .secrets
+        .iter()
+        .filter(|s| s.status.sets() && !changed.contains(&s.guid))
+        .map(|s| (s.guid, s.address.clone()))
+        .collect();
+    secrets_only.dedup();
+    for (guid, address) in &secrets_only {
+        let prepared = by_guid
+            .get(guid)
+            .and_then(|o| registry.get(&o.kind).map(|k| (o, k)))
+            .and_then(|(o, k)| edit::prepare(k, o, *guid, &lookup).ok());
+        match prepared {
+            Some(new) => batch.push(store::Change::Put(Box::new(with_values(new)))),
+            None => changed_desired.push(DesiredChanged::Gone {
+                address: address.clone(),
+            }),
+        }
     }
     if !changed_desired.is_empty() {
         return Err(ApplyError::DesiredChanged(changed_desired));
     }
-    Ok((batch, applied))
+    Ok((batch, applied, secrets_only))
 }
 
 /// Writes the batch and the deployment record in one store transaction; a failure is recorded
 /// as a failed deployment, naming the object that failed.
+#[allow(clippy::too_many_arguments)]
 fn write(
     to_write: &ToWrite,
     batch: &[store::Change],
     applied: &[AppliedRecord],
+    secrets_only: &[(Uuid, String)],
     tenant: &mut dyn Tenant,
     actor: &Actor,
     started_at: String,
@@ -452,11 +529,14 @@ fn write(
         notes,
     } = *to_write;
     let id = Uuid::now_v7().to_string();
-    let results = |status: &dyn Fn(&crate::plan::Change) -> (String, Option<String>)| -> Vec<DeploymentResult> {
-        plan.changes
+    // A change's status and message; `None` for an object whose secrets alone are set.
+    type StatusOf<'a> = dyn Fn(Option<&crate::plan::Change>) -> (String, Option<String>) + 'a;
+    let results = |status: &StatusOf<'_>| -> Vec<DeploymentResult> {
+        let mut out: Vec<DeploymentResult> = plan
+            .changes
             .iter()
             .map(|c| {
-                let (status, message) = status(c);
+                let (status, message) = status(Some(c));
                 DeploymentResult {
                     guid: c.guid,
                     address: c.address.clone(),
@@ -465,7 +545,18 @@ fn write(
                     message,
                 }
             })
-            .collect()
+            .collect();
+        for (guid, address) in secrets_only {
+            let (status, message) = status(None);
+            out.push(DeploymentResult {
+                guid: *guid,
+                address: address.clone(),
+                action: SET_SECRETS.to_string(),
+                status,
+                message,
+            });
+        }
+        out
     };
     let mut deployment = Deployment {
         id: id.clone(),
@@ -479,10 +570,11 @@ fn write(
         content: notes.content.clone(),
         skip_gate: notes.skip_gate.clone(),
         results: results(&|c| {
-            if c.risks.is_empty() {
+            if c.is_none_or(|c| c.risks.is_empty()) {
                 ("succeeded".into(), None)
             } else {
-                ("succeeded_with_risks".into(), Some(c.risks.join("; ")))
+                let risks = c.map(|c| c.risks.join("; "));
+                ("succeeded_with_risks".into(), risks)
             }
         }),
     };
@@ -501,7 +593,12 @@ fn write(
             deployment.status = "failed".into();
             deployment.finished_at = Some(actor.now.clone());
             deployment.results = results(&|c| {
-                if failed.is_none_or(|f| std::ptr::eq(f, c)) {
+                let is_failed = match (failed, c) {
+                    (None, _) => true,
+                    (Some(f), Some(c)) => std::ptr::eq(f, c),
+                    (Some(_), None) => false,
+                };
+                if is_failed {
                     ("failed".into(), Some(message.clone()))
                 } else {
                     (

@@ -21,6 +21,10 @@ use super::terminal::Terminal;
 /// --skip-gate REASON applies without it and records why. The deletion guards hold as for
 /// `ferry plan`.
 ///
+/// With an environment, every secret it names is read from its variable or file first; when one
+/// has no value the apply refuses before the lock and before any write, naming each. Values go
+/// only to the destination's secret table.
+///
 /// Exit codes: 0 success (also when there is nothing to apply), 1 error, 130 interrupted by
 /// Ctrl-C or SIGTERM (the write was rolled back: nothing was written).
 #[derive(Debug, clap::Args)]

@@ -258,6 +258,10 @@ fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
             Class::User,
             "give more of the id: `ferry history --tenant URL` shows each one's unique short form",
         ),
+        E::MissingSecrets { .. } => (
+            Class::Environment,
+            "set each variable and provide each file where the apply runs (relative paths are from the repository's folder), then run again; `ferry plan --env ENV` lists the secrets and whether each is available",
+        ),
         E::WaitedOut { .. } => (
             Class::Environment,
             "wait longer (a larger --lock-wait), or ask the holder to finish; `ferry status --tenant URL` shows the lock",
@@ -344,6 +348,21 @@ impl From<Error> for CliError {
             }
             Error::Apply(ferry::apply::ApplyError::Store(s)) => store_hint(s),
             Error::Apply(ferry::apply::ApplyError::TooLate(t)) => (User, Some(too_late(t))),
+            Error::Apply(a @ ferry::apply::ApplyError::MissingSecrets { missing }) => {
+                let (class, hint) = apply(a);
+                let mut err = CliError::new(
+                    class,
+                    format!(
+                        "{} secret(s) the apply sets have no value here; nothing was changed",
+                        missing.len()
+                    ),
+                );
+                err.details = ferry::model::text::listed(missing, "\n")
+                    .lines()
+                    .map(String::from)
+                    .collect();
+                return err.hint(hint);
+            }
             Error::Apply(a) => {
                 let (class, hint) = apply(a);
                 (class, Some(hint.into()))

@@ -92,12 +92,15 @@ impl EnvError {
     }
 }
 
-/// Where a secret's value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a secret's value comes from; in a plan file `{"env": "NAME"}` or `{"file": "PATH"}`,
+/// as the environment file says it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum SecretFrom {
     /// An environment variable of the process that runs ferry (a CI secret variable).
+    #[serde(rename = "env")]
     Var(String),
     /// A file's bytes (relative paths from the repository's folder).
+    #[serde(rename = "file")]
     File(String),
 }
 
@@ -136,7 +139,8 @@ pub enum Segment {
 }
 
 impl FieldPath {
-    fn parse(text: &str) -> Result<FieldPath, String> {
+    /// Parses a field path as an environment file writes it.
+    pub fn parse(text: &str) -> Result<FieldPath, String> {
         let Some(rest) = text.strip_prefix("/spec/") else {
             return Err(format!(
                 "`{text}` is not a field of an object: fields are JSON pointers under /spec (`/spec/connection/host`)"

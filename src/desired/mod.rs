@@ -9,6 +9,7 @@
 pub mod environment;
 pub mod git;
 pub mod overlay;
+pub mod secrets;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -68,6 +68,7 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             let hash = saved.hash.clone();
             let url = saved.plan.destination.url.clone();
             let planned = pipeline::planned_from_saved(ctx, path, saved)?;
+            planned.check_secrets()?;
             if planned.plan.has_changes() {
                 gate(&planned, ui)?;
             }
@@ -75,6 +76,8 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
         }
         ApplySource::Fresh(request) => {
             let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, request, ui)?;
+            // Every secret's value is found before the plan is shown, asked about or applied.
+            planned.check_secrets()?;
             if planned.plan.has_changes() {
                 gate(&planned, ui)?;
             }

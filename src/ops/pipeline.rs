@@ -13,7 +13,7 @@ use super::{Error, Result, Ui};
 use crate::apply::{self, session};
 use crate::context::Context;
 use crate::desired::environment::{self, Environment};
-use crate::desired::{self, overlay, ReadMode};
+use crate::desired::{self, overlay, secrets, ReadMode};
 use crate::graph::Graph;
 use crate::kinds::Registry;
 use crate::model::Object;
@@ -64,6 +64,22 @@ pub struct Planned {
     /// What the revision's objects are (the promotion gate compares it), the whole revision's
     /// even when the plan selects part of it.
     pub content: Option<store::Content>,
+    /// The values of the plan's secrets that their sources had here (`plan.secrets`), and the
+    /// ones that had none.
+    pub secret_values: secrets::SecretValues,
+}
+
+impl Planned {
+    /// Refuses, before any lock or write, a plan one of whose secrets has no value here, naming
+    /// each (object, field, source, line).
+    pub fn check_secrets(&self) -> Result<()> {
+        let missing = self.secret_values.missing_of(&self.plan.secrets);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Apply(apply::ApplyError::MissingSecrets { missing }))
+        }
+    }
 }
 
 /// The environment `name` of the repository at `root`: its file at `revision`, or in the
@@ -298,6 +314,12 @@ fn make_plan_at(
         }
         None => None,
     };
+    // Read where the plan is made; a source without a value is not an error here. (Objects a
+    // secret entry chooses are always read, so every needed secret is here.)
+    let secret_values = match &overlaid {
+        Some(o) => secrets::read(ctx, root, &o.secrets),
+        None => secrets::SecretValues::default(),
+    };
     // An object the overrides chose is applied with the digest of those overrides beside its
     // file's blob id: a later plan leaves its file unread only with the same overrides.
     let mut blobs = read.blobs;
@@ -344,6 +366,18 @@ fn make_plan_at(
             overrides: overlaid.set.values().map(Vec::len).sum(),
             objects_overridden: overlaid.set.len(),
         });
+        let adopted: HashMap<Uuid, Uuid> = plan
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.guid, c.old_guid?)))
+            .collect();
+        plan.secrets = secrets::planned(
+            &overlaid.secrets,
+            &secret_values,
+            tenant,
+            desired.selected.as_ref(),
+            &adopted,
+        )?;
     }
     tracing::debug!(
         changes = plan.changes.len(),
@@ -361,6 +395,7 @@ fn make_plan_at(
         root: root.to_path_buf(),
         environment: env,
         content,
+        secret_values,
     })
 }
 
@@ -508,6 +543,12 @@ pub fn planned_from_saved(
     } else {
         plan::file::differences(&saved.plan, again)
     };
+    // A value the plan saw must be the value the apply sets.
+    let differences = {
+        let mut all = differences;
+        all.extend(plan::file::secret_values_changed(&saved.plan, again));
+        all
+    };
     if !differences.is_empty() {
         return Err(Error::PlanEdited {
             path: path.to_path_buf(),
@@ -615,6 +656,7 @@ pub fn apply_planned(
             &planned.blobs,
             &planned.registry,
             &notes,
+            &planned.secret_values,
             tenant,
             actor,
         )

@@ -100,6 +100,7 @@ pub fn build(
             ..Default::default()
         },
         environment: None,
+        secrets: Vec::new(),
     })
 }
 

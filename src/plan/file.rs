@@ -133,16 +133,32 @@ pub fn read(path: &Path) -> Result<Saved, PlanFileError> {
 /// How many differences [`differences`] names; the rest are counted.
 pub const DIFFERENCES_SHOWN: usize = 20;
 
+/// The fields of a planned secret that depend on where the plan is made (whether the source had
+/// a value there, and what that told): [`differences`] leaves them out, so that a plan made
+/// without the values (a pull-request job) applies where they are.
+const SECRET_FOUND: [&str; 3] = ["available", "status", "fingerprint"];
+
 /// Where `saved` (a plan file as read) differs from `again` (the plan made again from what it
 /// records), one line each: the place (a change or drift entry by its address), what the file
 /// says and what the plan made again says, values quoted as excerpts. Empty when they are equal.
+/// What the plan found of each secret's value is not compared ([`SECRET_FOUND`]; see
+/// [`secret_values_changed`]).
 pub fn differences(saved: &Plan, again: &Plan) -> Vec<String> {
     // Equal plans are the usual case: no documents built to compare.
     if saved == again {
         return Vec::new();
     }
-    let saved = serde_json::to_value(saved).expect("plans serialize");
-    let again = serde_json::to_value(again).expect("plans serialize");
+    let mut saved = serde_json::to_value(saved).expect("plans serialize");
+    let mut again = serde_json::to_value(again).expect("plans serialize");
+    for plan in [&mut saved, &mut again] {
+        if let Some(Value::Array(secrets)) = plan.get_mut("secrets") {
+            for s in secrets.iter_mut().filter_map(Value::as_object_mut) {
+                for key in SECRET_FOUND {
+                    s.remove(key);
+                }
+            }
+        }
+    }
     let mut found = Vec::new();
     differ(&saved, &again, String::new(), &mut found);
     let total = found.len();
@@ -151,6 +167,30 @@ pub fn differences(saved: &Plan, again: &Plan) -> Vec<String> {
         found.push(format!("and {} more", total - DIFFERENCES_SHOWN));
     }
     found
+}
+
+/// The secrets whose value the saved plan saw (it has a fingerprint) and whose source now has
+/// another value, one line each; a value the plan did not see is taken as it is found, as a
+/// plan made without the values is meant to be applied where they are.
+pub fn secret_values_changed(saved: &Plan, again: &Plan) -> Vec<String> {
+    saved
+        .secrets
+        .iter()
+        .filter_map(|s| {
+            let seen = s.fingerprint.as_ref()?;
+            let now = again
+                .secrets
+                .iter()
+                .find(|a| a.guid == s.guid && a.pointer == s.pointer)?;
+            match &now.fingerprint {
+                Some(f) if f != seen => Some(format!(
+                    "secrets[{} {}]: the value of {} is not the one the plan was made with",
+                    s.address, s.field, s.source
+                )),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn differ(saved: &Value, again: &Value, place: String, found: &mut Vec<String>) {
@@ -241,6 +281,7 @@ mod tests {
             skipped: Vec::new(),
             made_with: Default::default(),
             environment: None,
+            secrets: Vec::new(),
         }
     }
 
@@ -299,9 +340,54 @@ mod tests {
         assert!(matches!(read(&path), Err(PlanFileError::NotAPlan { .. })));
     }
 
+    fn secret(
+        status: crate::plan::SecretStatus,
+        fingerprint: Option<&str>,
+    ) -> crate::plan::PlannedSecret {
+        crate::plan::PlannedSecret {
+            address: "data_source/pos".into(),
+            guid: uuid::Uuid::from_u128(1),
+            field: "/spec/connection/password".into(),
+            pointer: "/spec/connection/password".into(),
+            source: crate::desired::environment::SecretFrom::Var("POS_PASSWORD".into()),
+            by: "environments/prod.toml:8".into(),
+            available: fingerprint.is_some(),
+            status,
+            fingerprint: fingerprint.map(String::from),
+        }
+    }
+
+    #[test]
+    fn what_a_plan_found_of_a_secret_is_not_compared_but_a_value_it_saw_is() {
+        use crate::plan::SecretStatus::*;
+        let mut saved = plan();
+        saved.secrets = vec![secret(NotChecked, None)];
+        let mut again = plan();
+        again.secrets = vec![secret(Changed, Some("a"))];
+        // Made without the value, applied where it is.
+        assert_eq!(differences(&saved, &again), Vec::<String>::new());
+        assert_eq!(secret_values_changed(&saved, &again), Vec::<String>::new());
+        // Made with a value, applied with another.
+        saved.secrets = vec![secret(Unchanged, Some("b"))];
+        assert_eq!(differences(&saved, &again), Vec::<String>::new());
+        assert_eq!(
+            secret_values_changed(&saved, &again),
+            ["secrets[data_source/pos /spec/connection/password]: the value of environment variable POS_PASSWORD is not the one the plan was made with"]
+        );
+        // Where a value comes from is compared.
+        again.secrets[0].source = crate::desired::environment::SecretFrom::Var("OTHER".into());
+        let found = differences(&saved, &again);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .starts_with("secrets[data_source/pos].source.env: the file says \"POS_PASSWORD\""),
+            "{found:?}"
+        );
+    }
+
     #[test]
     fn a_destination_password_is_in_no_plan_file_output_or_error() {
-        let url = crate::store::TenantUrl::parse("postgres://user:secret@host/db").unwrap();
+        let url = crate::store::TenantUrl::parse("postgres://user:hunter2@host/db").unwrap();
         let mut with_password = plan();
         with_password.destination.url = url.clone();
         let dir = tempfile::tempdir().unwrap();
@@ -320,7 +406,7 @@ mod tests {
             .to_string(),
         ];
         for text in &shown {
-            assert!(!text.contains("secret"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
         }
         assert!(shown[0].contains("postgres://user:(sensitive)@host/db"));
     }

@@ -300,6 +300,7 @@ mod tests {
             skipped: Vec::new(),
             made_with: MadeWith::default(),
             environment: None,
+            secrets: Vec::new(),
         }
     }
 

@@ -153,6 +153,74 @@ pub struct Plan {
     /// The environment whose overlay the desired objects have (`--env`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<PlanEnvironment>,
+    /// The secrets the environment supplies to the planned objects, which the apply sets from
+    /// their sources (never a value), by address then pointer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<PlannedSecret>,
+}
+
+/// A secret the apply sets: where its value comes from, and what the plan could tell of it
+/// without showing it.
+///
+/// The apply sets every planned secret from its source, whatever its status: the status is
+/// what the plan knew when it was made. A secret that is `changed` or `new` counts as a change
+/// of the plan even when its object is otherwise unchanged (the apply then sets the secret
+/// alone). `available`, `status` and `fingerprint` depend on where the plan is made (a
+/// pull-request job holds no production secrets), so `apply PLAN` does not compare them,
+/// except that a value the plan saw (a `fingerprint`) must still be the value found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedSecret {
+    /// The object's address.
+    pub address: String,
+    /// Its GUID.
+    pub guid: uuid::Uuid,
+    /// The field as the environment file names it
+    /// (`/spec/config_files[file_name=krb5.conf]/content`).
+    pub field: String,
+    /// The concrete pointer in the desired object (`/spec/config_files/1/content`).
+    pub pointer: String,
+    /// Where the value comes from: a variable's name or a file's path, never the value.
+    pub source: crate::desired::environment::SecretFrom,
+    /// The environment file's line that says so (`environments/prod.toml:20`).
+    pub by: String,
+    /// Whether the source had a value where the plan was made.
+    pub available: bool,
+    /// What the apply does to the destination's value.
+    pub status: SecretStatus,
+    /// The value's fingerprint, keyed by the destination's own salt, when it was available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// What a planned secret does to the destination's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretStatus {
+    /// The destination has no value for the field.
+    New,
+    /// The source's value differs from the destination's.
+    Changed,
+    /// The source's value is the destination's.
+    Unchanged,
+    /// The destination has a value, and the source has none where the plan was made.
+    NotChecked,
+}
+
+impl SecretStatus {
+    /// The words shown to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretStatus::New => "new",
+            SecretStatus::Changed => "changed",
+            SecretStatus::Unchanged => "unchanged",
+            SecretStatus::NotChecked => "not checked",
+        }
+    }
+
+    /// Whether the apply changes the destination's value.
+    pub fn sets(self) -> bool {
+        matches!(self, SecretStatus::New | SecretStatus::Changed)
+    }
 }
 
 /// The environment a plan was made for.
@@ -205,9 +273,16 @@ pub struct Destination {
 }
 
 impl Plan {
-    /// Whether the plan changes anything.
+    /// Whether the plan changes anything: an object, or a secret's value (`new` or `changed`;
+    /// a secret `not checked` is not counted, or every plan made without the values would
+    /// have changes).
     pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty()
+        !self.changes.is_empty() || self.secrets.iter().any(|s| s.status.sets())
+    }
+
+    /// How many secrets' values the apply changes (`new` or `changed`).
+    pub fn secrets_to_set(&self) -> usize {
+        self.secrets.iter().filter(|s| s.status.sets()).count()
     }
 
     /// Whether the plan deletes anything.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{created_lines, field_lines, mermaid, plural};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, PlannedSecret, SecretStatus};
 
 /// The longest Markdown body a pull-request comment can hold, with room to spare.
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -43,19 +43,39 @@ fn headline(change: &Change) -> String {
     }
 }
 
-/// The counts line: `3 to create, 1 to update, …`.
+/// The counts line: `3 to create, 1 to update, 2 secrets to set, …`.
 pub fn summary(plan: &Plan) -> String {
     let counts = plan.counts();
-    if counts.is_empty() {
+    let to_set = plan.secrets_to_set();
+    if counts.is_empty() && to_set == 0 {
+        let not_checked = plan
+            .secrets
+            .iter()
+            .filter(|s| s.status == SecretStatus::NotChecked)
+            .count();
         return format!(
-            "No changes: the destination matches ({} unchanged, {} not managed by ferry).",
-            plan.unchanged, plan.unmanaged
+            "No changes: the destination matches ({} unchanged, {} not managed by ferry).{}",
+            plan.unchanged,
+            plan.unmanaged,
+            if not_checked > 0 {
+                format!(
+                    " {not_checked} secret{} not checked: {} value{} not available here.",
+                    plural(not_checked),
+                    if not_checked == 1 { "its" } else { "their" },
+                    if not_checked == 1 { " is" } else { "s are" }
+                )
+            } else {
+                String::new()
+            }
         );
     }
-    let parts: Vec<String> = counts
+    let mut parts: Vec<String> = counts
         .iter()
         .map(|(a, n)| format!("{n} to {}", a.as_str()))
         .collect();
+    if to_set > 0 {
+        parts.push(format!("{to_set} secret{} to set", plural(to_set)));
+    }
     format!(
         "Plan: {} ({} unchanged, {} not managed by ferry).",
         parts.join(", "),
@@ -229,7 +249,81 @@ pub fn text(plan: &Plan, colour_on: bool) -> String {
             let _ = writeln!(out, "      risk: {r}");
         }
     }
+    secret_lines(plan, &mut out);
     out
+}
+
+/// The mark of a secret's status in text output.
+fn secret_symbol(status: SecretStatus) -> &'static str {
+    match status {
+        SecretStatus::New => "+",
+        SecretStatus::Changed => "~",
+        SecretStatus::Unchanged => "=",
+        SecretStatus::NotChecked => "?",
+    }
+}
+
+fn availability(s: &PlannedSecret) -> &'static str {
+    if s.available {
+        "available"
+    } else {
+        "not available here"
+    }
+}
+
+/// The secrets section of a text plan: each secret's object, field, status and source (a
+/// variable's name or a file's path, never a value).
+fn secret_lines(plan: &Plan, out: &mut String) {
+    if plan.secrets.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nSecrets ({}) the apply sets from their sources (values are never shown):",
+        plan.secrets.len()
+    );
+    for s in &plan.secrets {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}, from {} ({}; {})",
+            secret_symbol(s.status),
+            s.address,
+            s.field,
+            s.status.as_str(),
+            s.source,
+            availability(s),
+            s.by
+        );
+    }
+}
+
+/// The secrets of a Markdown plan, as a table.
+fn markdown_secrets(plan: &Plan, out: &mut String) {
+    if plan.secrets.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "**Secrets** the apply sets from their sources (values are never shown):\n\n| object | field | status | source | available here | set by |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    for s in &plan.secrets {
+        let source = match &s.source {
+            crate::desired::environment::SecretFrom::Var(v) => {
+                format!("environment variable `{v}`")
+            }
+            crate::desired::environment::SecretFrom::File(p) => format!("file `{p}`"),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {source} | {} | {} |",
+            s.address,
+            s.field,
+            s.status.as_str(),
+            if s.available { "yes" } else { "no" },
+            s.by
+        );
+    }
+    out.push('\n');
 }
 
 fn short(id: &str) -> &str {
@@ -290,6 +384,7 @@ pub fn markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    markdown_secrets(plan, &mut out);
     let room = MARKDOWN_LIMIT.saturating_sub(out.len() + CUT_NOTE.len());
     let (mut body, mut whole) = markdown_body(plan, &categories, room, true);
     let creates = plan
@@ -484,6 +579,7 @@ mod tests {
             skipped: Vec::new(),
             made_with: MadeWith::default(),
             environment: None,
+            secrets: Vec::new(),
         }
     }
 

@@ -125,6 +125,9 @@ pub trait Tenant {
     fn deleted(&self, filter: &Filter) -> Result<Vec<Deleted>, StoreError>;
     /// The secret values of one object: (pointer, value), sorted by pointer.
     fn secrets(&self, guid: Uuid) -> Result<Vec<(String, Secret)>, StoreError>;
+    /// The tenant's own random salt, made with it: it keys the fingerprints of secret values
+    /// that plans record ([`Secret::tenant_fingerprint`]). Never shown.
+    fn fingerprint_salt(&self) -> Result<Secret, StoreError>;
     /// Object counts per kind.
     fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError>;
     /// Applies a batch in one transaction: all or nothing. Fails at once when another holder

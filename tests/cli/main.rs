@@ -18,6 +18,7 @@ mod overlay;
 mod plan;
 mod quickstart;
 mod readme;
+mod secrets;
 mod select;
 mod synth;
 mod tenant;

@@ -346,7 +346,7 @@ fn plan_json(env: &TestEnv, repo: &Path, args: &[&str]) -> serde_json::Value {
 }
 
 /// Asserts that `plan` is valid against `schemas/plan.schema.json`.
-fn assert_valid_plan(plan: &serde_json::Value) {
+pub fn assert_valid_plan(plan: &serde_json::Value) {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(source_dir().join("schemas/plan.schema.json")).unwrap(),
     )

@@ -324,7 +324,8 @@ fn two_processes_race_for_the_lock() {
 }
 
 /// A store made by an older ferry (schema version 1) is migrated when opened, to the lease
-/// columns of the lock (migration 4) and a rollback's target (migration 5) included.
+/// columns of the lock (migration 4), a rollback's target (migration 5) and the salt of secret
+/// fingerprints (migration 6) included.
 #[test]
 fn older_stores_are_migrated() {
     let env = TestEnv::new();
@@ -338,7 +339,7 @@ fn older_stores_are_migrated() {
          ALTER TABLE deployments DROP COLUMN rollback_of;
              DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
              ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
-             PRAGMA user_version = 1;",
+             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
@@ -350,7 +351,11 @@ fn older_stores_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
+    let salt: String = conn
+        .query_row("SELECT fingerprint_salt FROM tenant", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(salt.len(), 64, "migration 7 gives the tenant a salt");
     conn.execute(
         "INSERT INTO lock (id, holder, purpose, acquired_at, expires_at, host, pid, renewed_at)
          VALUES (1, 'h', 'p', 't', 't', 'host', 1, 't')",

@@ -136,6 +136,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE deployments ADD COLUMN skip_gate TEXT;
     CREATE INDEX deployments_by_objects ON deployments (objects_tree, started_at);
     "#,
+    // 7: a random salt of the tenant's own, that keys the fingerprints of secret values a plan
+    // file records, so that they cannot be checked against guesses without the tenant.
+    r#"
+    ALTER TABLE tenant ADD COLUMN fingerprint_salt TEXT;
+    UPDATE tenant SET fingerprint_salt = lower(hex(randomblob(32)));
+    "#,
 ];
 
 /// The store schema version this ferry writes.
@@ -211,7 +217,7 @@ mod tests {
              ALTER TABLE deployments DROP COLUMN rollback_of;
              DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
              ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
-             PRAGMA user_version = 1;",
+             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 1;",
         )
         .unwrap();
         drop(conn);
@@ -239,7 +245,7 @@ mod tests {
              ALTER TABLE deployments DROP COLUMN rollback_of;
              DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
              ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
-             PRAGMA user_version = 3;
+             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 3;
              INSERT INTO lock (id, holder, purpose, acquired_at, expires_at)
              VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');",
         )
@@ -267,6 +273,28 @@ mod tests {
                 [],
             )
             .unwrap();
+    }
+
+    #[test]
+    fn every_tenant_has_a_salt_of_its_own_and_older_ones_gain_one() {
+        use crate::store::Tenant;
+        let (_a, a) = tenant();
+        let (_b, b) = tenant();
+        let salt = a.fingerprint_salt().unwrap();
+        assert_eq!(salt.expose().len(), 64);
+        assert_ne!(salt, b.fingerprint_salt().unwrap());
+        // A version 6 store gets one when migrated.
+        a.conn
+            .execute_batch(
+                "ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 6;",
+            )
+            .unwrap();
+        let path = a.path.clone();
+        drop(a);
+        let a = SqliteTenant::open(&path).unwrap();
+        let again = a.fingerprint_salt().unwrap();
+        assert_eq!(again.expose().len(), 64);
+        assert_ne!(again, salt);
     }
 
     #[test]

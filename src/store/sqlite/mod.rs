@@ -149,8 +149,8 @@ impl SqliteTenant {
         migrations::migrate(&mut self.conn, &self.path, 0)?;
         self.conn
             .execute(
-                "INSERT INTO tenant (id, name, platform_version, engine, engine_mode, cluster, created_at)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO tenant (id, name, platform_version, engine, engine_mode, cluster, created_at, fingerprint_salt)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, lower(hex(randomblob(32))))",
                 params![facts.name, facts.platform_version, facts.engine, facts.engine_mode, facts.cluster, now],
             )
             .map_err(self.err("write facts"))?;
@@ -308,6 +308,10 @@ impl Tenant for SqliteTenant {
 
     fn secrets(&self, guid: Uuid) -> Result<Vec<(String, Secret)>, StoreError> {
         read::secrets(self, guid)
+    }
+
+    fn fingerprint_salt(&self) -> Result<Secret, StoreError> {
+        read::fingerprint_salt(self)
     }
 
     fn counts(&self) -> Result<BTreeMap<String, u64>, StoreError> {

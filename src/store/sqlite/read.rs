@@ -360,6 +360,19 @@ pub(super) fn deleted(t: &SqliteTenant, filter: &Filter) -> Result<Vec<Deleted>,
     Ok(out)
 }
 
+/// See [`crate::store::Tenant::fingerprint_salt`].
+pub(super) fn fingerprint_salt(t: &SqliteTenant) -> Result<Secret, StoreError> {
+    let salt: Option<String> = t
+        .conn
+        .query_row(
+            "SELECT fingerprint_salt FROM tenant WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(t.err("read the fingerprint salt"))?;
+    Ok(Secret::new(salt.unwrap_or_default()))
+}
+
 pub(super) fn secrets(t: &SqliteTenant, guid: Uuid) -> Result<Vec<(String, Secret)>, StoreError> {
     let err = t.err("read secrets");
     let mut stmt = t

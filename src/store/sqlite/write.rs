@@ -208,6 +208,9 @@ impl Writer<'_> {
             Some((_, _, v)) => (Outcome::Updated, v + 1, None),
         };
         if outcome != Outcome::Unchanged {
+            if existing.is_some() {
+                self.follow_elements(&guid, &o.spec)?;
+            }
             self.write_object(&guid, &address, o, version)?;
             let action = match outcome {
                 Outcome::Created => "created",
@@ -238,6 +241,87 @@ impl Writer<'_> {
             }
         }
         Ok(false)
+    }
+
+    /// Moves the secret values kept inside array elements to where those elements are in the
+    /// new body, so that reordering an array (`config_files`) keeps each element's value with
+    /// it. An element is found by its content (bodies hold no secrets): the first element of the
+    /// same array in `spec` equal to the old one, itself when it did not move. A value whose
+    /// element is not found stays where it was (its element's content changed), unless its
+    /// place is past the new array's end: then nothing holds it, and it is removed.
+    fn follow_elements(&self, guid: &str, spec: &Map<String, Value>) -> Result<(), StoreError> {
+        let err = self.err("move secrets");
+        let pointers: Vec<String> = {
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT pointer FROM secrets WHERE guid = ?1 ORDER BY pointer")
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([guid], |r| r.get(0))
+                .map_err(&err)?
+                .collect::<Result<Vec<String>, _>>()
+                .map_err(&err)?;
+            rows
+        };
+        // Only values inside an array element can have moved.
+        let indexed = |p: &String| {
+            crate::model::pointer::segments(p)
+                .iter()
+                .any(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if !pointers.iter().any(indexed) {
+            return Ok(());
+        }
+        let old: Option<String> = self
+            .tx
+            .prepare_cached("SELECT body FROM objects WHERE guid = ?1")
+            .and_then(|mut s| s.query_row([guid], |r| r.get(0)).optional())
+            .map_err(&err)?;
+        let Some(old) = old.and_then(|b| serde_json::from_str::<Value>(&b).ok()) else {
+            return Ok(());
+        };
+        let old = serde_json::json!({ "spec": old });
+        let new = serde_json::json!({ "spec": Value::Object(spec.clone()) });
+        let mut moves: Vec<(String, String)> = Vec::new();
+        let mut dropped: Vec<&String> = Vec::new();
+        for pointer in pointers.iter().filter(|p| indexed(p)) {
+            match followed(&old, &new, pointer) {
+                Follow::Stay => {}
+                Follow::Move(to) => moves.push((pointer.clone(), to)),
+                Follow::Drop => dropped.push(pointer),
+            }
+        }
+        for pointer in dropped {
+            self.tx
+                .prepare_cached("DELETE FROM secrets WHERE guid = ?1 AND pointer = ?2")
+                .and_then(|mut s| s.execute(params![guid, pointer]))
+                .map_err(&err)?;
+        }
+        // Read every moved value first, so that two elements that swapped places swap values.
+        let mut values = Vec::with_capacity(moves.len());
+        for (from, to) in &moves {
+            let value: String = self
+                .tx
+                .prepare_cached("SELECT value FROM secrets WHERE guid = ?1 AND pointer = ?2")
+                .and_then(|mut s| s.query_row(params![guid, from], |r| r.get(0)))
+                .map_err(&err)?;
+            values.push((to, value));
+        }
+        for (from, _) in &moves {
+            self.tx
+                .prepare_cached("DELETE FROM secrets WHERE guid = ?1 AND pointer = ?2")
+                .and_then(|mut s| s.execute(params![guid, from]))
+                .map_err(&err)?;
+        }
+        for (to, value) in values {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO secrets (guid, pointer, value) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![guid, to, value]))
+                .map_err(&err)?;
+        }
+        Ok(())
     }
 
     /// Writes an object's row, its references and the secrets it sets.
@@ -509,6 +593,62 @@ fn in_change(e: StoreError, batch: &[Change], at: usize) -> StoreError {
     }
 }
 
+/// Where a secret value kept inside an array element goes when the body changes.
+#[derive(Debug, PartialEq, Eq)]
+enum Follow {
+    /// It stays at its pointer: its element did not move, or is not found (its content changed).
+    Stay,
+    /// Its element moved here.
+    Move(String),
+    /// Its element is gone and its place is past the array's end: nothing is there to hold it.
+    Drop,
+}
+
+/// Where the value at `pointer` of `old` belongs in `new`: the pointer with its first array
+/// index replaced by the index of the first element of the same array in `new` that equals the
+/// old element (the same index when that one still does).
+fn followed(old: &Value, new: &Value, pointer: &str) -> Follow {
+    let segments = crate::model::pointer::segments(pointer);
+    let escaped = |segments: &[String]| -> String {
+        segments
+            .iter()
+            .map(|s| format!("/{}", crate::model::pointer::escape_segment(s)))
+            .collect()
+    };
+    let mut here = old;
+    for (n, seg) in segments.iter().enumerate() {
+        if let Value::Array(items) = here {
+            let (Ok(i), Some(theirs)) = (
+                seg.parse::<usize>(),
+                new.pointer(&escaped(&segments[..n]))
+                    .and_then(Value::as_array),
+            ) else {
+                return Follow::Stay;
+            };
+            let Some(element) = items.get(i) else {
+                return Follow::Stay;
+            };
+            if theirs.get(i) == Some(element) {
+                return Follow::Stay;
+            }
+            return match theirs.iter().position(|e| e == element) {
+                Some(j) => {
+                    let mut out = segments.clone();
+                    out[n] = j.to_string();
+                    Follow::Move(escaped(&out))
+                }
+                None if i >= theirs.len() => Follow::Drop,
+                None => Follow::Stay,
+            };
+        }
+        match here.get(seg.as_str()) {
+            Some(next) => here = next,
+            None => return Follow::Stay,
+        }
+    }
+    Follow::Stay
+}
+
 /// Replaces every string equal to `from` with `to`, at any depth.
 fn replace_string(value: &mut Value, from: &str, to: &str) {
     match value {
@@ -567,6 +707,87 @@ mod tests {
             .iter()
             .map(|w| (w.address.as_str(), w.outcome))
             .collect()
+    }
+
+    /// A put of `data_source/files` whose config_files are `names` in that order, setting the
+    /// content of each file `secrets` names.
+    fn with_files(guid: Uuid, names: &[&str], secrets: &[(usize, &str)]) -> Change {
+        let files: Vec<Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"file_type": "other", "file_name": n}))
+            .collect();
+        let mut spec = Map::new();
+        spec.insert("config_files".into(), Value::Array(files));
+        let hash = content_hash("data_source", "files", None, &spec);
+        Change::Put(Box::new(NewObject {
+            guid,
+            kind: "data_source".into(),
+            name: "files".into(),
+            project: None,
+            spec,
+            hash,
+            references: Vec::new(),
+            secrets: secrets
+                .iter()
+                .map(|(i, v)| {
+                    (
+                        format!("/spec/config_files/{i}/content"),
+                        crate::secret::Secret::new(*v),
+                    )
+                })
+                .collect(),
+        }))
+    }
+
+    #[test]
+    fn secrets_inside_array_elements_follow_their_elements() {
+        let (_dir, mut t) = tenant();
+        let g = Uuid::new_v4();
+        let kept = |t: &SqliteTenant| -> Vec<(String, String)> {
+            t.secrets(g)
+                .unwrap()
+                .into_iter()
+                .map(|(p, v)| (p, v.expose().to_string()))
+                .collect()
+        };
+        t.write(
+            &[with_files(g, &["a", "b", "c"], &[(0, "A"), (1, "B")])],
+            &actor("ann", NOW),
+        )
+        .unwrap();
+        // Reordered with no values given (placeholders): each value goes with its file.
+        t.write(&[with_files(g, &["c", "b", "a"], &[])], &actor("ann", NOW))
+            .unwrap();
+        assert_eq!(
+            kept(&t),
+            [
+                ("/spec/config_files/1/content".into(), "B".into()),
+                ("/spec/config_files/2/content".into(), "A".into())
+            ]
+        );
+        // A value given for the new place wins; a file that is gone takes its value along.
+        t.write(
+            &[with_files(g, &["b", "d"], &[(1, "D")])],
+            &actor("ann", NOW),
+        )
+        .unwrap();
+        assert_eq!(
+            kept(&t),
+            [
+                ("/spec/config_files/0/content".into(), "B".into()),
+                ("/spec/config_files/1/content".into(), "D".into())
+            ]
+        );
+        // Two files that swap places swap values.
+        t.write(&[with_files(g, &["d", "b"], &[])], &actor("ann", NOW))
+            .unwrap();
+        assert_eq!(
+            kept(&t),
+            [
+                ("/spec/config_files/0/content".into(), "D".into()),
+                ("/spec/config_files/1/content".into(), "B".into())
+            ]
+        );
     }
 
     #[test]
