@@ -29,6 +29,11 @@ pub struct SetField {
     pub pointer: String,
     /// `environments/prod.toml:12`.
     pub by: String,
+    /// The field as the environment file names it (array elements by key), to find it in
+    /// another version of the object (`export --env` compares the tenant's).
+    pub field: FieldPath,
+    /// The value the override sets.
+    pub value: Value,
 }
 
 /// A secret the environment supplies to one object.
@@ -96,8 +101,8 @@ pub fn apply(
             }
         }
     };
-    // Per object: pointer → (value, line); a later override wins.
-    let mut sets: BTreeMap<usize, BTreeMap<String, (Value, usize)>> = BTreeMap::new();
+    // Per object: pointer → (value, line, field); a later override wins.
+    let mut sets: BTreeMap<usize, BTreeMap<String, (Value, usize, FieldPath)>> = BTreeMap::new();
     for o in &env.overrides {
         for i in chosen(&o.select, o.line, &mut problems) {
             let object = &objects[i];
@@ -148,7 +153,7 @@ pub fn apply(
                 }
                 sets.entry(i)
                     .or_default()
-                    .insert(concrete, (value.clone(), *line));
+                    .insert(concrete, (value.clone(), *line, field.clone()));
             }
         }
     }
@@ -158,7 +163,7 @@ pub fn apply(
         let address = object.address().to_string();
         let mut spec = Value::Object(std::mem::take(&mut object.spec));
         let mut lines = Vec::new();
-        for (pointer, (value, line)) in &fields {
+        for (pointer, (value, line, _)) in &fields {
             set_at(&mut spec, pointer, value.clone());
             lines.push(*line);
         }
@@ -191,9 +196,11 @@ pub fn apply(
                 guid,
                 fields
                     .into_iter()
-                    .map(|(pointer, (_, line))| SetField {
+                    .map(|(pointer, (value, line, field))| SetField {
                         pointer,
                         by: env.at(line),
+                        field,
+                        value,
                     })
                     .collect(),
             );
