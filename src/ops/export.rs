@@ -183,6 +183,7 @@ fn own_files(root: &std::path::Path) -> Vec<String> {
             .iter()
             .map(|(name, _)| format!("{}/{name}.schema.json", kinds::KINDS_DIR)),
     );
+    files.push(crate::desired::environment::SCHEMA_PATH.to_string());
     files
 }
 

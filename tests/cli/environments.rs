@@ -354,3 +354,26 @@ fn example_environment_files_match_the_schema() {
         serde_json::to_value(toml::from_str::<toml::Value>("tenants = \"x\"").unwrap()).unwrap();
     assert!(!validator.is_valid(&bad));
 }
+
+/// `init` writes the environment schema beside the kind schemas, an export commit holds it and
+/// an export refreshes it, so the `#:schema` line of environment files resolves in editors.
+#[test]
+fn export_commits_and_refreshes_the_environment_schema() {
+    let env = TestEnv::new();
+    let (dev, _) = promoted_setup(&env);
+    let repo = env.path().join("repo");
+    assert_eq!(
+        git_output(&repo, &["ls-files", "schemas/environment.schema.json"]),
+        "schemas/environment.schema.json\n"
+    );
+    env.write("repo/schemas/environment.schema.json", "stale");
+    env.ferry()
+        .args(["export", "--from", &dev, "--repo", "repo", "--commit"])
+        .assert()
+        .success();
+    assert_eq!(
+        env.read("repo/schemas/environment.schema.json"),
+        ferry::desired::environment::SCHEMA
+    );
+    assert_eq!(git_output(&repo, &["status", "--porcelain"]), "");
+}
