@@ -173,16 +173,22 @@ pub fn apply(
         object.spec = spec;
         if let Some(kind) = registry.get(&object.kind) {
             let doc = object.to_document();
-            let errors: Vec<String> = kind
-                .validator()
-                .iter_errors(&doc)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect();
-            if !errors.is_empty() {
-                lines.sort_unstable();
-                lines.dedup();
+            // Each refusal at the line that set the value refused (or within it), else at the
+            // object's first override.
+            lines.sort_unstable();
+            lines.dedup();
+            let mut by_line: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            for e in kind.validator().iter_errors(&doc) {
+                let at = e.instance_path().to_string();
+                let line = fields
+                    .iter()
+                    .find(|(p, _)| at == **p || at.starts_with(&format!("{p}/")))
+                    .map_or(lines[0], |(_, (_, line, _))| *line);
+                by_line.entry(line).or_default().push(format!("{at}: {e}"));
+            }
+            for (line, errors) in by_line {
                 problems.push(EnvProblem {
-                    line: lines[0],
+                    line,
                     message: format!(
                         "{address}: with this environment's overrides the object does not fit kind {}'s schema: {}",
                         kind.name,

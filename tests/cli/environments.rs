@@ -377,3 +377,79 @@ fn export_commits_and_refreshes_the_environment_schema() {
     );
     assert_eq!(git_output(&repo, &["status", "--porcelain"]), "");
 }
+
+/// `ferry validate` checks every environment file over the objects it checks, each problem with
+/// its file and line: a file that does not parse (an undefined variable), a selector that
+/// matches nothing, a field that is not env_specific, a value the kind's schema refuses, a
+/// `requires` naming no environment; `--env ENV` checks only that one, `--ref` the committed
+/// files.
+#[test]
+fn validate_checks_every_environment_file() {
+    let env = TestEnv::new();
+    let repo = environments_setup(&env);
+    env.write(
+        "repo/environments/test.toml",
+        &TEST.replace("\"order_center_test\"", "\"${var.test_db}\""),
+    );
+    env.write(
+        "repo/environments/prod.toml",
+        &format!(
+            "{}{}",
+            PROD.replace("data_source/orders_*", "data_source/order_*")
+                .replace("tenant = ", "requires = [\"tset\"]\ntenant = "),
+            r#"
+[[override]]
+select = "data_source/orders_mysql"
+set."/spec/description" = "prod"
+set."/spec/connection/port" = "high"
+"#
+        ),
+    );
+    let said = env.run(env.ferry().args(["validate"]).current_dir(&repo));
+    insta::assert_snapshot!("validate_environments", said);
+    // One environment: only its file.
+    let said = env.run(
+        env.ferry()
+            .args(["validate", "--env", "dev"])
+            .current_dir(&repo),
+    );
+    assert!(said.starts_with("exit: 0\n"), "{said}");
+    assert!(said.contains(", environment dev)"), "{said}");
+    let said = env.run(
+        env.ferry()
+            .args(["validate", "--env", "test"])
+            .current_dir(&repo),
+    );
+    assert!(said.starts_with("exit: 1\n"), "{said}");
+    assert!(!said.contains("prod.toml"), "{said}");
+    // The committed files are valid.
+    let said = env.run(
+        env.ferry()
+            .args(["validate", "--ref", "HEAD"])
+            .current_dir(&repo),
+    );
+    assert!(said.starts_with("exit: 0\n"), "{said}");
+    assert!(said.contains("environments dev, prod, test)"), "{said}");
+    let said = env.run(
+        env.ferry()
+            .args(["validate", "--env", "staging"])
+            .current_dir(&repo),
+    );
+    assert!(said.starts_with("exit: 1\n"), "{said}");
+    assert!(
+        said.contains("no environment `staging`: environments/staging.toml does not exist in the working tree (environments there: dev, prod, test)"),
+        "{said}"
+    );
+    // JSON names the code.
+    let out = env
+        .ferry()
+        .args(["validate", "--env", "test", "--format", "json"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["problems"][0]["code"], "environment");
+    assert_eq!(report["problems"][0]["path"], "environments/test.toml");
+    assert_eq!(report["problems"][0]["line"], 6);
+    crate::output::check("validate", &report);
+}
