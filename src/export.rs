@@ -851,3 +851,93 @@ fn gone_files(
     };
     Ok(gone)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::environment::Environment;
+
+    /// The fields an environment file's first override names, by pointer.
+    fn fields(text: &str) -> Vec<(FieldPath, Value)> {
+        let env = Environment::parse("prod", text.as_bytes()).unwrap();
+        env.overrides[0]
+            .set
+            .iter()
+            .map(|(f, v, _)| (f.clone(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn overridden_fields_get_their_base_value_and_drift_is_named() {
+        let mut object = crate::model::Object {
+            kind: "data_source".into(),
+            guid: Some(Uuid::from_u128(1)),
+            name: "pos".into(),
+            project: None,
+            spec: serde_json::json!({
+                "owner": "ops",
+                "connection": {"host": "by-hand", "schema": "prod"},
+                "files": [{"name": "b", "type": "y"}, {"name": "a", "type": "prod"}],
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+        };
+        let set = fields(
+            "[[override]]\nselect = \"data_source/pos\"\nset.\"/spec/owner\" = \"ops\"\nset.\"/spec/connection/host\" = \"db.prod\"\nset.\"/spec/connection/schema\" = \"prod\"\nset.\"/spec/files[name=a]/type\" = \"prod\"\n",
+        );
+        // host, schema, files[name=a]/type, owner.
+        let base = [
+            Base::Value("db.dev".into()),
+            Base::Absent,
+            Base::Value("dev".into()),
+            Base::Value("dev".into()),
+        ];
+        let overridden: Vec<Overridden> = set
+            .into_iter()
+            .zip(base)
+            .map(|((field, value), base)| Overridden {
+                field,
+                value,
+                by: "environments/prod.toml:3".into(),
+                base,
+            })
+            .collect();
+        let mut report = Report::default();
+        write_back(&mut object, "data_source/pos", &overridden, &mut report);
+        assert_eq!(
+            Value::Object(object.spec.clone()),
+            serde_json::json!({
+                "owner": "dev",
+                "connection": {"host": "db.dev"},
+                // The element by its name, wherever the tenant has it.
+                "files": [{"name": "b", "type": "y"}, {"name": "a", "type": "dev"}],
+            })
+        );
+        assert_eq!(report.written_back, 4);
+        let drift: Vec<(&str, Option<&Value>)> = report
+            .drift
+            .iter()
+            .map(|d| (d.field.as_str(), d.tenant.as_ref()))
+            .collect();
+        assert_eq!(
+            drift,
+            vec![("/spec/connection/host", Some(&Value::from("by-hand")))]
+        );
+
+        // A new object (no file): the tenant's value stays, and says so.
+        let mut report = Report::default();
+        let new: Vec<Overridden> = overridden
+            .into_iter()
+            .map(|o| Overridden {
+                base: Base::NoFile,
+                ..o
+            })
+            .collect();
+        let before = object.spec.clone();
+        write_back(&mut object, "data_source/pos", &new, &mut report);
+        assert_eq!(object.spec, before);
+        assert_eq!(report.kept.len(), 4, "{:?}", report.kept);
+        assert_eq!(report.written_back, 0);
+    }
+}

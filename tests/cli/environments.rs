@@ -453,3 +453,101 @@ set."/spec/connection/port" = "high"
     assert_eq!(report["problems"][0]["line"], 6);
     crate::output::check("validate", &report);
 }
+
+/// `ferry diff --env ENV` compares the objects as ENV sees them, each side with the environment
+/// file at that side: a change of the environment file alone is a change (marked with the line
+/// that set it), a change of a base value the environment overrides is none, other changes show
+/// as usual; a side without the file has no overrides.
+#[test]
+fn diff_through_an_environment_shows_what_changes_there() {
+    let env = TestEnv::new();
+    let repo = environments_setup(&env);
+    env.write(
+        "repo/environments/prod.toml",
+        &PROD.replace(
+            "orders-ro.prod-hq.retail.internal",
+            "orders-ro.prod-eu.retail.internal",
+        ),
+    );
+    let mysql = "repo/objects/global/data_source/orders_mysql.toml";
+    env.write(
+        mysql,
+        &env.read(mysql)
+            .replace(
+                "orders-ro.prod.retail.internal",
+                "orders-ro.base.retail.internal",
+            )
+            .replace("port = 3306\ndatabase", "port = 3307\ndatabase"),
+    );
+    let said = env.run(
+        env.ferry()
+            .args(["diff", "--env", "prod"])
+            .current_dir(&repo),
+    );
+    insta::assert_snapshot!("diff_through_prod", said);
+    // Without the environment: the files' change.
+    let said = env.run(env.ferry().args(["diff"]).current_dir(&repo));
+    assert!(
+        said.contains("  /spec/connection/host: \"orders-ro.prod.retail.internal\" → \"orders-ro.base.retail.internal\"\n"),
+        "{said}"
+    );
+    assert!(!said.contains("set by"), "{said}");
+    let out = env
+        .ferry()
+        .args(["diff", "--env", "prod", "--format", "json"])
+        .current_dir(&repo)
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["environment"]["name"], "prod");
+    crate::output::check("diff", &doc);
+
+    // The commit before the environments has no prod.toml: its side has no overrides.
+    let said = env.run(
+        env.ferry()
+            .args(["diff", "--env", "prod", "HEAD~1..HEAD"])
+            .current_dir(&repo),
+    );
+    assert!(said.starts_with("exit: 0\n"), "{said}");
+    let before: String = git_output(&repo, &["rev-parse", "HEAD~1"])
+        .chars()
+        .take(12)
+        .collect();
+    assert!(
+        said.contains(&format!(
+            "note: environments/prod.toml does not exist at {before}: that side has no overrides"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("  /spec/connection/host: \"orders-ro.prod.retail.internal\" → \"orders-ro.prod-hq.retail.internal\"  (set by environments/prod.toml:{PROD_HOST_LINE})\n")),
+        "{said}"
+    );
+    // A side whose environment file does not apply is an error naming the side and the line.
+    env.write(
+        "repo/environments/prod.toml",
+        &PROD.replace("data_source/orders_mysql", "data_source/orders_mysq"),
+    );
+    let said = env.run(
+        env.ferry()
+            .args(["diff", "--env", "prod"])
+            .current_dir(&repo),
+    );
+    assert!(said.starts_with("exit: 1\n"), "{said}");
+    assert!(
+        said.contains(
+            "error: 1 problem(s) in environments/prod.toml at working tree; no diff was made"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("environments/prod.toml:11: selector part `data_source/orders_mysq`"),
+        "{said}"
+    );
+    let said = env.run(
+        env.ferry()
+            .args(["diff", "--env", "staging"])
+            .current_dir(&repo),
+    );
+    assert!(said.contains("no environment `staging`"), "{said}");
+}
