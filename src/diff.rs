@@ -214,13 +214,13 @@ pub fn diff_prepared(
     changed: &ChangedFiles,
     old_registry: &Registry,
     new_registry: &Registry,
-    mut prepare: Option<&mut Prepare>,
+    prepare: Option<&mut Prepare>,
 ) -> Diff {
     let mut warnings = Vec::new();
     let mut old = load_side(changed, Side::From, old_registry, &mut warnings);
     let mut new = load_side(changed, Side::To, new_registry, &mut warnings);
     let mut set = HashMap::new();
-    if let Some(prepare) = prepare.as_deref_mut() {
+    if let Some(prepare) = prepare {
         prepare_side(&mut old, Side::From, prepare);
         set = prepare_side(&mut new, Side::To, prepare);
     }
