@@ -128,6 +128,23 @@ impl Selector {
         })
     }
 
+    /// Whether the selector uses a graph operator (`+`, `@`): then only the whole graph can tell
+    /// what it chooses, and [`Selector::matches_one`] cannot.
+    pub fn uses_graph(&self) -> bool {
+        self.terms
+            .iter()
+            .flatten()
+            .any(|p| p.at || p.dependencies.is_some() || p.dependents.is_some())
+    }
+
+    /// Whether the selector chooses the object at `address` of `category`, told from the address
+    /// alone: right only for a selector that does not [use the graph](Selector::uses_graph).
+    pub fn matches_one(&self, address: &Address, category: Category) -> bool {
+        self.terms
+            .iter()
+            .any(|term| term.iter().all(|p| p.matches(address, category)))
+    }
+
     /// The addresses of `graph` this selector chooses.
     pub fn select(&self, graph: &Graph) -> Result<BTreeSet<Address>, SelectError> {
         let mut out = BTreeSet::new();

@@ -680,14 +680,15 @@ fn not_exportable(loaded: &Loaded, kind: &Kind) -> Option<Problem> {
 /// gives them) over the repository's `objects`: a name that cannot be an environment's, every
 /// parse problem (syntax, unknown keys, undefined variables, selectors, pointers), then what the
 /// overlay refuses (a selector that matches nothing, a field that is not `env_specific` or is
-/// secret, a value the kind's schema refuses), and a `requires` naming no environment file.
+/// secret, a value the kind's schema refuses), and a `requires` naming none of `known` (the
+/// repository's environments, checked or not).
 pub fn check_environments(
     files: &[(String, Vec<u8>)],
+    known: &[String],
     objects: &[Object],
     registry: &Registry,
 ) -> Vec<Problem> {
     use crate::desired::{environment, overlay};
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let mut problems = Vec::new();
     let hint =
         "fix the environment file at the line shown (its schema: schemas/environment.schema.json)";
@@ -717,7 +718,7 @@ pub fn check_environments(
             }
         };
         let mut overlaid = objects.to_vec();
-        if let Err(e) = overlay::apply(&env, &mut overlaid, registry) {
+        if let Err(e) = overlay::apply(&env, &mut overlaid, registry, &[]) {
             problems.extend(
                 e.problems
                     .into_iter()
@@ -727,7 +728,7 @@ pub fn check_environments(
         // The gate names environments by their files.
         let text = String::from_utf8_lossy(bytes);
         for required in &env.requires {
-            if !names.contains(&required.as_str()) {
+            if !known.contains(required) {
                 let line = text
                     .lines()
                     .position(|l| l.contains(&format!("\"{required}\"")))

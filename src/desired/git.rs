@@ -8,6 +8,7 @@ use std::path::Path;
 
 use uuid::Uuid;
 
+use super::overlay::Expect;
 use super::{Desired, PlanSource};
 use crate::config::{Config, CONFIG_FILE};
 use crate::kinds::{KindError, Registry};
@@ -111,6 +112,15 @@ fn refers_to_moved(
         .any(|(from, _)| unchanged.contains(from)))
 }
 
+/// An applied record's blob: the git blob id, and after a `+` the digest of the environment
+/// overrides the object was applied with ([`crate::desired::overlay::Keys`]).
+pub fn split_blob(blob: &str) -> (&str, Option<&str>) {
+    match blob.split_once('+') {
+        Some((id, digest)) => (id, Some(digest)),
+        None => (blob, None),
+    }
+}
+
 /// The `ferry.toml` of a snapshot at `revision`.
 fn config_of(snapshot: &repo::Snapshot, revision: &str) -> Result<Config, DesiredError> {
     let config = snapshot
@@ -172,15 +182,19 @@ pub fn read_changed(
     revision: &str,
     actual: &mut Actual,
     tenant: &dyn Tenant,
+    expect: &dyn Fn(&str) -> Expect,
 ) -> Result<Option<DesiredRead>, DesiredError> {
     let by_guid: HashMap<Uuid, &crate::store::StoredObject> =
         actual.objects.iter().map(|o| (o.guid, o)).collect();
-    // Blob → the object ferry applied it to, when the destination still has what was applied.
-    let mut owner: HashMap<repo::BlobKey, Uuid> = HashMap::with_capacity(actual.applied.len());
+    // Blob → the object ferry applied it to (and the digest of the overrides it was applied
+    // with), when the destination still has what was applied.
+    let mut owner: HashMap<repo::BlobKey, (Uuid, Option<&str>)> =
+        HashMap::with_capacity(actual.applied.len());
     for (guid, a) in &actual.applied {
         if let (Some(blob), Some(o)) = (a.blob.as_deref(), by_guid.get(guid)) {
             if o.hash == a.hash {
-                owner.extend(repo::blob_key(blob).map(|k| (k, *guid)));
+                let (blob, digest) = split_blob(blob);
+                owner.extend(repo::blob_key(blob).map(|k| (k, (*guid, digest))));
             }
         }
     }
@@ -188,10 +202,11 @@ pub fn read_changed(
         return Ok(None);
     }
     let skip = |path: &str, blob: &repo::BlobKey| {
-        owner.get(blob).is_some_and(|g| {
+        owner.get(blob).is_some_and(|(g, digest)| {
             let o = by_guid[g];
             crate::model::path::address_from_path(path)
                 .is_some_and(|a| a.name == o.name && a.kind == o.kind && a.project == o.project)
+                && expect(path) == Expect::Digest(digest.map(String::from))
         })
     };
     let mut snapshot = repo::snapshot_at(root, revision, &skip)?;
@@ -199,7 +214,7 @@ pub fn read_changed(
     let registry = repo::registry_for(&snapshot)?;
     let mut unchanged: HashSet<Uuid> = HashSet::with_capacity(snapshot.skipped.len());
     for (_, blob) in &snapshot.skipped {
-        if !unchanged.insert(owner[blob]) {
+        if !unchanged.insert(owner[blob].0) {
             return Ok(None); // the same blob in two files: a copy; read everything
         }
     }
@@ -229,7 +244,7 @@ pub fn read_changed(
                 let blob = actual.applied[guid]
                     .blob
                     .as_deref()
-                    .and_then(repo::blob_key);
+                    .and_then(|b| repo::blob_key(split_blob(b).0));
                 snapshot
                     .skipped
                     .iter()

@@ -83,17 +83,20 @@ pub struct Read {
     pub changed_only: Option<(usize, usize)>,
 }
 
-/// Reads the repository at `root` at `revision` and the destination `tenant`.
+/// Reads the repository at `root` at `revision` and the destination `tenant`. `expect` says,
+/// for an object file's path, what an environment overlay asks of it (see
+/// [`overlay::Keys::expect`]; `Expect::Digest(None)` without one).
 pub fn read(
     root: &Path,
     revision: &str,
     tenant: &dyn Tenant,
     mode: ReadMode,
+    expect: &dyn Fn(&str) -> overlay::Expect,
 ) -> Result<Read, DesiredError> {
     if mode == ReadMode::Changed {
         let mut index = actual::read_index(tenant)?;
         if let Some((desired, registry, blobs)) =
-            git::read_changed(root, revision, &mut index, tenant)?
+            git::read_changed(root, revision, &mut index, tenant, expect)?
         {
             let changed_only = Some((desired.objects.len(), desired.unchanged.len()));
             let read: HashSet<Uuid> = desired.objects.iter().filter_map(|o| o.guid).collect();

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::environment::{EnvError, EnvProblem, Environment, FieldPath, SecretFrom, Segment};
 use crate::graph::Graph;
-use crate::kinds::Registry;
+use crate::kinds::{Category, Registry};
 use crate::model::{text, Object};
 
 /// A field an override set: its concrete pointer and the line of the environment file that set
@@ -58,6 +58,9 @@ pub struct NeededSecret {
 pub struct Overlaid {
     /// The fields set, per object, sorted by pointer.
     pub set: HashMap<Uuid, Vec<SetField>>,
+    /// Per object an override chose: the [`Keys::digest`] of the overrides that chose it, which
+    /// the applied record keeps beside the file's blob id.
+    pub digests: HashMap<Uuid, String>,
     /// The secrets the environment supplies, by address then pointer.
     pub secrets: Vec<NeededSecret>,
 }
@@ -73,11 +76,75 @@ impl Overlaid {
     }
 }
 
-/// Applies `env` to `objects` (every desired object, read whole).
+/// What the overrides of an environment whose selectors do not use the graph do to one object,
+/// told from its address alone: what a plan needs to know to leave an object's file unread.
+#[derive(Debug)]
+pub struct Keys<'e> {
+    env: &'e Environment,
+}
+
+/// What [`Keys::expect`] says of one object file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// It must be read (a secret entry chooses it: its elements are found by key).
+    Read,
+    /// It may be left unread if ferry last applied it with these overrides (`None`: none).
+    Digest(Option<String>),
+}
+
+impl<'e> Keys<'e> {
+    /// Keys for `env`; `None` when a selector of an override or secret uses the graph (`+`,
+    /// `@`), which only the whole graph answers.
+    pub fn new(env: &'e Environment) -> Option<Keys<'e>> {
+        let graph = env.overrides.iter().any(|o| o.select.uses_graph())
+            || env.secrets.iter().any(|s| s.select.uses_graph());
+        (!graph).then_some(Keys { env })
+    }
+
+    /// What the environment asks of the object at `address`, of `category`.
+    pub fn expect(&self, address: &crate::model::Address, category: Category) -> Expect {
+        if self
+            .env
+            .secrets
+            .iter()
+            .any(|s| s.select.matches_one(address, category))
+        {
+            return Expect::Read;
+        }
+        Expect::Digest(digest(
+            self.env
+                .overrides
+                .iter()
+                .filter(|o| o.select.matches_one(address, category)),
+        ))
+    }
+}
+
+/// blake3 over the fields and values of `overrides` (in file order), `None` when there are
+/// none: equal digests give an object the same values.
+fn digest<'o>(overrides: impl Iterator<Item = &'o super::environment::Override>) -> Option<String> {
+    let mut hasher = blake3::Hasher::new();
+    let mut any = false;
+    for o in overrides {
+        for (field, value, _) in &o.set {
+            any = true;
+            hasher.update(field.text.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(crate::model::hash::canonical_json(value).as_bytes());
+            hasher.update(b"\n");
+        }
+    }
+    any.then(|| hasher.finalize().to_hex()[..32].to_string())
+}
+
+/// Applies `env` to `objects`: every desired object, or, for a plan that left files unread,
+/// those read, with `unread` the (address, category) of the others (an override's selector
+/// must match something among either).
 pub fn apply(
     env: &Environment,
     objects: &mut [Object],
     registry: &Registry,
+    unread: &[(crate::model::Address, Category)],
 ) -> Result<Overlaid, EnvError> {
     let mut problems: Vec<EnvProblem> = Vec::new();
     let graph = Graph::build(objects.iter(), registry);
@@ -92,6 +159,7 @@ pub fn apply(
                 .iter()
                 .filter_map(|a| at.get(&a.to_string()).copied())
                 .collect::<Vec<usize>>(),
+            Err(_) if unread.iter().any(|(a, c)| select.matches_one(a, *c)) => Vec::new(),
             Err(e) => {
                 problems.push(EnvProblem {
                     line,
@@ -103,8 +171,11 @@ pub fn apply(
     };
     // Per object: pointer → (value, line, field); a later override wins.
     let mut sets: BTreeMap<usize, BTreeMap<String, (Value, usize, FieldPath)>> = BTreeMap::new();
+    // Per object: the overrides that chose it, in file order.
+    let mut choosers: BTreeMap<usize, Vec<&super::environment::Override>> = BTreeMap::new();
     for o in &env.overrides {
         for i in chosen(&o.select, o.line, &mut problems) {
+            choosers.entry(i).or_default().push(o);
             let object = &objects[i];
             let address = object.address().to_string();
             let Some(kind) = registry.get(&object.kind) else {
@@ -158,6 +229,11 @@ pub fn apply(
         }
     }
     let mut overlaid = Overlaid::default();
+    for (i, overrides) in choosers {
+        if let (Some(guid), Some(d)) = (objects[i].guid, digest(overrides.into_iter())) {
+            overlaid.digests.insert(guid, d);
+        }
+    }
     for (i, fields) in sets {
         let object = &mut objects[i];
         let address = object.address().to_string();
@@ -370,7 +446,7 @@ mod tests {
     fn an_override_sets_env_specific_fields_and_says_where() {
         let (mut objects, registry) = objects();
         let e = env("[variables]\nh = \"db.prod\"\n\n[[override]]\nselect = \"data_source/pos\"\nset.\"/spec/connection/host\" = \"${var.h}\"\n");
-        let done = apply(&e, &mut objects, &registry).unwrap();
+        let done = apply(&e, &mut objects, &registry, &[]).unwrap();
         assert_eq!(objects[0].spec["connection"]["host"], "db.prod");
         assert_eq!(
             done.set_by(Uuid::from_u128(1), "/spec/connection/host"),
@@ -382,7 +458,9 @@ mod tests {
     fn fields_that_are_not_env_specific_or_are_secret_are_refused_with_their_line() {
         let (mut objects, registry) = objects();
         let e = env("[[override]]\nselect = \"data_source/pos\"\nset.\"/spec/description\" = \"x\"\nset.\"/spec/connection/password\" = \"p\"\n");
-        let err = apply(&e, &mut objects, &registry).unwrap_err().to_string();
+        let err = apply(&e, &mut objects, &registry, &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("environments/prod.toml:3: data_source/pos: /spec/description is not an environment-specific field of kind data_source"), "{err}");
         assert!(err.contains("environments/prod.toml:4: data_source/pos: /spec/connection/password is a secret field"), "{err}");
     }
@@ -393,7 +471,9 @@ mod tests {
         let e = env(
             "[[override]]\nselect = \"data_source/post\"\nset.\"/spec/connection/host\" = \"x\"\n",
         );
-        let err = apply(&e, &mut objects, &registry).unwrap_err().to_string();
+        let err = apply(&e, &mut objects, &registry, &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with(
                 "environments/prod.toml:1: selector part `data_source/post` matches no object"
@@ -407,7 +487,9 @@ mod tests {
     fn a_value_the_schema_refuses_is_named() {
         let (mut objects, registry) = objects();
         let e = env("[[override]]\nselect = \"data_source/pos\"\nset.\"/spec/connection/port\" = \"high\"\n");
-        let err = apply(&e, &mut objects, &registry).unwrap_err().to_string();
+        let err = apply(&e, &mut objects, &registry, &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("environments/prod.toml:3: data_source/pos: with this environment's overrides the object does not fit"), "{err}");
         assert!(err.contains("/spec/connection/port"), "{err}");
     }
@@ -416,7 +498,7 @@ mod tests {
     fn secrets_are_found_by_element_key() {
         let (mut objects, registry) = objects();
         let e = env("[[secret]]\nselect = \"data_source/pos\"\nfield = \"/spec/config_files[file_name=krb5.conf]/content\"\nenv = \"KRB5\"\n\n[[secret]]\nselect = \"data_source/pos\"\nfield = \"/spec/connection/password\"\nenv = \"POS_PASSWORD\"\n");
-        let done = apply(&e, &mut objects, &registry).unwrap();
+        let done = apply(&e, &mut objects, &registry, &[]).unwrap();
         let pointers: Vec<&str> = done.secrets.iter().map(|s| s.pointer.as_str()).collect();
         assert_eq!(
             pointers,
@@ -426,10 +508,12 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .reverse();
-        let done = apply(&e, &mut objects, &registry).unwrap();
+        let done = apply(&e, &mut objects, &registry, &[]).unwrap();
         assert_eq!(done.secrets[0].pointer, "/spec/config_files/0/content");
         let e = env("[[secret]]\nselect = \"data_source/pos\"\nfield = \"/spec/connection/host\"\nenv = \"H\"\n");
-        let err = apply(&e, &mut objects, &registry).unwrap_err().to_string();
+        let err = apply(&e, &mut objects, &registry, &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("is not a secret field of kind data_source"),
             "{err}"

@@ -142,7 +142,7 @@ fn through(root: &std::path::Path, from: &Source, to: &Source, name: &str) -> Re
         let Some(env) = &envs[i] else {
             return HashMap::new();
         };
-        match overlay::apply(env, objects, &registries[i]) {
+        match overlay::apply(env, objects, &registries[i], &[]) {
             Ok(overlaid) => overlaid.set,
             Err(source_error) => {
                 failure.get_or_insert(Error::EnvAt {

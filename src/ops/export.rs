@@ -135,7 +135,7 @@ fn write_back(
             .filter(|o| !taken.contains(&o.address().to_string()))
             .cloned(),
     );
-    let overlaid = overlay::apply(&env, &mut objects, registry)?;
+    let overlaid = overlay::apply(&env, &mut objects, registry, &[])?;
     let objects = overlaid
         .set
         .into_iter()

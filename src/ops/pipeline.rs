@@ -221,17 +221,31 @@ fn make_plan_at(
         .as_deref()
         .map(|name| environment(root, Some(&request.revision), name))
         .transpose()?;
-    // An overlay's selectors need the whole graph.
-    let overlaying = env
-        .as_ref()
-        .is_some_and(|e| !e.overrides.is_empty() || !e.secrets.is_empty());
+    // Overrides whose selectors use the graph (`+`, `@`) need every object file; others are
+    // told from an object's address, so files ferry applied with the same overrides are left
+    // unread as without an environment.
+    let keys = env.as_ref().map(overlay::Keys::new);
+    let graph_overlay = matches!(keys, Some(None));
+    let keys = keys.flatten();
+    let expect = |path: &str| match (&keys, crate::model::path::address_from_path(path)) {
+        (None, _) => overlay::Expect::Digest(None),
+        (Some(keys), Some(address)) => match path
+            .split('/')
+            .nth(1)
+            .and_then(crate::kinds::Category::parse)
+        {
+            Some(category) => keys.expect(&address, category),
+            None => overlay::Expect::Read,
+        },
+        (Some(_), None) => overlay::Expect::Read,
+    };
     // A selection needs the whole graph; otherwise only what changed since the last apply.
-    let mode = if selecting || overlaying || ctx.is_set("FERRY_FULL_READ") {
+    let mode = if selecting || graph_overlay || ctx.is_set("FERRY_FULL_READ") {
         ReadMode::All
     } else {
         ReadMode::Changed
     };
-    let read = desired::read(root, &request.revision, tenant, mode)?;
+    let read = desired::read(root, &request.revision, tenant, mode, &expect)?;
     if let Some((files, unchanged)) = read.changed_only {
         ui.status(&format!(
             "read {files} changed object file(s); {unchanged} are as ferry last applied them"
@@ -239,15 +253,41 @@ fn make_plan_at(
     }
     let mut desired = read.desired;
     let overlaid = match &env {
-        Some(env) => Some(overlay::apply(env, &mut desired.objects, &read.registry)?),
+        Some(env) => {
+            // The objects left unread are where the destination has them.
+            let unread: Vec<_> = read
+                .actual
+                .objects
+                .iter()
+                .filter(|o| desired.unchanged.contains(&o.guid))
+                .filter_map(|o| {
+                    let kind = read.registry.get(&o.kind)?;
+                    let address = crate::model::Address {
+                        kind: o.kind.clone(),
+                        project: o.project.clone(),
+                        name: o.name.clone(),
+                    };
+                    Some((address, kind.category))
+                })
+                .collect();
+            Some(overlay::apply(
+                env,
+                &mut desired.objects,
+                &read.registry,
+                &unread,
+            )?)
+        }
         None => None,
     };
-    // An object an override changed is not its file's content: it is applied without the
-    // file's blob id, so that no later plan (of another environment, or none) takes the file
-    // for what the destination has; every plan reads its file.
+    // An object the overrides chose is applied with the digest of those overrides beside its
+    // file's blob id: a later plan leaves its file unread only with the same overrides.
     let mut blobs = read.blobs;
     if let Some(overlaid) = &overlaid {
-        blobs.retain(|guid, _| !overlaid.set.contains_key(guid));
+        for (guid, digest) in &overlaid.digests {
+            if let Some(blob) = blobs.get_mut(guid) {
+                *blob = format!("{blob}+{digest}");
+            }
+        }
     }
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.

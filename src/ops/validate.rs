@@ -80,6 +80,7 @@ pub fn validate(ctx: &Context, revision: Option<&str>, env: Option<&str>) -> Res
     };
     let mut report = validate::check(std::mem::take(&mut ws.snapshot.objects), &ws.registry);
     let mut environments = crate::repo::environment_files(&ws.root, revision)?;
+    let known: Vec<String> = environments.iter().map(|(n, _)| n.clone()).collect();
     if let Some(name) = env {
         if !environments.iter().any(|(n, _)| n == name) {
             // The error that names what there is.
@@ -91,6 +92,7 @@ pub fn validate(ctx: &Context, revision: Option<&str>, env: Option<&str>) -> Res
         report.objects.iter().map(|l| l.object.clone()).collect();
     report.problems.extend(validate::check_environments(
         &environments,
+        &known,
         &objects,
         &ws.registry,
     ));

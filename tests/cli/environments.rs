@@ -407,7 +407,11 @@ set."/spec/connection/port" = "high"
     );
     let said = env.run(env.ferry().args(["validate"]).current_dir(&repo));
     insta::assert_snapshot!("validate_environments", said);
-    // One environment: only its file.
+    // One environment: only its file (its gate may name the others).
+    env.write(
+        "repo/environments/dev.toml",
+        &DEV.replace("tenant = ", "requires = [\"test\"]\ntenant = "),
+    );
     let said = env.run(
         env.ferry()
             .args(["validate", "--env", "dev"])

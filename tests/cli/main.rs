@@ -14,6 +14,7 @@ mod init;
 mod kinds;
 mod object;
 mod output;
+mod overlay;
 mod plan;
 mod quickstart;
 mod readme;
