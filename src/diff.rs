@@ -9,6 +9,11 @@
 //! line breaks also as a unified diff, and a field that a kind declares secret only as
 //! [`PLACEHOLDER`](crate::secret::PLACEHOLDER), whatever the file holds.
 //!
+//! With an environment (`ferry diff --env prod`), [`diff_prepared`] passes each side's objects
+//! through the overlay before they are compared: every object file of both sides is read (an
+//! overlay's selectors need the whole graph, and an environment file's change changes objects
+//! whose files did not), and a field an override set on the new side says which line set it.
+//!
 //! A file that cannot be parsed is left out with a [`Warning`]; so is a file without a GUID
 //! (`ferry fmt` gives it one), since nothing else can match it across commits.
 //!
@@ -24,6 +29,7 @@ use std::path::Path;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::desired::overlay::SetField;
 use crate::graph;
 use crate::kinds::{Kind, KindError, Registry};
 use crate::model::field_diff::{field_changes, FieldChange};
@@ -142,7 +148,24 @@ pub struct Diff {
     pub files_changed: usize,
     /// How many file contents were read to find the changes.
     pub blobs_read: usize,
+    /// With an environment: the objects were compared as it sees them.
+    pub environment: Option<DiffEnvironment>,
 }
+
+/// The environment a diff saw the objects through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiffEnvironment {
+    /// Its name.
+    pub name: String,
+    /// Whether the old side has its file (without one, that side has no overrides).
+    pub at_from: bool,
+    /// Whether the new side has its file.
+    pub at_to: bool,
+}
+
+/// What a diff's [`diff_prepared`] does to each side's objects after reading them (an
+/// environment's overlay), returning the fields it set, by object.
+pub type Prepare<'a> = dyn FnMut(Side, &mut [Object]) -> HashMap<Uuid, Vec<SetField>> + 'a;
 
 /// Why a diff could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -182,9 +205,25 @@ pub fn between(root: &Path, from: &Source, to: &Source) -> Result<Diff, DiffErro
 /// The object changes in a set of changed files: each side parsed with its own kind registry,
 /// objects matched by GUID, fields compared. Pure: reads nothing but its arguments.
 pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Registry) -> Diff {
+    diff_prepared(changed, old_registry, new_registry, None)
+}
+
+/// [`diff`] with each side's objects passed through `prepare` once read; the fields it sets on
+/// the new side are marked with the line that set them ([`FieldChange::set_by`]).
+pub fn diff_prepared(
+    changed: &ChangedFiles,
+    old_registry: &Registry,
+    new_registry: &Registry,
+    prepare: Option<&mut Prepare>,
+) -> Diff {
     let mut warnings = Vec::new();
     let mut old = load_side(changed, Side::From, old_registry, &mut warnings);
     let mut new = load_side(changed, Side::To, new_registry, &mut warnings);
+    let mut set = HashMap::new();
+    if let Some(prepare) = prepare {
+        prepare_side(&mut old, Side::From, prepare);
+        set = prepare_side(&mut new, Side::To, prepare);
+    }
     let skipped: BTreeSet<(Side, &str)> =
         warnings.iter().map(|w| (w.side, w.path.as_str())).collect();
     let guids: BTreeSet<Uuid> = old.keys().chain(new.keys()).copied().collect();
@@ -232,6 +271,20 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
         changes.push(change);
     }
     mark_followers(&mut changes, &compared, old_registry, new_registry);
+    for change in &mut changes {
+        let Some(fields) = set.get(&change.guid) else {
+            continue;
+        };
+        for field in &mut change.fields {
+            field.set_by = fields
+                .iter()
+                .find(|s| {
+                    field.pointer == s.pointer
+                        || field.pointer.starts_with(&format!("{}/", s.pointer))
+                })
+                .map(|s| s.by.clone());
+        }
+    }
     changes.sort_by(|a, b| {
         (a.address.to_string(), a.action, a.guid).cmp(&(b.address.to_string(), b.action, b.guid))
     });
@@ -243,7 +296,22 @@ pub fn diff(changed: &ChangedFiles, old_registry: &Registry, new_registry: &Regi
         warnings,
         files_changed: changed.files.len(),
         blobs_read: changed.blobs_read,
+        environment: None,
     }
+}
+
+/// Passes the objects of one side through `prepare`, returning the fields it set.
+fn prepare_side(
+    side_objects: &mut BTreeMap<Uuid, Loaded>,
+    side: Side,
+    prepare: &mut Prepare,
+) -> HashMap<Uuid, Vec<SetField>> {
+    let mut objects: Vec<Object> = side_objects.values().map(|l| l.object.clone()).collect();
+    let set = prepare(side, &mut objects);
+    for (loaded, object) in side_objects.values_mut().zip(objects) {
+        loaded.object = object;
+    }
+    set
 }
 
 /// The object files of one side of `changed`, by GUID; files that cannot be read or matched

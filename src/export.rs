@@ -7,6 +7,10 @@
 //! selection only, so a filtered export never touches other files. Objects the platform cannot
 //! move are not written; they are reported with the reason their kind gives.
 //!
+//! With an environment (`export --env prod`), the fields its overlay sets are written with the
+//! repository's base value instead of the tenant's ([`WriteBack`]), and a tenant value that is
+//! not the override's is reported as drift in that field ([`FieldDrift`]).
+//!
 //! Existing files are matched by the `guid = "…"` line that canonical files carry on their third
 //! line, so an unchanged re-export reads each file once and parses none.
 
@@ -14,9 +18,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::config::{Config, SourceFacts, CONFIG_FILE};
+use crate::desired::environment::FieldPath;
 use crate::edit;
 use crate::kinds::{Category, Registry};
 use crate::model::{canonical, path};
@@ -72,6 +78,71 @@ pub struct Options {
     pub changed_since: Option<String>,
     /// Only objects changed before this time (RFC 3339, UTC).
     pub changed_until: Option<String>,
+    /// With an environment: the fields its overlay sets, written back with base values.
+    pub write_back: Option<WriteBack>,
+}
+
+/// What `export --env` writes instead of the tenant's values: for every field the
+/// environment's overlay sets on an object, the repository's base value.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBack {
+    /// The environment's name.
+    pub env: String,
+    /// The overridden fields, by object.
+    pub objects: HashMap<Uuid, Vec<Overridden>>,
+}
+
+/// One field an environment's override sets on one object.
+#[derive(Debug, Clone)]
+pub struct Overridden {
+    /// The field as the environment file names it.
+    pub field: FieldPath,
+    /// The value the override sets.
+    pub value: Value,
+    /// `environments/prod.toml:12`.
+    pub by: String,
+    /// The repository's value of the field.
+    pub base: Base,
+}
+
+/// The repository's value of an overridden field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Base {
+    /// The object has no file yet (new in the tenant): the tenant's value is written.
+    NoFile,
+    /// The file does not have the field: the field is left out.
+    Absent,
+    /// The file's value.
+    Value(Value),
+}
+
+/// A field an environment's override sets whose value in the tenant is not the override's:
+/// changed there by hand (or the override changed since the last apply).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldDrift {
+    /// The object's address.
+    pub address: String,
+    /// The field, as the environment file names it.
+    pub field: String,
+    /// The override: `environments/prod.toml:12`.
+    pub set_by: String,
+    /// The override's value.
+    #[serde(rename = "override")]
+    pub expected: Value,
+    /// The tenant's value (`None`: the tenant's object has no such field).
+    pub tenant: Option<Value>,
+}
+
+/// A field an environment's override sets on an object new in the tenant: it has no base value
+/// in the repository, so its file gets the tenant's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptField {
+    /// The object's address.
+    pub address: String,
+    /// The field, as the environment file names it.
+    pub field: String,
+    /// The override: `environments/prod.toml:12`.
+    pub set_by: String,
 }
 
 /// One object export wrote, moved or removed.
@@ -122,6 +193,12 @@ pub struct Report {
     pub removed: Vec<String>,
     /// How many objects were read from the tenant.
     pub objects_read: usize,
+    /// With an environment: overridden fields whose tenant value is not the override's.
+    pub drift: Vec<FieldDrift>,
+    /// With an environment: overridden fields of new objects, written with the tenant's value.
+    pub kept: Vec<KeptField>,
+    /// With an environment: how many overridden fields were written with their base value.
+    pub written_back: usize,
 }
 
 impl Report {
@@ -271,7 +348,16 @@ pub fn export(
 ) -> Result<Report, ExportError> {
     let mut report = Report::default();
     let mut disk = repo::Disk::new(root);
-    record_source(tenant, &mut disk, root, staging.as_deref_mut(), &mut report)?;
+    // Exporting through an environment does not make its tenant the repository's source.
+    let keep_source = options.write_back.is_some();
+    record_source(
+        tenant,
+        &mut disk,
+        root,
+        staging.as_deref_mut(),
+        keep_source,
+        &mut report,
+    )?;
     let mut files = files_by_guid(root, &mut report)?;
     // What the commit builds on: a file equal on disk may still differ from it (an export
     // killed after writing files, before committing them).
@@ -451,7 +537,15 @@ impl Run<'_> {
             });
             return Ok(());
         };
-        let object = edit::to_object(&stored, Some(kind), self.addresses);
+        let mut object = edit::to_object(&stored, Some(kind), self.addresses);
+        if let Some(fields) = self
+            .options
+            .write_back
+            .as_ref()
+            .and_then(|w| w.objects.get(&stored.guid))
+        {
+            write_back(&mut object, &address, fields, self.report);
+        }
         let existing = self.files.remove(&stored.guid);
         if let Some(reason) = kind.exportable.refuses(&object.spec) {
             self.report.not_exportable.push(Skipped {
@@ -537,6 +631,93 @@ impl Run<'_> {
     }
 }
 
+/// Writes the base value of each overridden field into the tenant's `object`, and reports the
+/// fields whose tenant value is not the override's.
+fn write_back(
+    object: &mut crate::model::Object,
+    address: &str,
+    fields: &[Overridden],
+    report: &mut Report,
+) {
+    let doc = object.to_document();
+    let mut spec = Value::Object(std::mem::take(&mut object.spec));
+    for f in fields {
+        // The tenant's object may hold an array's elements in another order.
+        let at = f.field.concrete(&doc).ok();
+        let tenant = at.as_deref().and_then(|p| doc.pointer(p)).cloned();
+        if tenant.as_ref() != Some(&f.value) {
+            report.drift.push(FieldDrift {
+                address: address.to_string(),
+                field: f.field.text.clone(),
+                set_by: f.by.clone(),
+                expected: f.value.clone(),
+                tenant,
+            });
+        }
+        let Some(at) = at else {
+            continue;
+        };
+        match &f.base {
+            Base::NoFile => report.kept.push(KeptField {
+                address: address.to_string(),
+                field: f.field.text.clone(),
+                set_by: f.by.clone(),
+            }),
+            Base::Absent => {
+                put(&mut spec, &at, None);
+                report.written_back += 1;
+            }
+            Base::Value(v) => {
+                put(&mut spec, &at, Some(v.clone()));
+                report.written_back += 1;
+            }
+        }
+    }
+    if let Value::Object(map) = spec {
+        object.spec = map;
+    }
+}
+
+/// Sets (or with `None` removes) the value at a concrete pointer (`/spec/…`) in `spec`, making
+/// the tables on the way to a value set.
+fn put(spec: &mut Value, pointer: &str, value: Option<Value>) {
+    let segments = crate::model::pointer::segments(pointer);
+    let Some((last, path)) = segments.get(1..).and_then(<[String]>::split_last) else {
+        return;
+    };
+    let mut here = spec;
+    for seg in path {
+        here = match here {
+            Value::Array(items) => match seg.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(v) => v,
+                None => return,
+            },
+            Value::Object(map) => {
+                if value.is_none() && !map.contains_key(seg) {
+                    return;
+                }
+                map.entry(seg.clone())
+                    .or_insert_with(|| Value::Object(Map::new()))
+            }
+            _ => return,
+        };
+    }
+    match (here, value) {
+        (Value::Object(map), Some(v)) => {
+            map.insert(last.clone(), v);
+        }
+        (Value::Object(map), None) => {
+            map.remove(last);
+        }
+        (Value::Array(items), Some(v)) => {
+            if let Some(slot) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                *slot = v;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The report's lists in address (or path) order.
 fn sort(report: &mut Report) {
     for list in [
@@ -551,15 +732,23 @@ fn sort(report: &mut Report) {
         .not_exportable
         .sort_by(|a, b| a.address.cmp(&b.address));
     report.unmatched_files.sort();
+    report
+        .drift
+        .sort_by(|a, b| (&a.address, &a.field).cmp(&(&b.address, &b.field)));
+    report
+        .kept
+        .sort_by(|a, b| (&a.address, &a.field).cmp(&(&b.address, &b.field)));
 }
 
-/// Records the source tenant's facts in `ferry.toml` (when they changed) and refreshes the
-/// schema copies; both are files the export wrote.
+/// Records the source tenant's facts in `ferry.toml` (when they changed; with `keep_source`,
+/// only when it records none) and refreshes the schema copies; both are files the export
+/// wrote.
 fn record_source(
     tenant: &dyn Tenant,
     disk: &mut repo::Disk,
     root: &Path,
     staging: Option<&mut repo::Staging>,
+    keep_source: bool,
     report: &mut Report,
 ) -> Result<(), ExportError> {
     let config_path = root.join(CONFIG_FILE);
@@ -581,7 +770,7 @@ fn record_source(
         engine_mode: facts.engine_mode,
         cluster: facts.cluster,
     };
-    if config.source.as_ref() != Some(&source) {
+    if config.source.as_ref() != Some(&source) && !(keep_source && config.source.is_some()) {
         config.source = Some(source);
         write(disk, CONFIG_FILE, &config.to_text(), staging)?;
         report.written.push(CONFIG_FILE.into());
@@ -661,4 +850,94 @@ fn gone_files(
             .collect()
     };
     Ok(gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::environment::Environment;
+
+    /// The fields an environment file's first override names, by pointer.
+    fn fields(text: &str) -> Vec<(FieldPath, Value)> {
+        let env = Environment::parse("prod", text.as_bytes()).unwrap();
+        env.overrides[0]
+            .set
+            .iter()
+            .map(|(f, v, _)| (f.clone(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn overridden_fields_get_their_base_value_and_drift_is_named() {
+        let mut object = crate::model::Object {
+            kind: "data_source".into(),
+            guid: Some(Uuid::from_u128(1)),
+            name: "pos".into(),
+            project: None,
+            spec: serde_json::json!({
+                "owner": "ops",
+                "connection": {"host": "by-hand", "schema": "prod"},
+                "files": [{"name": "b", "type": "y"}, {"name": "a", "type": "prod"}],
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+        };
+        let set = fields(
+            "[[override]]\nselect = \"data_source/pos\"\nset.\"/spec/owner\" = \"ops\"\nset.\"/spec/connection/host\" = \"db.prod\"\nset.\"/spec/connection/schema\" = \"prod\"\nset.\"/spec/files[name=a]/type\" = \"prod\"\n",
+        );
+        // host, schema, files[name=a]/type, owner.
+        let base = [
+            Base::Value("db.dev".into()),
+            Base::Absent,
+            Base::Value("dev".into()),
+            Base::Value("dev".into()),
+        ];
+        let overridden: Vec<Overridden> = set
+            .into_iter()
+            .zip(base)
+            .map(|((field, value), base)| Overridden {
+                field,
+                value,
+                by: "environments/prod.toml:3".into(),
+                base,
+            })
+            .collect();
+        let mut report = Report::default();
+        write_back(&mut object, "data_source/pos", &overridden, &mut report);
+        assert_eq!(
+            Value::Object(object.spec.clone()),
+            serde_json::json!({
+                "owner": "dev",
+                "connection": {"host": "db.dev"},
+                // The element by its name, wherever the tenant has it.
+                "files": [{"name": "b", "type": "y"}, {"name": "a", "type": "dev"}],
+            })
+        );
+        assert_eq!(report.written_back, 4);
+        let drift: Vec<(&str, Option<&Value>)> = report
+            .drift
+            .iter()
+            .map(|d| (d.field.as_str(), d.tenant.as_ref()))
+            .collect();
+        assert_eq!(
+            drift,
+            vec![("/spec/connection/host", Some(&Value::from("by-hand")))]
+        );
+
+        // A new object (no file): the tenant's value stays, and says so.
+        let mut report = Report::default();
+        let new: Vec<Overridden> = overridden
+            .into_iter()
+            .map(|o| Overridden {
+                base: Base::NoFile,
+                ..o
+            })
+            .collect();
+        let before = object.spec.clone();
+        write_back(&mut object, "data_source/pos", &new, &mut report);
+        assert_eq!(object.spec, before);
+        assert_eq!(report.kept.len(), 4, "{:?}", report.kept);
+        assert_eq!(report.written_back, 0);
+    }
 }

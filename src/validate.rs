@@ -3,8 +3,10 @@
 //! Per file: UTF-8, TOML syntax, a known kind, the kind's schema (with the JSON pointer and the
 //! line of each violation), names an address can hold, a GUID, and a path that matches the
 //! object's address. Across files: duplicate GUIDs and addresses, references that resolve to an
-//! object of an accepted kind, no dependency cycle, and only exportable objects. Problems are
-//! sorted by file and line, so the same repository always gives the same report.
+//! object of an accepted kind, no dependency cycle, and only exportable objects. Environment
+//! files ([`check_environments`]): each parses (with its line), and its overlay applies to the
+//! objects (selectors match, fields are `env_specific`, values fit the kind's schema). Problems
+//! are sorted by file and line, so the same repository always gives the same report.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -48,6 +50,8 @@ pub enum Code {
     Cycle,
     /// An object that cannot be moved between tenants.
     NotExportable,
+    /// An environment file that cannot be used.
+    Environment,
 }
 
 impl Code {
@@ -68,6 +72,7 @@ impl Code {
             Code::WrongKind => "wrong-kind",
             Code::Cycle => "cycle",
             Code::NotExportable => "not-exportable",
+            Code::Environment => "environment",
         }
     }
 }
@@ -669,6 +674,79 @@ fn not_exportable(loaded: &Loaded, kind: &Kind) -> Option<Problem> {
         });
     }
     None
+}
+
+/// The problems of environment files (`(name, bytes)` as [`crate::repo::environment_files`]
+/// gives them) over the repository's `objects`: a name that cannot be an environment's, every
+/// parse problem (syntax, unknown keys, undefined variables, selectors, pointers), then what the
+/// overlay refuses (a selector that matches nothing, a field that is not `env_specific` or is
+/// secret, a value the kind's schema refuses), and a `requires` naming none of `known` (the
+/// repository's environments, checked or not).
+pub fn check_environments(
+    files: &[(String, Vec<u8>)],
+    known: &[String],
+    objects: &[Object],
+    registry: &Registry,
+) -> Vec<Problem> {
+    use crate::desired::{environment, overlay};
+    let mut problems = Vec::new();
+    let hint =
+        "fix the environment file at the line shown (its schema: schemas/environment.schema.json)";
+    let problem = |path: &str, line: usize, message: String| Problem {
+        path: path.to_string(),
+        position: (line > 0).then_some(Position { line, column: 1 }),
+        address: None,
+        code: Code::Environment,
+        message,
+        hint: Some(hint.to_string()),
+    };
+    for (name, bytes) in files {
+        let path = environment::path_of(name);
+        if let Err(why) = environment::check_name(name) {
+            problems.push(problem(&path, 0, why));
+            continue;
+        }
+        let env = match environment::Environment::parse(name, bytes) {
+            Ok(env) => env,
+            Err(e) => {
+                problems.extend(
+                    e.problems
+                        .into_iter()
+                        .map(|p| problem(&e.path, p.line, p.message)),
+                );
+                continue;
+            }
+        };
+        let mut overlaid = objects.to_vec();
+        if let Err(e) = overlay::apply(&env, &mut overlaid, registry, &[]) {
+            problems.extend(
+                e.problems
+                    .into_iter()
+                    .map(|p| problem(&e.path, p.line, p.message)),
+            );
+        }
+        // The gate names environments by their files.
+        let text = String::from_utf8_lossy(bytes);
+        for required in &env.requires {
+            if !known.contains(required) {
+                let line = text
+                    .lines()
+                    .position(|l| l.contains(&format!("\"{required}\"")))
+                    .map_or(0, |i| i + 1);
+                problems.push(problem(
+                    &path,
+                    line,
+                    format!(
+                        "requires environment `{required}`, but there is no {}",
+                        environment::path_of(required)
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+        .sort_by(|a, b| (&a.path, a.position, &a.message).cmp(&(&b.path, b.position, &b.message)));
+    problems
 }
 
 /// A problem for every dependency cycle among `objects`.

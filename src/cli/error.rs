@@ -463,6 +463,18 @@ impl From<Error> for CliError {
                 err.details = message.lines().map(String::from).collect();
                 return err.hint("fix the environment file (its schema: schemas/environment.schema.json; `ferry validate --env ENV` checks it)");
             }
+            Error::EnvAt { at, source } => {
+                let mut err = CliError::new(
+                    User,
+                    format!(
+                        "{} problem(s) in {} at {at}; no diff was made",
+                        source.problems.len(),
+                        source.path
+                    ),
+                );
+                err.details = message.lines().map(String::from).collect();
+                return err.hint("fix the environment file (`ferry validate --env ENV` checks it; `--ref REV` at a revision)");
+            }
             Error::NoEnvironment { .. } => (
                 User,
                 Some("environments are the files environments/NAME.toml of the revision planned; commit a new one before planning with it".into()),

@@ -15,6 +15,13 @@ use super::prelude::*;
 /// written and are listed at the end with the reason. Exporting an unchanged tenant writes
 /// nothing and (with --commit) makes no commit. --select chooses over the tenant's dependency
 /// graph; an export of a selection removes no files.
+///
+/// With --env ENV (a drift job exporting prod into a branch), every field the environment's
+/// overrides set is written with the repository's value, not the tenant's, so the repository
+/// does not become that environment's copy; a tenant value that differs from the override is
+/// reported as drift in that field, with the override's file:line. environments/ENV.toml and
+/// the base values are read from the working tree; objects new in the tenant keep its values.
+/// ferry.toml's [source] is left as it is.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The tenant to export (sqlite:PATH).
@@ -31,6 +38,10 @@ pub struct Args {
     projects: Vec<String>,
     #[command(flatten)]
     selection: SelectFlags,
+    /// Export through this environment (environments/ENV.toml in the working tree): write the
+    /// repository's values for the fields its overrides set, and report drift in them.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
     /// Only objects changed at or after this time (2026-01-31 or 2026-01-31T12:00:00Z). An
     /// object changed several times is included when any change falls in the window.
     #[arg(long, value_name = "DATE")]
@@ -86,26 +97,65 @@ pub fn run(ctx: &Context, args: Args) -> Result {
         changed_since: args.changed_since,
         changed_until: args.changed_until,
         commit: args.commit.then_some(args.message),
+        env: args.env.clone(),
     };
     let (bar, mut advance) = progress_bar(args.quiet);
     let done = export::export(ctx, &tenant_url(&args.from)?, &options, &mut advance);
     bar.finish_and_clear();
     let done = done?;
+    print_drift(&done);
     match args.format {
-        Format::Json => out_json(&json!({
-            "format_version": ferry::render::OUTPUT_VERSION,
-            "tenant": done.tenant,
-            "commit": done.commit,
-            "added": done.report.added,
-            "changed": done.report.changed,
-            "renamed": done.report.renamed,
-            "deleted": done.report.deleted,
-            "not_exportable": done.report.not_exportable,
-            "unmatched_files": done.report.unmatched_files,
-        }))?,
+        Format::Json => {
+            let mut doc = json!({
+                "format_version": ferry::render::OUTPUT_VERSION,
+                "tenant": done.tenant,
+                "commit": done.commit,
+                "added": done.report.added,
+                "changed": done.report.changed,
+                "renamed": done.report.renamed,
+                "deleted": done.report.deleted,
+                "not_exportable": done.report.not_exportable,
+                "unmatched_files": done.report.unmatched_files,
+            });
+            if let Some(env) = &args.env {
+                doc["environment"] = json!({
+                    "name": env,
+                    "written_back": done.report.written_back,
+                    "drift": done.report.drift,
+                    "kept": done.report.kept,
+                });
+            }
+            out_json(&doc)?
+        }
         Format::Text => print_summary(&done, args.commit),
     }
     Ok(Success::Done)
+}
+
+/// The overridden fields whose tenant value is not the override's, and those of new objects
+/// written with the tenant's value, on stderr.
+fn print_drift(done: &ExportOutcome) {
+    let report = &done.report;
+    let shown = |v: &Option<serde_json::Value>| match v {
+        Some(v) => ferry::validate::excerpt(v),
+        None => "(absent)".to_string(),
+    };
+    for d in &report.drift {
+        eprintln!(
+            "drift: {} {}: the tenant has {}, the override {} sets {}; the file keeps the repository's value",
+            d.address,
+            d.field,
+            shown(&d.tenant),
+            d.set_by,
+            ferry::validate::excerpt(&d.expected)
+        );
+    }
+    for k in &report.kept {
+        eprintln!(
+            "note: {} is new in the tenant: {} (set by {}) is written as the tenant has it, since the repository has no value of its own for it",
+            k.address, k.field, k.set_by
+        );
+    }
 }
 
 /// What an export did, on stderr.

@@ -7,9 +7,10 @@ use super::prelude::*;
 
 /// Make a new tenant repository.
 ///
-/// Writes ferry.toml, objects/, environments/, a .gitignore and the built-in kind schemas in
-/// schemas/kinds/ (so editors validate object files offline). Existing files are kept; running
-/// it again only refreshes the schema copies.
+/// Writes ferry.toml, objects/, environments/, a .gitignore, the built-in kind schemas in
+/// schemas/kinds/ and the environment file schema schemas/environment.schema.json (so editors
+/// validate object and environment files offline). Existing files are kept; running it again
+/// only refreshes the schema copies.
 ///
 /// Outside any git repository it runs `git init` in DIR. Inside another repository's work tree
 /// (DIR not being its top) it asks: --no-git keeps the tenant repository in the enclosing one

@@ -6,6 +6,11 @@ use super::prelude::*;
 /// Check every object file: TOML syntax, kind, schema, names, paths, GUIDs, references, cycles
 /// and exportability. All problems are reported in one run, each with its file and line.
 ///
+/// Every environment file in environments/ is checked too (--env ENV: only that one), read from
+/// the same place as the objects: its syntax and keys, variables, selectors (one that matches
+/// nothing is an error), that it sets only env_specific fields, that the objects still fit
+/// their kind's schema with its overrides, and that `requires` names existing environments.
+///
 /// Without --ref the working tree is checked, uncommitted changes included; stderr says which was
 /// checked and whether the working tree has uncommitted changes under objects/ (HEAD may differ).
 ///
@@ -16,13 +21,16 @@ pub struct Args {
     /// working tree; nothing is checked out.
     #[arg(long = "ref", value_name = "REF")]
     revision: Option<String>,
+    /// Check only this environment's file (environments/ENV.toml; an error when there is none).
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
     /// Output format: text (problems on stderr) or json (a report on stdout).
     #[arg(long, value_enum, default_value = "text")]
     format: TextOrJson,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result {
-    let validated = validate::validate(ctx, args.revision.as_deref())?;
+    let validated = validate::validate(ctx, args.revision.as_deref(), args.env.as_deref())?;
     let report = &validated.report;
     match args.format {
         TextOrJson::Json => out_json(&ferry::render::json::problems(

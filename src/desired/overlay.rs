@@ -29,6 +29,11 @@ pub struct SetField {
     pub pointer: String,
     /// `environments/prod.toml:12`.
     pub by: String,
+    /// The field as the environment file names it (array elements by key), to find it in
+    /// another version of the object (`export --env` compares the tenant's).
+    pub field: FieldPath,
+    /// The value the override sets.
+    pub value: Value,
 }
 
 /// A secret the environment supplies to one object.
@@ -164,8 +169,8 @@ pub fn apply(
             }
         }
     };
-    // Per object: pointer → (value, line); a later override wins.
-    let mut sets: BTreeMap<usize, BTreeMap<String, (Value, usize)>> = BTreeMap::new();
+    // Per object: pointer → (value, line, field); a later override wins.
+    let mut sets: BTreeMap<usize, BTreeMap<String, (Value, usize, FieldPath)>> = BTreeMap::new();
     // Per object: the overrides that chose it, in file order.
     let mut choosers: BTreeMap<usize, Vec<&super::environment::Override>> = BTreeMap::new();
     for o in &env.overrides {
@@ -219,7 +224,7 @@ pub fn apply(
                 }
                 sets.entry(i)
                     .or_default()
-                    .insert(concrete, (value.clone(), *line));
+                    .insert(concrete, (value.clone(), *line, field.clone()));
             }
         }
     }
@@ -234,7 +239,7 @@ pub fn apply(
         let address = object.address().to_string();
         let mut spec = Value::Object(std::mem::take(&mut object.spec));
         let mut lines = Vec::new();
-        for (pointer, (value, line)) in &fields {
+        for (pointer, (value, line, _)) in &fields {
             set_at(&mut spec, pointer, value.clone());
             lines.push(*line);
         }
@@ -244,16 +249,22 @@ pub fn apply(
         object.spec = spec;
         if let Some(kind) = registry.get(&object.kind) {
             let doc = object.to_document();
-            let errors: Vec<String> = kind
-                .validator()
-                .iter_errors(&doc)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect();
-            if !errors.is_empty() {
-                lines.sort_unstable();
-                lines.dedup();
+            // Each refusal at the line that set the value refused (or within it), else at the
+            // object's first override.
+            lines.sort_unstable();
+            lines.dedup();
+            let mut by_line: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            for e in kind.validator().iter_errors(&doc) {
+                let at = e.instance_path().to_string();
+                let line = fields
+                    .iter()
+                    .find(|(p, _)| at == **p || at.starts_with(&format!("{p}/")))
+                    .map_or(lines[0], |(_, (_, line, _))| *line);
+                by_line.entry(line).or_default().push(format!("{at}: {e}"));
+            }
+            for (line, errors) in by_line {
                 problems.push(EnvProblem {
-                    line: lines[0],
+                    line,
                     message: format!(
                         "{address}: with this environment's overrides the object does not fit kind {}'s schema: {}",
                         kind.name,
@@ -267,9 +278,11 @@ pub fn apply(
                 guid,
                 fields
                     .into_iter()
-                    .map(|(pointer, (_, line))| SetField {
+                    .map(|(pointer, (value, line, field))| SetField {
                         pointer,
                         by: env.at(line),
+                        field,
+                        value,
                     })
                     .collect(),
             );

@@ -1,10 +1,16 @@
 //! `ferry export`: a tenant's objects written into the repository as canonical files, and with
 //! `commit`, committed (only those files and the repository's own).
+//!
+//! With an environment (`--env prod`), its file and the base values are read from the working
+//! tree, the files export compares with and writes: the overlay is applied to the repository's
+//! objects (and to the tenant's objects that have no file yet), and every field it sets is
+//! written with the file's value, not the tenant's ([`crate::export::WriteBack`]).
 
 use super::pipeline::choose;
 use super::{Error, Result};
 use crate::context::{timestamp, Context};
-use crate::export::{self, Options, Report, Selection};
+use crate::desired::overlay;
+use crate::export::{self, Base, Options, Overridden, Report, Selection, WriteBack};
 use crate::graph::Graph;
 use crate::kinds::{self, Category, Registry};
 use crate::repo::Staging;
@@ -29,6 +35,9 @@ pub struct ExportOptions {
     pub changed_until: Option<String>,
     /// Commit the result, with this subject when given.
     pub commit: Option<Option<String>>,
+    /// `--env`: write the repository's base values for the fields this environment's overlay
+    /// sets, and report those whose tenant value is not the override's.
+    pub env: Option<String>,
 }
 
 /// What `ferry export` did.
@@ -89,6 +98,70 @@ fn selection(registry: &Registry, options: &ExportOptions) -> Result<Options> {
             .as_deref()
             .map(|d| parse_date("--changed-until", d))
             .transpose()?,
+        write_back: None,
+    })
+}
+
+/// What environment `name`'s overlay sets, for writing base values back: the environment file
+/// and the object files of the working tree, and the tenant's objects that have no file there
+/// (new in the tenant), so that its selectors choose as the next plan's will.
+fn write_back(
+    root: &std::path::Path,
+    registry: &Registry,
+    name: &str,
+    tenant_objects: &[crate::model::Object],
+) -> Result<WriteBack> {
+    let env = super::pipeline::environment(root, None, name)?;
+    let snapshot = crate::repo::snapshot(root, &crate::repo::Source::WorkTree)?;
+    // Files that do not parse are left out: `ferry validate` reports them, and export leaves
+    // them alone.
+    let mut objects: Vec<crate::model::Object> = snapshot
+        .objects
+        .iter()
+        .filter_map(|f| crate::validate::parse_file(f, registry).0)
+        .map(|l| l.object)
+        .filter(|o| o.guid.is_some())
+        .collect();
+    let base: std::collections::HashMap<uuid::Uuid, serde_json::Value> = objects
+        .iter()
+        .filter_map(|o| Some((o.guid?, o.to_document())))
+        .collect();
+    let taken: std::collections::HashSet<String> =
+        objects.iter().map(|o| o.address().to_string()).collect();
+    objects.extend(
+        tenant_objects
+            .iter()
+            .filter(|o| o.guid.is_some_and(|g| !base.contains_key(&g)))
+            .filter(|o| !taken.contains(&o.address().to_string()))
+            .cloned(),
+    );
+    let overlaid = overlay::apply(&env, &mut objects, registry, &[])?;
+    let objects = overlaid
+        .set
+        .into_iter()
+        .map(|(guid, fields)| {
+            let doc = base.get(&guid);
+            let fields = fields
+                .into_iter()
+                .map(|f| Overridden {
+                    base: match doc {
+                        None => Base::NoFile,
+                        Some(doc) => match doc.pointer(&f.pointer) {
+                            Some(v) => Base::Value(v.clone()),
+                            None => Base::Absent,
+                        },
+                    },
+                    field: f.field,
+                    value: f.value,
+                    by: f.by,
+                })
+                .collect();
+            (guid, fields)
+        })
+        .collect();
+    Ok(WriteBack {
+        env: env.name,
+        objects,
     })
 }
 
@@ -110,6 +183,7 @@ fn own_files(root: &std::path::Path) -> Vec<String> {
             .iter()
             .map(|(name, _)| format!("{}/{name}.schema.json", kinds::KINDS_DIR)),
     );
+    files.push(crate::desired::environment::SCHEMA_PATH.to_string());
     files
 }
 
@@ -125,8 +199,15 @@ pub fn export(
     let registry = ctx.registry()?;
     let mut export_options = selection(&registry, options)?;
     let tenant = store::open(from)?;
-    if options.select.is_some() || options.exclude.is_some() {
-        let objects = export::tenant_objects(tenant.as_ref(), &registry)?;
+    let selecting = options.select.is_some() || options.exclude.is_some();
+    let objects = match selecting || options.env.is_some() {
+        true => export::tenant_objects(tenant.as_ref(), &registry)?,
+        false => Vec::new(),
+    };
+    if let Some(name) = &options.env {
+        export_options.write_back = Some(write_back(&root, &registry, name, &objects)?);
+    }
+    if selecting {
         let graph = Graph::build(&objects, &registry);
         let chosen = choose(
             &graph,

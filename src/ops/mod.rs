@@ -233,6 +233,14 @@ pub enum Error {
     /// An environment file that cannot be used.
     #[error(transparent)]
     Env(#[from] crate::desired::environment::EnvError),
+    /// An environment file that cannot be used at one side of a diff.
+    #[error("{source}")]
+    EnvAt {
+        /// The side: a revision, or the working tree.
+        at: String,
+        /// What is wrong.
+        source: crate::desired::environment::EnvError,
+    },
     /// `--env NAME` with no `environments/NAME.toml` at the revision read.
     #[error("no environment `{name}`: {path} does not exist {at}{}", if known.is_empty() { String::new() } else { format!(" (environments there: {})", known.join(", ")) })]
     NoEnvironment {

@@ -19,17 +19,30 @@ pub struct Validated {
     pub files: usize,
     /// For the working tree in a git work tree: its uncommitted changes under `objects/`.
     pub uncommitted: Option<Uncommitted>,
+    /// The environments whose files were checked, by name.
+    pub environments: Vec<String>,
 }
 
 impl Validated {
     /// What was checked, in one line: the revision and its commit, or the working tree and how
     /// it stands to HEAD (the same under `objects/`, or how many uncommitted changes it has).
     pub fn checked(&self) -> String {
-        let files = format!(
+        let mut files = format!(
             "{} object file{}",
             self.files,
             if self.files == 1 { "" } else { "s" }
         );
+        if !self.environments.is_empty() {
+            files.push_str(&format!(
+                ", environment{} {}",
+                if self.environments.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                self.environments.join(", ")
+            ));
+        }
         if let Some(commit) = &self.commit {
             let short: String = commit.chars().take(12).collect();
             return format!("checked {} (commit {short}, {files})", self.read_from);
@@ -50,8 +63,10 @@ impl Validated {
     }
 }
 
-/// Checks the repository at `revision` (the working tree when `None`).
-pub fn validate(ctx: &Context, revision: Option<&str>) -> Result<Validated> {
+/// Checks the repository at `revision` (the working tree when `None`): its object files, and
+/// the environment files of `environments/` read from the same place, only `env`'s when given
+/// (an error when it has none).
+pub fn validate(ctx: &Context, revision: Option<&str>, env: Option<&str>) -> Result<Validated> {
     let mut ws = ctx.workspace(revision)?;
     let files = ws
         .snapshot
@@ -63,12 +78,30 @@ pub fn validate(ctx: &Context, revision: Option<&str>) -> Result<Validated> {
         Some(_) => None,
         None => crate::repo::uncommitted_objects(&ws.root)?,
     };
-    let report = validate::check(std::mem::take(&mut ws.snapshot.objects), &ws.registry);
+    let mut report = validate::check(std::mem::take(&mut ws.snapshot.objects), &ws.registry);
+    let mut environments = crate::repo::environment_files(&ws.root, revision)?;
+    let known: Vec<String> = environments.iter().map(|(n, _)| n.clone()).collect();
+    if let Some(name) = env {
+        if !environments.iter().any(|(n, _)| n == name) {
+            // The error that names what there is.
+            super::pipeline::environment(&ws.root, revision, name)?;
+        }
+        environments.retain(|(n, _)| n == name);
+    }
+    let objects: Vec<crate::model::Object> =
+        report.objects.iter().map(|l| l.object.clone()).collect();
+    report.problems.extend(validate::check_environments(
+        &environments,
+        &known,
+        &objects,
+        &ws.registry,
+    ));
     Ok(Validated {
         report,
         read_from: ws.read_from(),
         commit: ws.snapshot.commit.clone(),
         files,
         uncommitted,
+        environments: environments.into_iter().map(|(n, _)| n).collect(),
     })
 }

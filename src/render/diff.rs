@@ -87,6 +87,28 @@ pub fn warning_lines(diff: &Diff) -> Vec<String> {
         .collect()
 }
 
+/// What a diff through an environment says about it, for stderr: which environment, and a side
+/// that has no file of it (so has no overrides).
+pub fn environment_lines(diff: &Diff) -> Vec<String> {
+    let Some(env) = &diff.environment else {
+        return Vec::new();
+    };
+    let path = crate::desired::environment::path_of(&env.name);
+    let mut lines = vec![format!(
+        "objects as environment {} sees them ({path} at each side)",
+        env.name
+    )];
+    for (side, there) in [(Side::From, env.at_from), (Side::To, env.at_to)] {
+        if !there {
+            lines.push(format!(
+                "note: {path} does not exist at {}: that side has no overrides",
+                side_label(diff, side)
+            ));
+        }
+    }
+    lines
+}
+
 /// The changes for people: one block per object, sorted by address; a change that only follows
 /// renames says so.
 ///
@@ -134,13 +156,17 @@ pub fn json(diff: &Diff) -> Value {
                 .fields
                 .iter()
                 .map(|f| {
-                    json!({
+                    let mut field = json!({
                         "pointer": f.pointer,
                         "old": f.old,
                         "new": f.new,
                         "sensitive": f.sensitive,
                         "unified_diff": f.unified_diff,
-                    })
+                    });
+                    if let Some(by) = &f.set_by {
+                        field["set_by"] = json!(by);
+                    }
+                    field
                 })
                 .collect();
             json!({
@@ -173,7 +199,7 @@ pub fn json(diff: &Diff) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "format_version": OUTPUT_VERSION,
         "from": side(&diff.from),
         "to": side(&diff.to),
@@ -183,5 +209,13 @@ pub fn json(diff: &Diff) -> Value {
             "files_changed": diff.files_changed,
             "blobs_read": diff.blobs_read,
         },
-    })
+    });
+    if let Some(env) = &diff.environment {
+        doc["environment"] = json!({
+            "name": env.name,
+            "file_at_from": env.at_from,
+            "file_at_to": env.at_to,
+        });
+    }
+    doc
 }

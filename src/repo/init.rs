@@ -5,17 +5,22 @@ use std::path::{Path, PathBuf};
 
 use super::{git_error, io, Disk, RepoError, ENVIRONMENTS_DIR};
 use crate::config::{Config, CONFIG_FILE};
+use crate::desired::environment;
 use crate::kinds::{BUILTIN_KINDS, KINDS_DIR};
 use crate::model::path::OBJECTS_DIR;
 
-/// Writes the built-in kind schemas into `schemas/kinds/` of the repository `disk` writes where they are missing or
-/// differ, so editors validate object files against this ferry's kinds. Returns the paths
-/// written, relative to `root`.
+/// Writes the built-in kind schemas into `schemas/kinds/` of the repository `disk` writes, and
+/// the environment file schema to `schemas/environment.schema.json`, where they are missing or
+/// differ, so editors validate object and environment files against this ferry's. Returns the
+/// paths written, relative to `root`.
 pub fn refresh_schemas(disk: &mut Disk) -> Result<Vec<String>, RepoError> {
     disk.create_dir(KINDS_DIR)?;
     let mut written = Vec::new();
-    for (name, text) in BUILTIN_KINDS {
-        let rel = format!("{KINDS_DIR}/{name}.schema.json");
+    let environment = (environment::SCHEMA_PATH.to_string(), environment::SCHEMA);
+    let kinds = BUILTIN_KINDS
+        .iter()
+        .map(|(name, text)| (format!("{KINDS_DIR}/{name}.schema.json"), *text));
+    for (rel, text) in kinds.chain([environment]) {
         if disk.read(&rel).as_deref() != Some(text.as_bytes()) {
             disk.write(&rel, text.as_bytes())?;
             written.push(rel);
@@ -66,7 +71,8 @@ pub struct InitReport {
 }
 
 /// Makes `root` a tenant repository: `ferry.toml`, `objects/`, `environments/`, `.gitignore`,
-/// the built-in kind schemas in `schemas/kinds/` (refreshed when they differ), and `git init`
+/// the built-in kind schemas in `schemas/kinds/` and the environment schema (refreshed when
+/// they differ), and `git init`
 /// as `git` says. A folder inside another repository's work tree that is no tenant repository
 /// yet is refused with [`GitChoice::Auto`], naming that repository, before anything is written.
 /// Existing files other than the built-in schema copies are left as they are, so running it

@@ -21,6 +21,11 @@ fn init_makes_a_repository_that_validates() {
         schemas,
         ferry::kinds::Registry::builtin().unwrap().iter().count()
     );
+    // The schema environment files' `#:schema ../schemas/environment.schema.json` line names.
+    assert_eq!(
+        env.read("tenant/schemas/environment.schema.json"),
+        ferry::desired::environment::SCHEMA
+    );
     let out = env
         .ferry()
         .args(["validate", "--repo", "tenant"])
@@ -43,12 +48,18 @@ fn init_again_keeps_existing_files() {
         "stale",
     )
     .unwrap();
+    env.write("tenant/schemas/environment.schema.json", "stale");
     env.ferry().args(["init", "tenant"]).assert().success();
     assert_eq!(env.read("tenant/ferry.toml"), config);
     assert_ne!(
         env.read("tenant/schemas/kinds/project.schema.json"),
         "stale",
         "schema copies are refreshed"
+    );
+    assert_eq!(
+        env.read("tenant/schemas/environment.schema.json"),
+        ferry::desired::environment::SCHEMA,
+        "the environment schema is refreshed too"
     );
 }
 

@@ -3,6 +3,7 @@
 mod apply;
 mod common;
 mod diff;
+mod environments;
 mod errors;
 mod export;
 mod flags;

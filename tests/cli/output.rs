@@ -30,7 +30,7 @@ fn json_of(env: &TestEnv, args: &[&str]) -> Value {
 
 /// Asserts that `doc` matches `schemas/output/{name}.schema.json`, and that the schema is strict:
 /// it refuses the document with an unknown field added.
-fn check(name: &str, doc: &Value) {
+pub(crate) fn check(name: &str, doc: &Value) {
     let path = source_dir().join(format!("schemas/output/{name}.schema.json"));
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
