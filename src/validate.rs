@@ -726,16 +726,11 @@ pub fn check_environments(
             );
         }
         // The gate names environments by their files.
-        let text = String::from_utf8_lossy(bytes);
-        for required in &env.requires {
+        for (required, line) in &env.requires {
             if !known.contains(required) {
-                let line = text
-                    .lines()
-                    .position(|l| l.contains(&format!("\"{required}\"")))
-                    .map_or(0, |i| i + 1);
                 problems.push(problem(
                     &path,
-                    line,
+                    *line,
                     format!(
                         "requires environment `{required}`, but there is no {}",
                         environment::path_of(required)
