@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job of ferry, end to end, on the embedded SQLite store, in a temporary folder:
-# a dev tenant filled with the retail example, exported into git, planned and applied to an empty
-# prod tenant, then a change made in dev promoted the same way.
+# a dev tenant filled with the retail example, exported into git with the example's environment
+# files, promoted to empty test and prod tenants (prod's gate refuses it until test has it), with
+# each environment's hosts, owners and secrets; then a change made in dev promoted the same way.
 #
 #   examples/promote.sh            # builds ferry with cargo, or uses FERRY=/path/to/ferry
 set -euo pipefail
@@ -15,6 +16,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-ferry demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@example.com}"
+export GIT_COMMITTER_NAME="${GIT_COMMITTER_NAME:-$GIT_AUTHOR_NAME}" GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-$GIT_AUTHOR_EMAIL}"
 # Each step prints its command, then runs it; its output follows, before the next step's.
 if [[ -t 2 && -z "${NO_COLOR:-}" ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 header() {
@@ -28,6 +30,11 @@ header() {
   printf '\n%s%s%s\n' "$bold" "$line" "$plain" >&2
 }
 step() { header "$@"; "$@"; }
+# A step that is meant to fail: its error is shown, and the script goes on.
+step_fails() {
+  header "$@"
+  if "$@"; then echo "expected this step to fail" >&2; return 1; fi
+}
 # A step whose status lines are many: only the last N are shown (all of them if it fails).
 step_tail() {
   local n=$1 err=$work/step.err status=0
@@ -43,19 +50,41 @@ step "$FERRY" tenant init sqlite:dev.db --name retail-dev --platform-version 4.5
 step_tail 1 "$FERRY" object put --tenant sqlite:dev.db "$here/examples/retail/objects"
 step_tail 1 "$FERRY" init repo
 step_tail 2 "$FERRY" export --from sqlite:dev.db --repo repo --commit -m "First export of retail-dev"
-step "$FERRY" tenant init sqlite:prod.db --name retail-prod --platform-version 4.5.0 \
-  --engine maxcompute --engine-mode single --cluster cn-shanghai-mc-01
+for env in test prod; do
+  step "$FERRY" tenant init "sqlite:$env.db" --name "retail-$env" --platform-version 4.5.0 \
+    --engine maxcompute --engine-mode single --cluster cn-shanghai-mc-01
+done
+# What test and prod differ in (hosts, databases, owners, queues, where secrets come from),
+# committed beside the objects: the example's environment files.
+cp -R "$here/examples/retail/environments/." repo/environments/
+git -C repo add environments
+git -C repo commit -qm "Environments: test and prod"
+# The secrets CI would hold: variables, and a CA certificate file on the runner. Their values
+# go only into each tenant's secret table, never into git, a plan or this output.
+for env in dev test prod; do
+  mkdir -p "secrets/$env"
+  printf -- '-----BEGIN CERTIFICATE-----\n(demo %s CA)\n-----END CERTIFICATE-----\n' "$env" \
+    > "secrets/$env/crm-root.crt"
+done
+export FERRY_TEST_ORDERS_MYSQL_PASSWORD="demo-test-$RANDOM$RANDOM" FERRY_TEST_CRM_PASSWORD="demo-test-$RANDOM$RANDOM"
+export FERRY_PROD_ORDERS_MYSQL_PASSWORD="demo-prod-$RANDOM$RANDOM" FERRY_PROD_CRM_PASSWORD="demo-prod-$RANDOM$RANDOM"
+export FERRY_PROD_MC_ACCESS_KEY_SECRET="demo-prod-$RANDOM$RANDOM"
 cd repo
-step "$FERRY" plan --to sqlite:../prod.db --out ../plan.json > /dev/null
-step "$FERRY" apply ../plan.json
+# prod requires test: the gate refuses objects test has not had applied.
+step_fails "$FERRY" apply --env prod --auto-approve
+step "$FERRY" plan --env test --out ../test.json > /dev/null
+step "$FERRY" apply ../test.json
+step "$FERRY" plan --env prod --out ../prod.json > /dev/null
+step "$FERRY" apply ../prod.json
 
-# A change in dev: a new schedule for one task.
+# A change in dev: a new schedule for one task, promoted dev → test → prod.
 "$FERRY" object get --tenant sqlite:../dev.db compute_task/retail_dw/dwd_trd_order_di \
   | sed 's/^cron = .*/cron = "0 30 3 * * ?"/' > ../changed.toml
 step "$FERRY" object put --tenant sqlite:../dev.db ../changed.toml
 step "$FERRY" export --from sqlite:../dev.db --commit -m "Run the order task later"
 step "$FERRY" diff HEAD~1..HEAD
-step "$FERRY" plan --to sqlite:../prod.db
-step "$FERRY" apply --to sqlite:../prod.db --auto-approve > /dev/null
+step "$FERRY" plan --env prod
+step "$FERRY" apply --env test --auto-approve > /dev/null
+step "$FERRY" apply --env prod --auto-approve > /dev/null
 step "$FERRY" history --tenant sqlite:../prod.db
-step "$FERRY" plan --to sqlite:../prod.db --detailed-exitcode
+step "$FERRY" plan --env prod --detailed-exitcode

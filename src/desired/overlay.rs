@@ -61,6 +61,9 @@ pub struct Overlaid {
     /// Per object an override chose: the [`Keys::digest`] of the overrides that chose it, which
     /// the applied record keeps beside the file's blob id.
     pub digests: HashMap<Uuid, String>,
+    /// Over the objects left unread (`unread` of [`apply`]): how many fields the overrides set
+    /// on them, and on how many, so a plan counts every object's overrides, read or not.
+    pub unread_counts: (usize, usize),
     /// The secrets the environment supplies, by address then pointer.
     pub secrets: Vec<NeededSecret>,
 }
@@ -229,6 +232,18 @@ pub fn apply(
         }
     }
     let mut overlaid = Overlaid::default();
+    for (address, category) in unread {
+        let fields: std::collections::BTreeSet<&str> = env
+            .overrides
+            .iter()
+            .filter(|o| o.select.matches_one(address, *category))
+            .flat_map(|o| o.set.iter().map(|(f, _, _)| f.text.as_str()))
+            .collect();
+        if !fields.is_empty() {
+            overlaid.unread_counts.0 += fields.len();
+            overlaid.unread_counts.1 += 1;
+        }
+    }
     for (i, overrides) in choosers {
         if let (Some(guid), Some(d)) = (objects[i].guid, digest(overrides.into_iter())) {
             overlaid.digests.insert(guid, d);

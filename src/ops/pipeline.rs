@@ -363,8 +363,9 @@ fn make_plan_at(
             name: env.name.clone(),
             file: env.path.clone(),
             digest: env.digest.clone(),
-            overrides: overlaid.set.values().map(Vec::len).sum(),
-            objects_overridden: overlaid.set.len(),
+            overrides: overlaid.set.values().map(Vec::len).sum::<usize>()
+                + overlaid.unread_counts.0,
+            objects_overridden: overlaid.set.len() + overlaid.unread_counts.1,
         });
         let adopted: HashMap<Uuid, Uuid> = plan
             .changes

@@ -638,6 +638,10 @@ fn a_canary_secret_appears_in_no_output_file_commit_or_table_but_the_secret_tabl
         p.ok(in_repo(&[]).args(["diff", "HEAD~1..HEAD", "--format", format]));
         p.ok(in_repo(&[]).args(["diff", "--format", format]));
         p.ok(in_repo(&[]).args(["validate", "--format", format]));
+        // And through the environment, with its value in the process.
+        let with = [("HIVE_PASSWORD", canary.as_str())];
+        p.ok(in_repo(&with).args(["diff", "HEAD~1..HEAD", "--env", "prod", "--format", format]));
+        p.ok(in_repo(&with).args(["validate", "--env", "prod", "--format", format]));
     }
     // Plans in every format, without the values (a pull-request job) and with them.
     let with = [("HIVE_PASSWORD", canary.as_str())];
@@ -689,6 +693,12 @@ fn a_canary_secret_appears_in_no_output_file_commit_or_table_but_the_secret_tabl
             &prod,
             "--format",
             format,
+        ]));
+    }
+    // Prod exported back through its environment (the nightly drift job), into the repository.
+    for format in ["text", "json"] {
+        p.ok(in_repo(&[]).args([
+            "export", "--from", &prod, "--env", "prod", "--format", format,
         ]));
     }
     // Rollback to the first deployment (back to the first password), saved and applied.
