@@ -32,6 +32,8 @@
 //! - [`render`]: every output: plans (text, Markdown), diffs, the graph (DOT, Mermaid, JSON),
 //!   reports.
 //! - [`fmt`]: rewriting object files in canonical form.
+//! - [`package`]: the deployment package format (`ferry package`, `ferry import`): writing,
+//!   reading with limits, the manifest and its signature.
 //! - [`validate`]: every check a set of object files must pass, reported all at once.
 //! - [`select`] and [`graph`]: the dependency graph of objects, its waves, and selectors over it.
 //! - [`repo`]: the tenant repository on disk and in git (the only module that uses git2).
@@ -64,6 +66,7 @@ pub mod diff;
 pub mod edit;
 pub mod export;
 pub mod fmt;
+pub mod package;
 pub mod plan;
 pub mod render;
 pub mod validate;

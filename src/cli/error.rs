@@ -275,6 +275,22 @@ fn apply(e: &ferry::apply::ApplyError) -> (Class, &'static str) {
     }
 }
 
+/// What to do when an import check fails.
+fn import_hint(check: ferry::ops::package::Check) -> &'static str {
+    use ferry::ops::package::Check as C;
+    match check {
+        C::Integrity => "the file is damaged or is not a ferry package: copy it again, or make it again with `ferry package`",
+        C::Credential => "both tenants need the same deployment credential: set it on the destination with `ferry tenant settings --credential-env VAR`, pass the same one with --credential-env, and make the package with it",
+        C::PlatformVersion => "upgrade the older side, so that both run the same platform version, and make the package again",
+        C::EngineType => "import into a tenant with the same compute engine as the source",
+        C::EngineMode => "single-engine packages go into single-engine tenants, multi-engine into multi-engine: choose a matching destination",
+        C::Cluster => "import into a tenant on the same cluster, or pass --allow-other-cluster if the objects do not depend on it",
+        C::TypeCodes => "create the custom data-source type in the destination with the same type_code, or make a package that carries it (`--select +OBJECT` brings what an object depends on)",
+        C::References => "make a package that carries the objects referred to (`--select +OBJECT`, or a full package), or create them in the destination first",
+        C::Secrets => "set each variable, or create each file, the environment's [[secret]] entries name, then import again",
+    }
+}
+
 const KIND_HINT: &str =
     "fix the kind schema; schemas/README.md of ferry documents the x-ferry block";
 
@@ -488,6 +504,22 @@ impl From<Error> for CliError {
                 User,
                 Some("to see what B changed since it branched from A: ferry diff \"$(git merge-base A B)..B\"".into()),
             ),
+            Error::Package(p) => match p {
+                ferry::package::PackageError::Name { .. } => (User, Some("choose another file name, e.g. retail_20261203.dp".into())),
+                ferry::package::PackageError::Read { .. } => (Environment, Some("check the path".into())),
+                ferry::package::PackageError::Write { .. } => (Environment, Some("write the package to a regular file in a folder you can write to".into())),
+                ferry::package::PackageError::Corrupt { .. } => (User, Some("make the package again with `ferry package`".into())),
+            },
+            Error::PackageModes => (User, Some("drop --since for a selection, or --select/--exclude for an incremental package".into())),
+            Error::NoSourceFacts { .. } => (User, Some("export from the source tenant (`ferry export --from URL`), which records its facts in ferry.toml, and commit".into())),
+            Error::NothingToImport => (User, Some("`ferry import FILE --to sqlite:PATH`, or --env ENV to use the tenant of the package's environments/ENV.toml".into())),
+            Error::ImportRefused { check, problems, .. } => {
+                let mut err = CliError::new(User, message);
+                if problems.len() > 1 {
+                    err.details = problems.clone();
+                }
+                return err.hint(import_hint(*check));
+            }
         };
         let mut err = CliError::new(class, message);
         err.hints.extend(hint);

@@ -10,9 +10,11 @@ mod export;
 mod fmt;
 mod graph;
 mod history;
+mod import;
 mod init;
 mod kinds;
 mod object;
+mod package;
 mod plan;
 mod prelude;
 mod rollback;
@@ -79,6 +81,8 @@ enum Command {
     History(history::Args),
     Rollback(InRepo<rollback::Args>),
     Diff(InRepo<diff::Args>),
+    Package(InRepo<package::Args>),
+    Import(InRepo<import::Args>),
     Kinds(InRepo<kinds::Args>),
     #[command(subcommand)]
     Tenant(tenant::Command),
@@ -102,6 +106,8 @@ impl Command {
             Command::Status(a) => &a.repo,
             Command::Rollback(a) => &a.repo,
             Command::Diff(a) => &a.repo,
+            Command::Package(a) => &a.repo,
+            Command::Import(a) => &a.repo,
             Command::Kinds(a) => &a.repo,
             Command::Object(o) => return o.repo(),
             Command::Show(_) | Command::History(_) | Command::Tenant(_) | Command::Synth(_) => {
@@ -144,6 +150,8 @@ fn run(cli: Cli) -> Result {
         Command::History(args) => history::run(&ctx, args),
         Command::Rollback(a) => rollback::run(&ctx, a.args),
         Command::Diff(a) => diff::run(&ctx, a.args),
+        Command::Package(a) => package::run(&ctx, a.args),
+        Command::Import(a) => import::run(&ctx, a.args),
         Command::Kinds(a) => kinds::run(&ctx, a.args),
         Command::Tenant(cmd) => tenant::run(&ctx, cmd),
         Command::Object(cmd) => object::run(&ctx, cmd),

@@ -14,6 +14,7 @@ pub mod graph;
 pub mod init;
 pub mod kinds;
 pub mod object;
+pub mod package;
 pub mod pipeline;
 pub mod plan;
 pub mod records;
@@ -274,6 +275,31 @@ pub enum Error {
         env: String,
         /// The file.
         path: String,
+    },
+    /// A package could not be made or read.
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
+    /// `ferry package --since` with `--select` or `--exclude`.
+    #[error("--since makes an incremental package and --select/--exclude a selection: a package is one or the other")]
+    PackageModes,
+    /// `ferry.toml` at the revision packaged records no source tenant facts.
+    #[error("ferry.toml at {revision} has no [source] table: a package carries the source tenant's facts for the destination's checks")]
+    NoSourceFacts {
+        /// The revision.
+        revision: String,
+    },
+    /// `ferry import` with neither `--to` nor `--env`.
+    #[error("no destination: give --to URL or --env ENV")]
+    NothingToImport,
+    /// An import check failed; the destination was not changed.
+    #[error("{} refused by {check}: {}; the destination was not changed", package.display(), problems.first().map(String::as_str).unwrap_or(""))]
+    ImportRefused {
+        /// The check.
+        check: package::Check,
+        /// The package file.
+        package: PathBuf,
+        /// What failed, one line each.
+        problems: Vec<String>,
     },
     /// `ferry diff A...B`.
     #[error("`{range}`: ferry diff takes A..B (two revisions), not A...B")]

@@ -133,7 +133,7 @@ pub fn destination(
 
 /// The tenant of environment `env` (of the repository at `root`), or `given` when the file
 /// names none; both must agree.
-fn tenant_of(
+pub fn tenant_of(
     root: &std::path::Path,
     env: &Environment,
     given: Option<TenantUrl>,

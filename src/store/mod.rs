@@ -23,8 +23,8 @@ use crate::secret::Secret;
 pub use error::StoreError;
 pub use types::{
     address_of, Actor, AppliedRecord, Change, Content, Deleted, Deployment, DeploymentResult,
-    Drifted, Facts, Filter, Lease, Lock, Managed, NewObject, ObjectKey, Outcome, Settings,
-    StoredObject, StoredPackage, Written,
+    Drifted, Facts, Filter, Lease, Lock, Managed, NewObject, ObjectKey, Outcome, PackageObject,
+    PackageSummary, Settings, StoredObject, StoredPackage, Written,
 };
 pub use url::{Password, PostgresUrl, TenantUrl, UrlProblem};
 
@@ -197,10 +197,18 @@ pub trait Tenant {
     fn applied_plan(&self, plan_hash: &str) -> Result<Option<(String, String)>, StoreError>;
     /// The objects ferry manages, and the drifted ones (one query).
     fn managed(&self) -> Result<Managed, StoreError>;
-    /// Keeps a package.
-    fn store_package(&mut self, package: &StoredPackage) -> Result<(), StoreError>;
-    /// Hashes and names of the packages kept, newest first.
-    fn packages(&self) -> Result<Vec<(String, String, String)>, StoreError>;
+    /// Keeps a package and its objects (each `pending`), and removes, in the same transaction,
+    /// the packages imported before `expired_before` (the retention setting); returns those
+    /// removed.
+    fn store_package(
+        &mut self,
+        package: &StoredPackage,
+        expired_before: &str,
+    ) -> Result<Vec<PackageSummary>, StoreError>;
+    /// The packages kept, newest import first.
+    fn packages(&self) -> Result<Vec<PackageSummary>, StoreError>;
+    /// One kept package with its bytes and objects.
+    fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError>;
 }
 
 #[cfg(test)]

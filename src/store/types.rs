@@ -297,21 +297,62 @@ pub struct Drifted {
     pub state: &'static str,
 }
 
-/// A package kept in the tenant.
+/// A package kept in the tenant (`ferry import`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPackage {
+    /// Its id in the tenant.
+    pub id: String,
     /// blake3 of the package file.
     pub hash: String,
-    /// File name.
+    /// The file name it was imported from.
     pub name: String,
+    /// `full`, `incremental` or `selection`.
+    pub mode: String,
+    /// When it was made (the manifest's `created_at`).
+    pub created_at: String,
     /// When imported (RFC 3339, UTC).
     pub imported_at: String,
-    /// When it may be dropped (RFC 3339, UTC).
-    pub expires_at: String,
-    /// The manifest, as JSON text.
+    /// Who imported it.
+    pub imported_by: String,
+    /// The manifest, as JSON text (the bytes the signature covers).
     pub manifest: String,
     /// The package file.
     pub content: Vec<u8>,
+    /// Its objects and deletions, each with a deployment status.
+    pub objects: Vec<PackageObject>,
+}
+
+/// One object of a kept package, with its deployment status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageObject {
+    /// Its GUID.
+    pub guid: uuid::Uuid,
+    /// Its address (for a deletion, at the package's base).
+    pub address: String,
+    /// Its kind.
+    pub kind: String,
+    /// What the package does to it: `carried` (full and selection packages), `added`,
+    /// `modified`, `renamed` or `deleted`.
+    pub change: String,
+    /// `pending`, `deploying`, `succeeded`, `failed` or `succeeded_with_risks`.
+    pub status: String,
+}
+
+/// A kept package without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageSummary {
+    /// Its id.
+    pub id: String,
+    /// blake3 of the file.
+    pub hash: String,
+    /// The file name.
+    pub name: String,
+    /// Its mode.
+    pub mode: String,
+    /// When it was made.
+    pub created_at: String,
+    /// When it was imported.
+    pub imported_at: String,
 }
 
 /// Which objects to list.

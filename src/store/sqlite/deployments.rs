@@ -8,8 +8,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{commit, db, parse_guid, write, SqliteTenant};
 use crate::store::{
-    Actor, AppliedRecord, Change, Content, Deployment, DeploymentResult, StoreError, StoredPackage,
-    Written,
+    Actor, AppliedRecord, Change, Content, Deployment, DeploymentResult, PackageObject,
+    PackageSummary, StoreError, StoredPackage, Written,
 };
 
 /// See [`crate::store::Tenant::apply`].
@@ -313,28 +313,162 @@ fn read(t: &SqliteTenant, clause: &str, param: &str) -> Result<Vec<Deployment>, 
 }
 
 /// See [`crate::store::Tenant::store_package`].
-pub(super) fn store_package(t: &mut SqliteTenant, p: &StoredPackage) -> Result<(), StoreError> {
-    t.conn
-        .execute(
-            "INSERT OR REPLACE INTO packages (hash, name, imported_at, expires_at, manifest, content)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![p.hash, p.name, p.imported_at, p.expires_at, p.manifest, p.content],
+pub(super) fn store_package(
+    t: &mut SqliteTenant,
+    p: &StoredPackage,
+    expired_before: &str,
+) -> Result<Vec<PackageSummary>, StoreError> {
+    let path = t.path.clone();
+    let err = |action: &'static str| {
+        let path = path.clone();
+        move |e| db(&path, action, e)
+    };
+    let tx = t.begin()?;
+    let removed = {
+        let mut stmt = tx
+            .prepare(
+                "SELECT id, hash, name, mode, created_at, imported_at FROM packages
+                 WHERE imported_at < ?1 ORDER BY imported_at, id",
+            )
+            .map_err(err("read packages"))?;
+        let rows = stmt
+            .query_map(params![expired_before], summary)
+            .map_err(err("read packages"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(err("read packages"))?
+    };
+    for old in &removed {
+        tx.execute(
+            "DELETE FROM package_objects WHERE package_id = ?1",
+            params![old.id],
         )
-        .map_err(t.err("keep package"))?;
-    Ok(())
+        .map_err(err("remove package"))?;
+        tx.execute("DELETE FROM packages WHERE id = ?1", params![old.id])
+            .map_err(err("remove package"))?;
+    }
+    tx.execute(
+        "INSERT INTO packages
+           (id, hash, name, mode, created_at, imported_at, imported_by, manifest, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            p.id,
+            p.hash,
+            p.name,
+            p.mode,
+            p.created_at,
+            p.imported_at,
+            p.imported_by,
+            p.manifest,
+            p.content
+        ],
+    )
+    .map_err(err("keep package"))?;
+    {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO package_objects (package_id, guid, address, kind, change, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(err("keep package"))?;
+        for o in &p.objects {
+            stmt.execute(params![
+                p.id,
+                o.guid.to_string(),
+                o.address,
+                o.kind,
+                o.change,
+                o.status
+            ])
+            .map_err(err("keep package"))?;
+        }
+    }
+    commit(tx, &path)?;
+    Ok(removed)
+}
+
+fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackageSummary> {
+    Ok(PackageSummary {
+        id: r.get(0)?,
+        hash: r.get(1)?,
+        name: r.get(2)?,
+        mode: r.get(3)?,
+        created_at: r.get(4)?,
+        imported_at: r.get(5)?,
+    })
 }
 
 /// See [`crate::store::Tenant::packages`].
-pub(super) fn packages(t: &SqliteTenant) -> Result<Vec<(String, String, String)>, StoreError> {
+pub(super) fn packages(t: &SqliteTenant) -> Result<Vec<PackageSummary>, StoreError> {
     let err = t.err("read packages");
     let mut stmt = t
         .conn
-        .prepare("SELECT hash, name, imported_at FROM packages ORDER BY imported_at DESC, hash")
+        .prepare(
+            "SELECT id, hash, name, mode, created_at, imported_at FROM packages
+             ORDER BY imported_at DESC, id DESC",
+        )
+        .map_err(&err)?;
+    let rows = stmt.query_map([], summary).map_err(&err)?;
+    rows.collect::<Result<_, _>>().map_err(&err)
+}
+
+/// See [`crate::store::Tenant::package`].
+pub(super) fn package(t: &SqliteTenant, id: &str) -> Result<Option<StoredPackage>, StoreError> {
+    let err = t.err("read package");
+    let found = t
+        .conn
+        .query_row(
+            "SELECT id, hash, name, mode, created_at, imported_at, imported_by, manifest, content
+             FROM packages WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(StoredPackage {
+                    id: r.get(0)?,
+                    hash: r.get(1)?,
+                    name: r.get(2)?,
+                    mode: r.get(3)?,
+                    created_at: r.get(4)?,
+                    imported_at: r.get(5)?,
+                    imported_by: r.get(6)?,
+                    manifest: r.get(7)?,
+                    content: r.get(8)?,
+                    objects: Vec::new(),
+                })
+            },
+        )
+        .optional()
+        .map_err(&err)?;
+    let Some(mut p) = found else {
+        return Ok(None);
+    };
+    let mut stmt = t
+        .conn
+        .prepare(
+            "SELECT guid, address, kind, change, status FROM package_objects
+             WHERE package_id = ?1 ORDER BY address, guid",
+        )
         .map_err(&err)?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map(params![id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })
         .map_err(&err)?;
-    rows.collect::<Result<_, _>>().map_err(&err)
+    for row in rows {
+        let (guid, address, kind, change, status) = row.map_err(&err)?;
+        p.objects.push(PackageObject {
+            guid: parse_guid(&t.path, &guid)?,
+            address,
+            kind,
+            change,
+            status,
+        });
+    }
+    Ok(Some(p))
 }
 
 #[cfg(test)]
@@ -557,23 +691,53 @@ mod tests {
     }
 
     #[test]
-    fn packages_are_kept_newest_first() {
+    fn packages_are_kept_newest_first_and_expire() {
         let (_dir, mut t) = tenant();
-        for (hash, at) in [
-            ("h1", "2026-03-01T10:00:00Z"),
-            ("h2", "2026-03-02T10:00:00Z"),
+        let guid = Uuid::new_v4();
+        for (id, at) in [
+            ("p1", "2026-03-01T10:00:00Z"),
+            ("p2", "2026-03-02T10:00:00Z"),
         ] {
-            t.store_package(&StoredPackage {
-                hash: hash.into(),
-                name: format!("{hash}.tar"),
-                imported_at: at.into(),
-                expires_at: "2026-04-01T00:00:00Z".into(),
-                manifest: "{}".into(),
-                content: vec![1, 2, 3],
-            })
-            .unwrap();
+            let removed = t
+                .store_package(
+                    &StoredPackage {
+                        id: id.into(),
+                        hash: format!("h-{id}"),
+                        name: format!("{id}.dp"),
+                        mode: "full".into(),
+                        created_at: at.into(),
+                        imported_at: at.into(),
+                        imported_by: "ann".into(),
+                        manifest: "{}".into(),
+                        content: vec![1, 2, 3],
+                        objects: vec![PackageObject {
+                            guid,
+                            address: "word_root/a".into(),
+                            kind: "word_root".into(),
+                            change: "carried".into(),
+                            status: "pending".into(),
+                        }],
+                    },
+                    "2026-01-01T00:00:00Z",
+                )
+                .unwrap();
+            assert!(removed.is_empty());
         }
-        let hashes: Vec<String> = t.packages().unwrap().into_iter().map(|p| p.0).collect();
-        assert_eq!(hashes, ["h2", "h1"]);
+        let ids: Vec<String> = t.packages().unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(ids, ["p2", "p1"]);
+        let p1 = t.package("p1").unwrap().unwrap();
+        assert_eq!(p1.content, vec![1, 2, 3]);
+        assert_eq!(p1.objects.len(), 1);
+        assert_eq!(p1.objects[0].status, "pending");
+        assert_eq!(t.package("nope").unwrap(), None);
+        let mut p3 = p1.clone();
+        p3.id = "p3".into();
+        p3.imported_at = "2026-03-05T10:00:00Z".into();
+        let removed = t.store_package(&p3, "2026-03-02T00:00:00Z").unwrap();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].id, "p1");
+        let ids: Vec<String> = t.packages().unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(ids, ["p3", "p2"]);
+        assert_eq!(t.package("p1").unwrap(), None);
     }
 }

@@ -142,6 +142,39 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE tenant ADD COLUMN fingerprint_salt TEXT;
     UPDATE tenant SET fingerprint_salt = lower(hex(randomblob(32)));
     "#,
+    // 8: imported deployment packages get an id, their mode and creation time, who imported
+    // them, and one row per object they carry with its deployment status (`pending` until a
+    // deployment from the package sets it); retention goes by the time of import.
+    r#"
+    CREATE TABLE packages_v8 (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        imported_by TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        content BLOB NOT NULL
+    );
+    INSERT INTO packages_v8
+        SELECT hash, hash, name, 'unknown', imported_at, imported_at, '', manifest, content
+        FROM packages;
+    DROP TABLE packages;
+    ALTER TABLE packages_v8 RENAME TO packages;
+    CREATE INDEX packages_by_time ON packages (imported_at, id);
+    CREATE TABLE package_objects (
+        package_id TEXT NOT NULL REFERENCES packages (id) ON DELETE CASCADE,
+        guid TEXT NOT NULL,
+        address TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        change TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        deployment_id TEXT,
+        message TEXT,
+        PRIMARY KEY (package_id, guid)
+    );
+    "#,
 ];
 
 /// The store schema version this ferry writes.

@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use super::{
     Actor, AppliedRecord, Change, Content, Deleted, Deployment, Facts, Filter, Lease, Lock,
-    Managed, ObjectKey, Settings, StoreError, StoredObject, StoredPackage, Tenant, TenantUrl,
-    Written,
+    Managed, ObjectKey, PackageSummary, Settings, StoreError, StoredObject, StoredPackage, Tenant,
+    TenantUrl, Written,
 };
 use crate::secret::Secret;
 
@@ -430,12 +430,20 @@ impl Tenant for SqliteTenant {
         read::managed(self)
     }
 
-    fn store_package(&mut self, package: &StoredPackage) -> Result<(), StoreError> {
-        deployments::store_package(self, package)
+    fn store_package(
+        &mut self,
+        package: &StoredPackage,
+        expired_before: &str,
+    ) -> Result<Vec<PackageSummary>, StoreError> {
+        deployments::store_package(self, package, expired_before)
     }
 
-    fn packages(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+    fn packages(&self) -> Result<Vec<PackageSummary>, StoreError> {
         deployments::packages(self)
+    }
+
+    fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError> {
+        deployments::package(self, id)
     }
 }
 
