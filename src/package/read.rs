@@ -99,6 +99,13 @@ fn allowed(path: &str) -> bool {
 /// [`open`] over bytes already read (`path` names them in errors).
 pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Opened, PackageError> {
     let bad = |why: String| corrupt(path, &why);
+    // The frame header's fields (window size, flags) are covered by no checksum: it must be the
+    // one ferry writes, so that no byte of the file can change unnoticed.
+    if !bytes.starts_with(&super::write::FRAME_HEADER) {
+        return Err(bad(
+            "not a package: its zstd frame header is not the one ferry writes (the file is damaged, or not a ferry package)".into(),
+        ));
+    }
     let mut tar = Vec::new();
     zstd::stream::read::Decoder::new(bytes.as_slice())
         .and_then(|d| d.take(MAX_ARCHIVE + 1).read_to_end(&mut tar))

@@ -12,6 +12,11 @@ use super::{PackageError, MANIFEST, SIGNATURE};
 /// The zstd level packages are compressed with.
 pub const ZSTD_LEVEL: i32 = 19;
 
+/// The zstd frame header every package starts with: the magic number, the frame header
+/// descriptor (content checksum on, no content size, no dictionary) and the window descriptor
+/// of [`ZSTD_LEVEL`] (a window of 8 MiB). The reader refuses any other.
+pub const FRAME_HEADER: [u8; 6] = [0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x68];
+
 /// The package file: `manifest`, `signature`, then `files` ((path, bytes), sorted here).
 pub fn build(manifest: &[u8], signature: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut sorted: Vec<&(String, Vec<u8>)> = files.iter().collect();
@@ -100,6 +105,22 @@ mod tests {
         let mut reversed = files.clone();
         reversed.reverse();
         assert_eq!(build(b"{}", "00", &files), build(b"{}", "00", &reversed));
+    }
+
+    #[test]
+    fn every_package_starts_with_the_same_frame_header() {
+        let small = build(b"{}", "00", &[]);
+        let large: Vec<(String, Vec<u8>)> = (0..2000)
+            .map(|i| {
+                (
+                    format!("objects/a/k/{i}.toml"),
+                    format!("{i}").repeat(500).into_bytes(),
+                )
+            })
+            .collect();
+        let large = build(b"{}", "00", &large);
+        assert!(small.starts_with(&FRAME_HEADER), "{:x?}", &small[..8]);
+        assert!(large.starts_with(&FRAME_HEADER), "{:x?}", &large[..8]);
     }
 
     #[cfg(unix)]

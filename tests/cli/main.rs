@@ -16,6 +16,7 @@ mod kinds;
 mod object;
 mod output;
 mod overlay;
+mod package;
 mod plan;
 mod quickstart;
 mod readme;
