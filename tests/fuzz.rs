@@ -1381,3 +1381,229 @@ fn deeply_nested_files_are_refused_with_their_file_named_and_no_stack_overflow()
         assert!(err.contains("schemas/kinds/deep.schema.json"), "{err}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Deployment packages (issue 15)
+
+const CREDENTIAL: &str = "a-shared-deployment-credential-0123";
+
+/// A small valid package made with the library: two object files and an environment file.
+fn small_package() -> Vec<u8> {
+    use ferry::package::{self, FileEntry, Manifest, ObjectEntry};
+    let object =
+        b"kind = \"word_root\"\nguid = \"0b0e6a36-1e0e-4a4b-9d0c-4f1b0b3b2a11\"\nname = \"amt\"\n"
+            .to_vec();
+    let env = b"tenant = \"sqlite:prod.db\"\n".to_vec();
+    let manifest = Manifest {
+        format_version: package::FORMAT_VERSION,
+        ferry_version: "0.1.0".into(),
+        source: config::SourceFacts {
+            name: "dev".into(),
+            platform_version: "4.5.0".into(),
+            engine: "maxcompute".into(),
+            engine_mode: "single".into(),
+            cluster: "c1".into(),
+        },
+        mode: "full".into(),
+        base: None,
+        head: "0".repeat(40),
+        select: None,
+        exclude: None,
+        created_at: "2026-01-31T12:00:00Z".into(),
+        objects: vec![ObjectEntry {
+            address: "word_root/amt".into(),
+            guid: "0b0e6a36-1e0e-4a4b-9d0c-4f1b0b3b2a11".parse().unwrap(),
+            kind: "word_root".into(),
+            path: "objects/standard/word_root/amt.toml".into(),
+            blake3: package::hash(&object),
+            change: None,
+        }],
+        deletions: vec![],
+        left_out: vec![],
+        files: vec![FileEntry {
+            path: "environments/prod.toml".into(),
+            blake3: package::hash(&env),
+        }],
+    };
+    let bytes = manifest.to_bytes();
+    let signature = package::sign(&ferry::secret::Secret::new(CREDENTIAL), &bytes);
+    package::build(
+        &bytes,
+        &signature,
+        &[
+            ("objects/standard/word_root/amt.toml".into(), object),
+            ("environments/prod.toml".into(), env),
+        ],
+    )
+}
+
+/// What `ferry import` does with a package's bytes before it looks at the destination's facts:
+/// read them with limits (integrity) and verify the signature (credential).
+fn import_reader(bytes: Vec<u8>) -> Result<(), String> {
+    let opened =
+        ferry::package::read::parse(Path::new("p.dp"), bytes).map_err(|e| e.to_string())?;
+    if ferry::package::verify(
+        &ferry::secret::Secret::new(CREDENTIAL),
+        &opened.manifest_bytes,
+        &opened.signature,
+    ) {
+        Ok(())
+    } else {
+        Err("the signature does not verify".into())
+    }
+}
+
+/// A tar archive of raw entries (path bytes written into the header as they are, so `..` and
+/// absolute paths get in), compressed as ferry compresses packages.
+fn crafted(entries: &[(&[u8], tar::EntryType, u64, &[u8])]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    for (path, kind, size, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..path.len()].copy_from_slice(path);
+        header.set_entry_type(*kind);
+        header.set_size(*size);
+        header.set_mode(0o644);
+        if *kind == tar::EntryType::Symlink {
+            header.set_link_name("/etc/passwd").unwrap();
+        }
+        header.set_cksum();
+        tar.extend_from_slice(header.as_bytes());
+        tar.extend_from_slice(data);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.extend_from_slice(&[0; 1024]);
+    let mut encoder = zstd::Encoder::new(Vec::new(), ferry::package::write::ZSTD_LEVEL).unwrap();
+    encoder.include_checksum(true).unwrap();
+    std::io::Write::write_all(&mut encoder, &tar).unwrap();
+    let mut file = encoder.finish().unwrap();
+    // With the checksum frame ferry writes, so that the entries themselves are what is refused.
+    let sum = blake3::hash(&file);
+    file.extend_from_slice(&ferry::package::write::TRAILER_MAGIC);
+    file.extend_from_slice(&32u32.to_le_bytes());
+    file.extend_from_slice(sum.as_bytes());
+    file
+}
+
+#[test]
+fn every_changed_byte_of_a_package_is_refused_by_the_import_reader() {
+    let good = small_package();
+    assert_eq!(import_reader(good.clone()), Ok(()));
+    for at in 0..good.len() {
+        for mask in [0x01, 0x80] {
+            let mut bad = good.clone();
+            bad[at] ^= mask;
+            assert!(
+                import_reader(bad).is_err(),
+                "byte {at} ^ {mask:#x} went unnoticed"
+            );
+        }
+    }
+    for keep in 0..good.len() {
+        assert!(
+            import_reader(good[..keep].to_vec()).is_err(),
+            "cut at {keep}"
+        );
+    }
+}
+
+#[test]
+fn random_mutated_and_truncated_packages_never_panic_and_are_refused() {
+    let good = small_package();
+    let strategy = prop_oneof![
+        1 => proptest::collection::vec(any::<u8>(), 0..4096).prop_map(|b| (b, true)),
+        4 => proptest::collection::vec(mutation(), 1..4).prop_map({
+            let good = good.clone();
+            move |ms| {
+                let mut bytes = good.clone();
+                for m in &ms {
+                    bytes = mutate(bytes, m, &[b"x = 1\n"]);
+                }
+                (bytes, false)
+            }
+        }),
+    ];
+    fuzz(512, strategy, |(bytes, _random)| {
+        if bytes == good {
+            return Ok(());
+        }
+        prop_assert!(import_reader(bytes).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+fn crafted_tar_entries_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let absolute = format!("{}/evil.toml", dir.path().display());
+    let regular = tar::EntryType::Regular;
+    let layout = "outside a package's layout";
+    let not_file = "is not a regular file";
+    let object = b"objects/a/b.toml".as_slice();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a `..` path",
+            crafted(&[(b"../evil.toml", regular, 1, b"x")]),
+            layout,
+        ),
+        (
+            "a `..` inside objects/",
+            crafted(&[(b"objects/../../evil.toml", regular, 1, b"x")]),
+            layout,
+        ),
+        (
+            "an absolute path",
+            crafted(&[(absolute.as_bytes(), regular, 1, b"x")]),
+            layout,
+        ),
+        (
+            "a symlink",
+            crafted(&[(object, tar::EntryType::Symlink, 0, b"")]),
+            not_file,
+        ),
+        (
+            "a hard link",
+            crafted(&[(object, tar::EntryType::Link, 0, b"")]),
+            not_file,
+        ),
+        (
+            "a device",
+            crafted(&[(object, tar::EntryType::Char, 0, b"")]),
+            not_file,
+        ),
+        (
+            "a folder",
+            crafted(&[(b"objects/a/", tar::EntryType::Directory, 0, b"")]),
+            not_file,
+        ),
+        (
+            "a huge declared size",
+            crafted(&[(object, regular, 1 << 40, b"")]),
+            "more than the",
+        ),
+        (
+            "a size longer than the data",
+            crafted(&[(object, regular, 4096, b"short")]),
+            "",
+        ),
+        (
+            "no manifest",
+            crafted(&[(object, regular, 1, b"x")]),
+            "no manifest.json",
+        ),
+        (
+            "a file outside the layout",
+            crafted(&[(b"notes.txt", regular, 1, b"x")]),
+            layout,
+        ),
+    ];
+    for (what, bytes, why) in cases {
+        let err = import_reader(bytes).expect_err(what);
+        assert!(err.contains(why), "{what}: {err}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing is written"
+    );
+    assert!(!Path::new("../evil.toml").exists() && !Path::new("evil.toml").exists());
+}

@@ -6,7 +6,9 @@
 //! bytes of `manifest.json`, see [`sign`]), then every other file sorted by path: the object
 //! files under `objects/` as in the repository, the repository's `environments/*.toml` and its
 //! custom kind schemas (`schemas/kinds/*.schema.json`). The manifest lists every file with the
-//! blake3 hash of its bytes, so the signature covers them all.
+//! blake3 hash of its bytes, so the signature covers them all. After the compressed archive, a
+//! zstd skippable frame (which zstd, and so tar, skips) holds the blake3 hash of every byte
+//! before it, so that no byte of the file can change unnoticed.
 //!
 //! [`write`] makes the bytes (deterministic: the same inputs give the same bytes); [`read`]
 //! opens them with limits and never writes to disk.

@@ -106,8 +106,23 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Opened, PackageError> {
             "not a package: its zstd frame header is not the one ferry writes (the file is damaged, or not a ferry package)".into(),
         ));
     }
+    let trailer_at = bytes.len().saturating_sub(super::write::TRAILER_LEN);
+    let (frame, trailer) = bytes.split_at(trailer_at);
+    if trailer.len() != super::write::TRAILER_LEN
+        || trailer[..4] != super::write::TRAILER_MAGIC
+        || trailer[4..8] != 32u32.to_le_bytes()
+    {
+        return Err(bad(
+            "the file does not end with a package's checksum frame: it is cut short, damaged, or not a ferry package".into(),
+        ));
+    }
+    if blake3::hash(frame).as_bytes()[..] != trailer[8..] {
+        return Err(bad(
+            "the file's checksum does not match its bytes: it is damaged".into(),
+        ));
+    }
     let mut tar = Vec::new();
-    zstd::stream::read::Decoder::new(bytes.as_slice())
+    zstd::stream::read::Decoder::new(frame)
         .and_then(|d| d.take(MAX_ARCHIVE + 1).read_to_end(&mut tar))
         .map_err(|e| bad(format!("not a zstd-compressed package, or damaged: {e}")))?;
     if tar.len() as u64 > MAX_ARCHIVE {

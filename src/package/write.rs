@@ -45,8 +45,22 @@ pub fn build(manifest: &[u8], signature: &str, files: &[(String, Vec<u8>)]) -> V
         .include_checksum(true)
         .expect("the zstd checksum flag");
     encoder.write_all(&tar).expect("compressing into memory");
-    encoder.finish().expect("compressing into memory")
+    let mut file = encoder.finish().expect("compressing into memory");
+    let sum = blake3::hash(&file);
+    file.extend_from_slice(&TRAILER_MAGIC);
+    file.extend_from_slice(&32u32.to_le_bytes());
+    file.extend_from_slice(sum.as_bytes());
+    file
 }
+
+/// The magic number of the zstd skippable frame that ends a package (zstd readers, and so
+/// `tar --zstd`, skip it). It holds the blake3 hash of every byte before it: zstd's own checksum
+/// covers the decompressed data only, and a compressed stream has bits that change nothing when
+/// decompressed, so this hash is what makes every byte of the file count.
+pub const TRAILER_MAGIC: [u8; 4] = [0x5e, 0x2a, 0x4d, 0x18];
+
+/// The trailer's length: magic, frame size (32, little-endian) and the hash.
+pub const TRAILER_LEN: usize = 4 + 4 + 32;
 
 /// Writes `bytes` to `path`: into a new temporary file beside it (created, never opened if it
 /// exists), then renamed over it. A `path` that is a symbolic link or not a regular file is
