@@ -148,7 +148,7 @@ fn bad_tenant_files_are_named() {
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let out = env.ferry().args(["tenant", "info", &url]).assert().code(1);
-    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 7\n  hint: upgrade ferry"), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error: future.db has store schema version 99; this ferry knows up to 8\n  hint: upgrade ferry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -325,7 +325,8 @@ fn two_processes_race_for_the_lock() {
 
 /// A store made by an older ferry (schema version 1) is migrated when opened, to the lease
 /// columns of the lock (migration 4), a rollback's target (migration 5) and the salt of secret
-/// fingerprints (migration 6) included.
+/// fingerprints (migration 7) and the packages with ids and per-object statuses (migration 8)
+/// included.
 #[test]
 fn older_stores_are_migrated() {
     let env = TestEnv::new();
@@ -333,7 +334,11 @@ fn older_stores_are_migrated() {
     let path = env.path().join("old.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP INDEX objects_summary; DROP INDEX applied_summary;
+        "DROP TABLE package_objects; DROP TABLE packages;
+         CREATE TABLE packages (hash TEXT PRIMARY KEY, name TEXT NOT NULL,
+             imported_at TEXT NOT NULL, expires_at TEXT NOT NULL, manifest TEXT NOT NULL,
+             content BLOB NOT NULL);
+         DROP INDEX objects_summary; DROP INDEX applied_summary;
          ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
          ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
          ALTER TABLE deployments DROP COLUMN rollback_of;
@@ -351,7 +356,7 @@ fn older_stores_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     let salt: String = conn
         .query_row("SELECT fingerprint_salt FROM tenant", [], |r| r.get(0))
         .unwrap();
@@ -381,4 +386,15 @@ fn older_stores_are_migrated() {
         )
         .unwrap();
     assert_eq!(indexes, 2, "migration 3 adds the covering indexes");
+    conn.execute(
+        "INSERT INTO packages (id, hash, name, mode, created_at, imported_at, imported_by, manifest, content)
+         VALUES ('p', 'h', 'p.dp', 'full', 't', 't', 'a', '{}', x'00')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO package_objects (package_id, guid, address, kind, change) VALUES ('p', 'g', 'a/b', 'a', 'carried')",
+        [],
+    )
+    .unwrap();
 }

@@ -244,13 +244,13 @@ mod tests {
         migrate(&mut conn, &path, 0).unwrap();
         // Back to version 1: what the first ferry made.
         conn.execute_batch(
-            "DROP INDEX objects_summary; DROP INDEX applied_summary;
+            &format!("{UNDO_8}DROP INDEX objects_summary; DROP INDEX applied_summary;
              ALTER TABLE applied DROP COLUMN body; ALTER TABLE lock DROP COLUMN host;
              ALTER TABLE lock DROP COLUMN pid; ALTER TABLE lock DROP COLUMN renewed_at;
              ALTER TABLE deployments DROP COLUMN rollback_of;
              DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
              ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
-             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 1;",
+             ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 1;"),
         )
         .unwrap();
         drop(conn);
@@ -273,14 +273,14 @@ mod tests {
         migrate(&mut conn, &path, 0).unwrap();
         // Back to version 3, holding a lock taken by hand.
         conn.execute_batch(
-            "ALTER TABLE lock DROP COLUMN host; ALTER TABLE lock DROP COLUMN pid;
+            &format!("{UNDO_8}ALTER TABLE lock DROP COLUMN host; ALTER TABLE lock DROP COLUMN pid;
              ALTER TABLE lock DROP COLUMN renewed_at;
              ALTER TABLE deployments DROP COLUMN rollback_of;
              DROP INDEX deployments_by_objects; ALTER TABLE deployments DROP COLUMN objects_tree;
              ALTER TABLE deployments DROP COLUMN custom_kinds; ALTER TABLE deployments DROP COLUMN skip_gate;
              ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 3;
              INSERT INTO lock (id, holder, purpose, acquired_at, expires_at)
-             VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');",
+             VALUES (1, 'ann', 'fix', '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');"),
         )
         .unwrap();
         drop(conn);
@@ -308,6 +308,33 @@ mod tests {
             .unwrap();
     }
 
+    /// SQL that takes a store back from step 8 to step 7's `packages` table.
+    const UNDO_8: &str = "DROP TABLE package_objects; DROP TABLE packages;
+        CREATE TABLE packages (hash TEXT PRIMARY KEY, name TEXT NOT NULL,
+            imported_at TEXT NOT NULL, expires_at TEXT NOT NULL, manifest TEXT NOT NULL,
+            content BLOB NOT NULL);\n";
+
+    #[test]
+    fn a_version_7_store_keeps_its_packages_with_an_id() {
+        use crate::store::Tenant;
+        let (_dir, t) = tenant();
+        t.conn
+            .execute_batch(&format!(
+                "{UNDO_8}PRAGMA user_version = 7;
+                 INSERT INTO packages VALUES ('h1', 'p.dp', '2026-03-01T10:00:00Z',
+                     '2026-04-01T00:00:00Z', '{{}}', x'0102');"
+            ))
+            .unwrap();
+        let path = t.path.clone();
+        drop(t);
+        let t = SqliteTenant::open(&path).unwrap();
+        assert_eq!(version(&t.conn), SCHEMA_VERSION);
+        let kept = t.packages().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].id.as_str(), kept[0].name.as_str()), ("h1", "p.dp"));
+        assert_eq!(t.package("h1").unwrap().unwrap().content, vec![1, 2]);
+    }
+
     #[test]
     fn every_tenant_has_a_salt_of_its_own_and_older_ones_gain_one() {
         use crate::store::Tenant;
@@ -318,9 +345,9 @@ mod tests {
         assert_ne!(salt, b.fingerprint_salt().unwrap());
         // A version 6 store gets one when migrated.
         a.conn
-            .execute_batch(
-                "ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 6;",
-            )
+            .execute_batch(&format!(
+                "{UNDO_8}ALTER TABLE tenant DROP COLUMN fingerprint_salt; PRAGMA user_version = 6;"
+            ))
             .unwrap();
         let path = a.path.clone();
         drop(a);
