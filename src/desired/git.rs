@@ -206,7 +206,10 @@ pub fn read_changed(
             let o = by_guid[g];
             crate::model::path::address_from_path(path)
                 .is_some_and(|a| a.name == o.name && a.kind == o.kind && a.project == o.project)
-                && expect(path) == Expect::Digest(digest.map(String::from))
+                && match expect(path) {
+                    Expect::Digest(expected) => expected.as_deref() == *digest,
+                    Expect::Read => false,
+                }
         })
     };
     let mut snapshot = repo::snapshot_at(root, revision, &skip)?;

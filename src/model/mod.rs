@@ -110,7 +110,7 @@ impl fmt::Display for Address {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     /// Not `kind/name` or `kind/project/name`.
-    #[error("`{0}` is not an address: write `kind/name`, or `kind/project/name` for project-scoped kinds")]
+    #[error("`{}` is not an address: write `kind/name`, or `kind/project/name` for project-scoped kinds", text::excerpt(.0, 80))]
     Malformed(String),
     /// A name that cannot be part of an address.
     #[error("name `{}` {why}", text::excerpt(name, 80))]
@@ -168,6 +168,15 @@ mod tests {
         for text in ["project", "a/b/c/d", "/x", "kind/", "k//n", ""] {
             assert!(Address::parse(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_malformed_address_is_quoted_escaped_and_cut() {
+        let text = format!("\u{1b}[31m{}", "x".repeat(500));
+        let shown = Address::parse(&text).unwrap_err().to_string();
+        assert!(shown.starts_with("`\\u{1b}[31mxxx"), "{shown}");
+        assert!(shown.contains("… (505 bytes in all)"), "{shown}");
+        assert!(!shown.contains('\u{1b}'));
     }
 
     #[test]

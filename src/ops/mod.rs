@@ -90,7 +90,7 @@ pub enum Error {
         consequence: String,
     },
     /// A kind name no registry holds.
-    #[error("unknown kind `{kind}`")]
+    #[error("unknown kind `{}`", crate::model::text::excerpt(kind, 80))]
     UnknownKind {
         /// The name given.
         kind: String,

@@ -262,17 +262,18 @@ fn make_plan_at(
     let keys = env.as_ref().map(overlay::Keys::new);
     let graph_overlay = matches!(keys, Some(None));
     let keys = keys.flatten();
-    let expect = |path: &str| match (&keys, crate::model::path::address_from_path(path)) {
-        (None, _) => overlay::Expect::Digest(None),
-        (Some(keys), Some(address)) => match path
+    let expect = |path: &str| {
+        let Some(keys) = &keys else {
+            return overlay::Expect::Digest(None);
+        };
+        let category = path
             .split('/')
             .nth(1)
-            .and_then(crate::kinds::Category::parse)
-        {
-            Some(category) => keys.expect(&address, category),
-            None => overlay::Expect::Read,
-        },
-        (Some(_), None) => overlay::Expect::Read,
+            .and_then(crate::kinds::Category::parse);
+        match (crate::model::path::address_from_path(path), category) {
+            (Some(address), Some(category)) => keys.expect(&address, category),
+            _ => overlay::Expect::Read,
+        }
     };
     // A selection needs the whole graph; otherwise only what changed since the last apply.
     let mode = if selecting || graph_overlay || ctx.is_set("FERRY_FULL_READ") {

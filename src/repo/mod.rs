@@ -191,6 +191,24 @@ fn git_error<'a>(
     }
 }
 
+/// The commit `revision` names, its tree, and where the repository at `root` sits in the git
+/// work tree; `None` when the revision names no commit.
+fn commit_tree<'r>(
+    repo: &'r git2::Repository,
+    root: &Path,
+    revision: &str,
+) -> Result<Option<(git2::Commit<'r>, git2::Tree<'r>, String)>, RepoError> {
+    let prefix = prefix_in(repo, root)?;
+    let Ok(commit) = repo
+        .revparse_single(revision)
+        .and_then(|o| o.peel_to_commit())
+    else {
+        return Ok(None);
+    };
+    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
+    Ok(Some((commit, tree, prefix)))
+}
+
 /// The id of the commit `revision` names in the repository at `root`, and the tree id of the
 /// repository's `objects/` folder in it (`None` when it has none); `None` when the revision
 /// names no commit there.
@@ -199,14 +217,9 @@ pub fn objects_tree(
     revision: &str,
 ) -> Result<Option<(String, Option<String>)>, RepoError> {
     let repo = open(root)?;
-    let prefix = prefix_in(&repo, root)?;
-    let Ok(commit) = repo
-        .revparse_single(revision)
-        .and_then(|o| o.peel_to_commit())
-    else {
+    let Some((commit, tree, prefix)) = commit_tree(&repo, root, revision)? else {
         return Ok(None);
     };
-    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
     let objects = join_prefix(&prefix, crate::model::path::OBJECTS_DIR);
     let id = tree
         .get_path(Path::new(&objects))
@@ -222,14 +235,9 @@ pub fn objects_tree(
 /// commit or has no `objects/`.
 pub fn content(root: &Path, revision: &str) -> Result<Option<crate::store::Content>, RepoError> {
     let repo = open(root)?;
-    let prefix = prefix_in(&repo, root)?;
-    let Ok(commit) = repo
-        .revparse_single(revision)
-        .and_then(|o| o.peel_to_commit())
-    else {
+    let Some((_, tree, prefix)) = commit_tree(&repo, root, revision)? else {
         return Ok(None);
     };
-    let tree = commit.tree().map_err(git_error(root, "read tree"))?;
     let objects = join_prefix(&prefix, crate::model::path::OBJECTS_DIR);
     let Ok(objects) = tree.get_path(Path::new(&objects)) else {
         return Ok(None);
