@@ -82,6 +82,28 @@ fn refused(
     err
 }
 
+/// The ids of the packages `url` keeps.
+fn kept_packages(env: &TestEnv, url: &str) -> Vec<String> {
+    let url = ferry::store::TenantUrl::Sqlite(db(env, url));
+    let tenant = ferry::store::open(&url).unwrap();
+    tenant
+        .packages()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect()
+}
+
+/// The names in the workplace's folder.
+fn top_level(env: &TestEnv) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn manifest(file: &Path) -> ferry::package::Manifest {
     ferry::package::read::open(file).unwrap().manifest
 }
@@ -130,6 +152,9 @@ fn full_incremental_and_selection_packages_list_with_tar_and_import() {
     }
     let said = stdout(&import(&env, &full, &["--to", &prod]).success());
     assert!(said.contains("passed check 8 (secrets)"), "{said}");
+    let kept = kept_packages(&env, &prod);
+    assert_eq!(kept.len(), 1);
+    assert!(said.contains(&format!("as package {}", kept[0])), "{said}");
     assert!(said.contains("full package of 167 object(s)"), "{said}");
 
     // An incremental package: one modified, one renamed (and the one referring to it), one
@@ -602,4 +627,44 @@ fn packages_older_than_the_retention_are_removed_at_the_next_import() {
         "{said}"
     );
     assert!(said.contains(&format!("  {id} w.dp (imported ")), "{said}");
+}
+
+#[test]
+fn a_package_carries_the_environment_files_and_custom_kind_schemas_only() {
+    let env = TestEnv::new();
+    let prod = setup(&env);
+    let repo = env.path().join("repo");
+    let schema = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object", "additionalProperties": false, "required": ["kind", "name", "spec"],
+  "properties": {
+    "kind": {"const": "dashboard"}, "guid": {"type": "string"}, "name": {"type": "string"},
+    "spec": {"type": "object", "additionalProperties": false, "properties": {"segment": {"type": "string"}}}
+  },
+  "x-ferry": {"category": "global", "scope": "tenant", "references": {"/spec/segment": ["data_segment"]}}
+}"#;
+    env.write("repo/schemas/kinds/dashboard.schema.json", schema);
+    env.write(
+        "repo/objects/global/dashboard/board.toml",
+        "kind = \"dashboard\"\nguid = \"5b0e7a52-4a59-4d3c-9a53-0d6f0b1f1a03\"\nname = \"board\"\n\n[spec]\nsegment = \"data_segment/retail\"\n",
+    );
+    env.write(
+        "repo/environments/prod.toml",
+        &format!("tenant = \"{prod}\"\n"),
+    );
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "a custom kind"]);
+    let file = package(&env, "p.dp", &[]);
+    let m = manifest(&file);
+    let files: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "environments/prod.toml",
+            "schemas/kinds/dashboard.schema.json"
+        ]
+    );
+    assert!(m.objects.iter().any(|o| o.address == "dashboard/board"));
+    // The destination reads the custom kind from the package.
+    import(&env, &file, &["--env", "prod"]).success();
 }
