@@ -54,6 +54,7 @@
 //! objects/<category>/<kind>/[<project>/]<name>.toml
 //! environments/<env>.toml         per-environment overrides and secret references
 //! schemas/kinds/                  kind schemas: copies of the built-in ones, plus custom kinds
+//! FILE.dp                         a deployment package (`ferry package -o`, `ferry import`)
 //! ```
 #![warn(missing_docs)]
 

@@ -510,6 +510,7 @@ impl From<Error> for CliError {
                 ferry::package::PackageError::Write { .. } => (Environment, Some("write the package to a regular file in a folder you can write to".into())),
                 ferry::package::PackageError::Corrupt { .. } => (User, Some("make the package again with `ferry package`".into())),
             },
+            Error::PackageObject { .. } => (Internal, None),
             Error::PackageModes => (User, Some("drop --since for a selection, or --select/--exclude for an incremental package".into())),
             Error::NoSourceFacts { .. } => (User, Some("export from the source tenant (`ferry export --from URL`), which records its facts in ferry.toml, and commit".into())),
             Error::NothingToImport => (User, Some("`ferry import FILE --to sqlite:PATH`, or --env ENV to use the tenant of the package's environments/ENV.toml".into())),

@@ -279,6 +279,14 @@ pub enum Error {
     /// A package could not be made or read.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),
+    /// An object whose secret values were masked cannot be written again as its file.
+    #[error("{path}: {source}")]
+    PackageObject {
+        /// The object file.
+        path: String,
+        /// Why.
+        source: crate::model::canonical::WriteError,
+    },
     /// `ferry package --since` with `--select` or `--exclude`.
     #[error("--since makes an incremental package and --select/--exclude a selection: a package is one or the other")]
     PackageModes,

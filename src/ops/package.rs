@@ -268,7 +268,10 @@ pub fn package(ctx: &Context, opts: &PackageOptions) -> Result<Made> {
         } else {
             masked.extend(hits.iter().map(|p| format!("{address} {p}")));
             crate::model::canonical::to_canonical(&object, registry.get(&object.kind))
-                .map_err(|e| Error::Synth(format!("{}: {e}", l.path)))?
+                .map_err(|source| Error::PackageObject {
+                    path: l.path.clone(),
+                    source,
+                })?
                 .into_bytes()
         };
         let Some(guid) = object.guid else {

@@ -10,7 +10,7 @@
 //! zstd skippable frame (which zstd, and so tar, skips) holds the blake3 hash of every byte
 //! before it, so that no byte of the file can change unnoticed.
 //!
-//! [`write`] makes the bytes (deterministic: the same inputs give the same bytes); [`read`]
+//! [`mod@write`] makes the bytes (deterministic: the same inputs give the same bytes); [`read`]
 //! opens them with limits and never writes to disk.
 
 pub mod manifest;

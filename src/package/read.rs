@@ -227,6 +227,76 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Opened, PackageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::{build, sign, FileEntry, ObjectEntry};
+    use crate::secret::Secret;
+
+    /// A package of one object file at `path`, signed with `credential`.
+    fn package_of(path: &str, credential: &Secret) -> Vec<u8> {
+        let object = b"kind = \"word_root\"\n".to_vec();
+        let env = b"tenant = \"sqlite:prod.db\"\n".to_vec();
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            ferry_version: "0.1.0".into(),
+            source: crate::config::SourceFacts {
+                name: "dev".into(),
+                platform_version: "4.5.0".into(),
+                engine: "maxcompute".into(),
+                engine_mode: "single".into(),
+                cluster: "c1".into(),
+            },
+            mode: "full".into(),
+            base: None,
+            head: "0".repeat(40),
+            select: None,
+            exclude: None,
+            created_at: "2026-01-31T12:00:00Z".into(),
+            objects: vec![ObjectEntry {
+                address: "word_root/x".into(),
+                guid: uuid::Uuid::nil(),
+                kind: "word_root".into(),
+                path: path.into(),
+                blake3: hash(&object),
+                change: None,
+            }],
+            deletions: vec![],
+            left_out: vec![],
+            files: vec![FileEntry {
+                path: "environments/prod.toml".into(),
+                blake3: hash(&env),
+            }],
+        };
+        let bytes = manifest.to_bytes();
+        let signature = sign(credential, &bytes);
+        build(
+            &bytes,
+            &signature,
+            &[
+                (path.into(), object),
+                ("environments/prod.toml".into(), env),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_package_reads_back_long_paths_included() {
+        let credential = Secret::new("a-long-shared-credential");
+        let long = format!("objects/standard/word_root/{}.toml", "x".repeat(200));
+        for path in ["objects/standard/word_root/x.toml", long.as_str()] {
+            let bytes = package_of(path, &credential);
+            let opened = parse(Path::new("p.dp"), bytes.clone()).unwrap();
+            assert_eq!(opened.manifest.objects[0].path, path);
+            assert_eq!(
+                opened.files.keys().map(String::as_str).collect::<Vec<_>>(),
+                ["environments/prod.toml", path]
+            );
+            assert!(crate::package::verify(
+                &credential,
+                &opened.manifest_bytes,
+                &opened.signature
+            ));
+            assert_eq!(opened.hash, hash(&bytes));
+        }
+    }
 
     #[test]
     fn only_a_package_layout_is_allowed() {

@@ -69,7 +69,11 @@ fn refused(
     run: impl FnOnce() -> assert_cmd::assert::Assert,
 ) -> String {
     let before = std::fs::read(db(env, url)).unwrap();
+    let kept = kept_packages(env, url);
+    let files = top_level(env);
     let out = run().failure();
+    assert_eq!(kept_packages(env, url), kept, "no package is kept");
+    assert_eq!(top_level(env), files, "no file is written");
     let err = stderr(&out);
     assert!(err.contains(&format!("refused by {check}")), "{err}");
     assert!(err.contains("the destination was not changed"), "{err}");
