@@ -196,10 +196,16 @@ pub fn apply(
                         continue;
                     }
                 };
-                if kind.is_secret(&concrete) {
+                // A secret field, or a table or array holding one (a kind may make a parent of
+                // a secret field env_specific): its value would be in the repository.
+                if kind
+                    .secrets
+                    .iter()
+                    .any(|p| crate::model::pointer::overlaps(p, &concrete))
+                {
                     problems.push(EnvProblem {
                         line: *line,
-                        message: format!("{address}: {} is a secret field of kind {}: secrets are never values in the repository; say where it comes from with a [[secret]] entry (`env = \"VARIABLE\"` or `file = \"PATH\"`)", field.text, kind.name),
+                        message: format!("{address}: {} is or holds a secret field of kind {}: secrets are never values in the repository; set the fields beside it one by one, and say where the secret comes from with a [[secret]] entry (`env = \"VARIABLE\"` or `file = \"PATH\"`)", field.text, kind.name),
                     });
                     continue;
                 }
@@ -477,7 +483,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("environments/prod.toml:3: data_source/pos: /spec/description is not an environment-specific field of kind data_source"), "{err}");
-        assert!(err.contains("environments/prod.toml:4: data_source/pos: /spec/connection/password is a secret field"), "{err}");
+        assert!(err.contains("environments/prod.toml:4: data_source/pos: /spec/connection/password is or holds a secret field"), "{err}");
+    }
+
+    #[test]
+    fn a_table_or_array_holding_a_secret_field_is_refused_even_when_env_specific() {
+        let schema = r#"{
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
+          "type": "object",
+          "properties": {"kind": {"const": "vault_conn"}, "guid": {}, "name": {}, "spec": {"type": "object"}},
+          "x-ferry": {"category": "global", "scope": "tenant",
+            "secrets": ["/spec/conn/password", "/spec/tokens/*/token"],
+            "env_specific": ["/spec/conn", "/spec/tokens"]}
+        }"#;
+        let registry = Registry::with_custom([(
+            "vault_conn".to_string(),
+            schema.to_string(),
+            "schemas/kinds/vault_conn.schema.json".to_string(),
+        )])
+        .unwrap();
+        let mut objects = vec![Object {
+            kind: "vault_conn".into(),
+            guid: Some(Uuid::from_u128(7)),
+            name: "v1".into(),
+            project: None,
+            spec: serde_json::Map::new(),
+        }];
+        let e = env("[[override]]\nselect = \"vault_conn/v1\"\nset.\"/spec/conn\" = { host = \"h\", password = \"p\" }\nset.\"/spec/tokens\" = [{ id = \"t\", token = \"x\" }]\n");
+        let err = apply(&e, &mut objects, &registry, &[]).unwrap_err().to_string();
+        assert!(err.contains(":3: vault_conn/v1: /spec/conn is or holds a secret field"), "{err}");
+        assert!(err.contains(":4: vault_conn/v1: /spec/tokens is or holds a secret field"), "{err}");
+        assert!(objects[0].spec.is_empty());
     }
 
     #[test]
