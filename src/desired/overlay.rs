@@ -510,9 +510,17 @@ mod tests {
             spec: serde_json::Map::new(),
         }];
         let e = env("[[override]]\nselect = \"vault_conn/v1\"\nset.\"/spec/conn\" = { host = \"h\", password = \"p\" }\nset.\"/spec/tokens\" = [{ id = \"t\", token = \"x\" }]\n");
-        let err = apply(&e, &mut objects, &registry, &[]).unwrap_err().to_string();
-        assert!(err.contains(":3: vault_conn/v1: /spec/conn is or holds a secret field"), "{err}");
-        assert!(err.contains(":4: vault_conn/v1: /spec/tokens is or holds a secret field"), "{err}");
+        let err = apply(&e, &mut objects, &registry, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":3: vault_conn/v1: /spec/conn is or holds a secret field"),
+            "{err}"
+        );
+        assert!(
+            err.contains(":4: vault_conn/v1: /spec/tokens is or holds a secret field"),
+            "{err}"
+        );
         assert!(objects[0].spec.is_empty());
     }
 
