@@ -47,6 +47,8 @@ pub struct NeededSecret {
     pub pointer: String,
     /// The field as the environment file names it.
     pub field: String,
+    /// The same, parsed.
+    pub path: FieldPath,
     /// Where the value comes from.
     pub from: SecretFrom,
     /// `environments/prod.toml:20`.
@@ -341,6 +343,7 @@ pub fn apply(
                             address,
                             pointer,
                             field: s.field.text.clone(),
+                            path: s.field.clone(),
                             from: s.from.clone(),
                             by: env.at(s.line),
                         });
@@ -369,6 +372,31 @@ pub fn apply(
         }
     }
     if problems.is_empty() {
+        // A secret the environment supplies is in the desired object as the placeholder, as
+        // the destination's copy shows one it has: a plan shows no removal of a secret the
+        // apply sets, and a create shows that it will have one.
+        let at: HashMap<Uuid, usize> = objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((o.guid?, i)))
+            .collect();
+        for s in &overlaid.secrets {
+            let object = &mut objects[at[&s.guid]];
+            let mut spec = Value::Object(std::mem::take(&mut object.spec));
+            if spec
+                .pointer(s.pointer.trim_start_matches("/spec"))
+                .is_none()
+            {
+                set_at(
+                    &mut spec,
+                    &s.pointer,
+                    Value::String(crate::secret::PLACEHOLDER.to_string()),
+                );
+            }
+            if let Value::Object(map) = spec {
+                object.spec = map;
+            }
+        }
         Ok(overlaid)
     } else {
         problems.sort_by_key(|p| p.line);

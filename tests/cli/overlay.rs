@@ -190,3 +190,46 @@ fn undefined_variables_unknown_environments_and_a_disagreeing_to_are_refused() {
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
+
+/// Found by an attack on issue 14: a secret the environment supplies is neither shown as
+/// removed by a plan nor written back as the tenant's `(sensitive)` placeholder by an export
+/// through the environment.
+#[test]
+fn secrets_the_environment_supplies_are_not_shown_removed_nor_exported() {
+    let env = TestEnv::new();
+    let prod = with_environment(
+        &env,
+        &format!("{PROD}\n[[secret]]\nselect = \"{POS}\"\nfield = \"/spec/connection/password\"\nenv = \"POS_PASSWORD\"\n"),
+    );
+    let repo = env.path().join("repo");
+    let with_value = |args: &[&str]| {
+        env.ferry()
+            .args(args)
+            .env("POS_PASSWORD", "pos-secret-value")
+            .current_dir(&repo)
+            .assert()
+    };
+    with_value(&["apply", "--env", "prod", "--auto-approve"]).success();
+    let head = git_output(&repo, &["rev-parse", "HEAD"]);
+    let exported = with_value(&["export", "--from", &prod, "--env", "prod", "--commit"]).success();
+    assert_eq!(
+        git_output(&repo, &["rev-parse", "HEAD"]),
+        head,
+        "{}",
+        stderr(&exported)
+    );
+    assert_eq!(git_output(&repo, &["status", "--porcelain"]), "");
+    // A change beside the secret shows the change alone.
+    let file = "repo/objects/global/data_source/pos_smartpos.toml";
+    let text = env
+        .read(file)
+        .replace("owner = \"zhao.lei\"", "owner = \"li.na\"");
+    env.write(file, &text);
+    git(&repo, &["commit", "-qam", "new owner"]);
+    let planned = stdout(&with_value(&["plan", "--env", "prod"]).success());
+    assert!(
+        planned.contains("/spec/owner: \"zhao.lei\" → \"li.na\""),
+        "{planned}"
+    );
+    assert!(!planned.contains("(absent)"), "{planned}");
+}
