@@ -349,9 +349,16 @@ fn make_plan_at(
     plan.made_with.rollback_of = request.rollback_of.clone();
     plan.made_with.env = request.env.clone();
     plan.made_with.allow_deletes = request.allow_deletes;
+    // A rollback plans an older revision, but the guards are the tenant's protection now: those
+    // of the environment file at HEAD hold too (the stricter of both), so going back cannot
+    // delete what HEAD protects.
+    let policy = match (&env, &request.rollback_of) {
+        (Some(env), Some(_)) => Some(stricter(env, root, &request.revision)?),
+        _ => None,
+    };
     check_guards(
         &plan,
-        env.as_ref(),
+        policy.as_ref().or(env.as_ref()),
         request,
         &actual,
         &desired.objects,
@@ -399,6 +406,27 @@ fn make_plan_at(
         content,
         secret_values,
     })
+}
+
+/// `env` (read at `revision`) with the guards of the same environment's file at HEAD added:
+/// every `protect` of either, the lower `max_deletes`, `allow_empty` only when both allow it.
+fn stricter(env: &Environment, root: &std::path::Path, revision: &str) -> Result<Environment> {
+    let head = match environment(root, Some("HEAD"), &env.name) {
+        Ok(head) => head,
+        Err(Error::NoEnvironment { .. }) => return Ok(env.clone()),
+        Err(e) => return Err(e),
+    };
+    if crate::repo::commit_id(root, "HEAD") == crate::repo::commit_id(root, revision) {
+        return Ok(env.clone());
+    }
+    let mut merged = env.clone();
+    merged.protect.extend(head.protect);
+    merged.max_deletes = match (env.max_deletes, head.max_deletes) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    merged.allow_empty = env.allow_empty && head.allow_empty;
+    Ok(merged)
 }
 
 /// The deletion guards ([`plan::guards`]) over a built plan: the environment's `protect`

@@ -233,3 +233,63 @@ fn secrets_the_environment_supplies_are_not_shown_removed_nor_exported() {
     );
     assert!(!planned.contains("(absent)"), "{planned}");
 }
+
+/// Found by an attack on issue 14: a rollback plans an older revision, whose environment file
+/// may predate a protection; the guards of the file at HEAD hold as well.
+#[test]
+fn a_rollback_cannot_delete_what_head_protects() {
+    let env = TestEnv::new();
+    with_environment(&env, PROD);
+    let repo = env.path().join("repo");
+    let in_repo = |args: &[&str]| env.ferry().args(args).current_dir(&repo).assert();
+    in_repo(&["apply", "--env", "prod", "--auto-approve"]).success();
+    let first = json(&stdout(&in_repo(&[
+        "history",
+        "show",
+        "last",
+        "--tenant",
+        &format!("sqlite:{}", env.path().join("prod.db").display()),
+        "--format",
+        "json",
+    ])));
+    let first = first["deployment"]["id"].as_str().unwrap().to_string();
+    // A new variable, and prod protects every variable from now on.
+    let text = env
+        .read("repo/objects/global/global_variable/vat_rate_default.toml")
+        .lines()
+        .filter(|l| !l.starts_with("guid = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("name = \"vat_rate_default\"", "name = \"vat_rate_reduced\"");
+    env.write(
+        "repo/objects/global/global_variable/vat_rate_reduced.toml",
+        &format!("{text}\n"),
+    );
+    in_repo(&["fmt"]).success();
+    env.write(
+        "repo/environments/prod.toml",
+        &format!("{PROD}\n[guards]\nprotect = [\"kind:global_variable\"]\n"),
+    );
+    git(&repo, &["add", "-A"]);
+    git(
+        &repo,
+        &["commit", "-qm", "a reduced rate, and variables protected"],
+    );
+    in_repo(&["apply", "--env", "prod", "--auto-approve"]).success();
+    let err = stderr(
+        &in_repo(&[
+            "rollback",
+            "--env",
+            "prod",
+            "--deployment",
+            &first,
+            "--auto-approve",
+        ])
+        .code(1),
+    );
+    assert!(
+        err.contains("global_variable/vat_rate_reduced")
+            && err.contains("environments/prod.toml:13"),
+        "{err}"
+    );
+}
