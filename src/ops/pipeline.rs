@@ -90,8 +90,9 @@ pub fn environment(
     name: &str,
 ) -> Result<Environment> {
     if let Err(why) = environment::check_name(name) {
+        // No such file can exist: the name is quoted (escaped and cut) in the error.
         return Err(Error::Env(environment::EnvError::one(
-            &environment::path_of(name),
+            &environment::path_of(&crate::model::text::excerpt(name, 64)),
             0,
             why,
         )));

@@ -293,3 +293,17 @@ fn a_rollback_cannot_delete_what_head_protects() {
         "{err}"
     );
 }
+
+/// An `--env` name that cannot be a file name is refused, quoted without its control
+/// characters.
+#[test]
+fn an_environment_name_with_control_characters_is_quoted_escaped() {
+    let env = TestEnv::new();
+    with_environment(&env, PROD);
+    let err = stderr(&in_repo(&env, &["plan", "--env", "\u{1b}[31mred"]).code(1));
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(
+        err.contains("`\\u{1b}[31mred` is not an environment name"),
+        "{err}"
+    );
+}
