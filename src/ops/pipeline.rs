@@ -608,6 +608,17 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     for (name, line) in &env.requires {
         let other = environment(&planned.root, Some(commit), name)?;
         let url = tenant_of(&planned.root, &other, None)?;
+        // A required environment on the same tenant would be met by this one's own history.
+        if url.absolute() == planned.plan.destination.url.absolute() {
+            return Err(Error::Env(environment::EnvError::one(
+                &env.path,
+                *line,
+                format!(
+                    "requires `{name}`, whose tenant ({url}) is this environment's own: the gate would be met by its own deployments; give `{name}` a tenant of its own in {}",
+                    other.path
+                ),
+            )));
+        }
         let tenant = store::open(&url)?;
         let found = match &planned.content {
             Some(content) => tenant.applied_content(content)?,
