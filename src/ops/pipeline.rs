@@ -600,7 +600,21 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     let Some(env) = &planned.environment else {
         return Ok(false);
     };
-    if env.requires.is_empty() || planned.plan.made_with.rollback_of.is_some() {
+    if planned.plan.made_with.rollback_of.is_some() {
+        return Ok(false);
+    }
+    // The gate of the file at HEAD holds too: deploying an older revision (or a branch) whose
+    // file had no `requires` must not pass around it.
+    let mut env = env.clone();
+    if let Ok(head) = environment(&planned.root, Some("HEAD"), &env.name) {
+        for (name, line) in head.requires {
+            if !env.requires.iter().any(|(n, _)| *n == name) {
+                env.requires.push((name, line));
+            }
+        }
+    }
+    let env = &env;
+    if env.requires.is_empty() {
         return Ok(false);
     }
     let commit = &planned.plan.source.id;

@@ -430,3 +430,25 @@ fn a_required_environment_on_the_same_tenant_is_refused() {
     );
     assert_eq!(deployments(&env, &prod), 0);
 }
+
+/// Found by an attack on issue 14: deploying an older revision whose environment file had no
+/// `requires` does not pass around the gate that HEAD's file sets.
+#[test]
+fn an_older_revision_without_the_gate_is_still_gated_by_head() {
+    let env = TestEnv::new();
+    let (repo, prod, _) = setup(&env, "");
+    let ungated = git_output(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+    env.write(
+        "repo/environments/prod.toml",
+        "tenant = \"sqlite:../prod.db\"\nrequires = [\"test\"]\n",
+    );
+    commit(&repo, "prod requires test");
+    let said = stderr(&apply(&env, &repo, "prod", &["--ref", &ungated]).code(1));
+    assert!(
+        said.contains(
+            "error: the promotion gate of environment `prod` refuses the objects of commit"
+        ),
+        "{said}"
+    );
+    assert_eq!(deployments(&env, &prod), 0);
+}
