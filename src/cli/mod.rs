@@ -4,6 +4,8 @@
 //! printed once ([`error`]), and the exit code is chosen in one place ([`error::exit_code`]).
 
 mod apply;
+#[cfg(test)]
+mod ci_templates;
 mod diff;
 mod error;
 mod export;
