@@ -6,6 +6,7 @@
 mod apply;
 #[cfg(test)]
 mod ci_templates;
+mod completions;
 mod diff;
 mod error;
 mod export;
@@ -15,6 +16,7 @@ mod history;
 mod import;
 mod init;
 mod kinds;
+mod man;
 mod object;
 mod package;
 mod plan;
@@ -30,7 +32,7 @@ mod validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use ferry::context::Context;
 use prelude::{CliError, RepoFlag, Result};
@@ -92,6 +94,8 @@ enum Command {
     Tenant(tenant::Command),
     #[command(subcommand)]
     Object(object::Command),
+    Completions(completions::Args),
+    Man(man::Args),
     #[command(hide = true)]
     Synth(synth::Args),
 }
@@ -114,9 +118,12 @@ impl Command {
             Command::Import(a) => &a.repo,
             Command::Kinds(a) => &a.repo,
             Command::Object(o) => return o.repo(),
-            Command::Show(_) | Command::History(_) | Command::Tenant(_) | Command::Synth(_) => {
-                return None
-            }
+            Command::Show(_)
+            | Command::History(_)
+            | Command::Tenant(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Synth(_) => return None,
         };
         flag.repo.clone()
     }
@@ -159,6 +166,8 @@ fn run(cli: Cli) -> Result {
         Command::Kinds(a) => kinds::run(&ctx, a.args),
         Command::Tenant(cmd) => tenant::run(&ctx, cmd),
         Command::Object(cmd) => object::run(&ctx, cmd),
+        Command::Completions(args) => completions::run(args, Cli::command()),
+        Command::Man(args) => man::run(args, Cli::command()),
         Command::Synth(args) => synth::run(&ctx, args),
     }
 }

@@ -2,6 +2,7 @@
 
 mod apply;
 mod common;
+mod completions;
 mod diff;
 mod environments;
 mod errors;
