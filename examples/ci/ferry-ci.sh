@@ -37,7 +37,7 @@ review() {
   set --
   for env in $envs; do set -- "$@" --env "$env"; done
   status=0
-  "$ferry" review --repo "$repo" "$@" --out-dir "$plans" --detailed-exitcode \
+  "$ferry" review --repo "$repo" "$@" --prune --out-dir "$plans" --detailed-exitcode \
     > "$plans/comment.md" || status=$?
   echo "the review comment is $plans/comment.md (post it, or update the one starting with <!-- ferry:review -->)" >&2
   case $status in
@@ -47,7 +47,7 @@ review() {
         echo "the plan deletes objects: set FERRY_ALLOW_DELETES=1 once a reviewer allowed it" >&2
         exit 3
       fi ;;
-    *) exit 1 ;;
+    *) echo "ferry review failed, or a guard refused a plan (the comment says which)" >&2; exit 1 ;;
   esac
 }
 
@@ -59,7 +59,7 @@ apply() {
   else
     mkdir -p "$plans"
     echo "no reviewed plan at $plan: planning HEAD" >&2
-    "$ferry" plan --repo "$repo" --env "$env" --out "$plan"
+    "$ferry" plan --repo "$repo" --env "$env" --prune --out "$plan"
   fi
   "$ferry" apply "$plan" --repo "$repo" --lock-wait "${FERRY_LOCK_WAIT:-10m}"
 }
