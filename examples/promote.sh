@@ -88,3 +88,24 @@ step "$FERRY" apply --env test --auto-approve > /dev/null
 step "$FERRY" apply --env prod --auto-approve > /dev/null
 step "$FERRY" history --tenant sqlite:../prod.db
 step "$FERRY" plan --env prod --detailed-exitcode
+
+# The second change, as a pull request makes it, on a branch: a task's SQL and schedule edited,
+# a data source renamed (its dependent follows the new name), a quality rule deleted with the
+# rule template only it used; and CI's CRM password rotated for test and prod.
+edit() { sed "$2" "$1" > "$1.new" && mv "$1.new" "$1"; }
+git checkout -qb second-change
+task=objects/development/compute_task/retail_dw/ads_inventory_month_end.toml
+edit "$task" "s/^WHERE   f.ds = '\${month_end}'\$/&\\
+AND     f.onhand_qty > 0/"
+edit "$task" 's/^cron = "0 0 4 1 \* ?"$/cron = "0 0 5 1 * ?"/'
+edit objects/global/data_source/holo_retail.toml 's/^name = "holo_retail"$/name = "holo_serving"/'
+git mv objects/global/data_source/holo_retail.toml objects/global/data_source/holo_serving.toml
+edit objects/development/realtime_task/retail_rt/rt_store_live_sales.toml 's#"data_source/holo_retail"#"data_source/holo_serving"#'
+git rm -q objects/quality/quality_rule/fct_payment_channel_not_null.toml \
+  objects/quality/rule_template/null_ratio_threshold.toml
+git commit -qam "Filter empty stock, rename the serving source, drop the payment channel rule"
+export FERRY_TEST_CRM_PASSWORD="demo-test-rotated-$RANDOM$RANDOM" FERRY_PROD_CRM_PASSWORD="demo-prod-rotated-$RANDOM$RANDOM"
+step "$FERRY" diff HEAD~1..HEAD
+# The comment the pull request gets (CI posts it, and saves the plans for the apply on merge):
+# prod protects its data sources, so its guard refuses the rename, and the review says so.
+step_fails "$FERRY" review --env test --env prod --prune --out-dir ../plans

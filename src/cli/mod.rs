@@ -21,6 +21,7 @@ mod object;
 mod package;
 mod plan;
 mod prelude;
+mod review;
 mod rollback;
 mod show;
 mod status;
@@ -81,6 +82,7 @@ enum Command {
     Graph(InRepo<graph::Args>),
     Export(InRepo<export::Args>),
     Plan(InRepo<plan::Args>),
+    Review(InRepo<review::Args>),
     Apply(InRepo<apply::Args>),
     Show(show::Args),
     Status(InRepo<status::Args>),
@@ -110,6 +112,7 @@ impl Command {
             Command::Graph(a) => &a.repo,
             Command::Export(a) => &a.repo,
             Command::Plan(a) => &a.repo,
+            Command::Review(a) => &a.repo,
             Command::Apply(a) => &a.repo,
             Command::Status(a) => &a.repo,
             Command::Rollback(a) => &a.repo,
@@ -155,6 +158,7 @@ fn run(cli: Cli) -> Result {
         Command::Graph(a) => graph::run(&ctx, a.args),
         Command::Export(a) => export::run(&ctx, a.args),
         Command::Plan(a) => plan::run(&ctx, a.args),
+        Command::Review(a) => review::run(&ctx, a.args),
         Command::Apply(a) => apply::run(&ctx, a.args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Status(a) => status::run(&ctx, a.args),

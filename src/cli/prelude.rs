@@ -82,8 +82,11 @@ pub enum OnDrift {
 
 /// The flags that say what to plan, shared by `plan` and `apply` (the destination, `--to`, is
 /// each command's own: required by one, optional in the other).
+///
+/// `E` is the `--env` flag: one environment ([`EnvFlag`]), or several for `review`
+/// ([`EnvsFlag`]).
 #[derive(Debug, Clone, clap::Args)]
-pub struct PlanFlags {
+pub struct PlanFlags<E: clap::Args = EnvFlag> {
     /// The git revision to deploy.
     #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
     pub revision: String,
@@ -91,12 +94,12 @@ pub struct PlanFlags {
     #[arg(long)]
     pub prune: bool,
     #[command(flatten)]
-    pub checks: PlanChecks,
+    pub checks: PlanChecks<E>,
 }
 
 /// The plan flags `rollback` shares with `plan` (it chooses the revision and prunes itself).
 #[derive(Debug, Clone, clap::Args)]
-pub struct PlanChecks {
+pub struct PlanChecks<E: clap::Args = EnvFlag> {
     /// Make the destination's own object at a desired address ferry's (it takes the desired
     /// GUID), instead of failing with a conflict.
     #[arg(long)]
@@ -110,7 +113,7 @@ pub struct PlanChecks {
     #[command(flatten)]
     pub selection: SelectFlags,
     #[command(flatten)]
-    pub env: EnvFlag,
+    pub env: E,
     /// Allow up to M deletes: needed when the plan deletes more than the environment's
     /// `max_deletes`, or (without --env) every object ferry manages in the destination; a plan
     /// with more than M deletes is refused. A saved plan records it.
@@ -127,6 +130,17 @@ pub struct EnvFlag {
     pub env: Option<String>,
 }
 
+// `--env ENV`, repeated: the environments `review` plans, in the order given. (Not a doc
+// comment: see RepoFlag.)
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnvsFlag {
+    /// An environment to plan (environments/ENV.toml at the revision read), its destination
+    /// the environment's tenant; repeat it for each (`--env test --env prod`), in promotion
+    /// order.
+    #[arg(long = "env", value_name = "ENV", required = true)]
+    pub env: Vec<String>,
+}
+
 impl PlanChecks {
     /// The plan request for the destination `to` (or the environment's tenant) at `revision`.
     pub fn request(
@@ -136,7 +150,21 @@ impl PlanChecks {
         revision: &str,
         prune: bool,
     ) -> Result<PlanRequest> {
-        let env = self.env.env.as_deref();
+        self.request_in(ctx, to, self.env.env.as_deref(), revision, prune)
+    }
+}
+
+impl<E: clap::Args> PlanChecks<E> {
+    /// The plan request for the destination `to` (or the tenant of environment `env`) at
+    /// `revision`, through `env`.
+    pub fn request_in(
+        &self,
+        ctx: &ferry::context::Context,
+        to: Option<&str>,
+        env: Option<&str>,
+        revision: &str,
+        prune: bool,
+    ) -> Result<PlanRequest> {
         Ok(PlanRequest {
             to: match (to, env) {
                 (Some(to), None) => tenant_url(to)?,

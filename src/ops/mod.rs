@@ -18,6 +18,7 @@ pub mod package;
 pub mod pipeline;
 pub mod plan;
 pub mod records;
+pub mod review;
 pub mod rollback;
 pub mod synth;
 pub mod tenant;

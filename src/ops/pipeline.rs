@@ -237,6 +237,21 @@ pub fn make_plan_noting_uncommitted(
 
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
+    let (planned, refused) = make_plan_guarded(ctx, request, ui)?;
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(planned),
+    }
+}
+
+/// [`make_plan`], with a plan the deletion guards refuse returned beside their refusal instead
+/// of as an error: for `ferry review`, which shows what the refused plan would do. Nothing may
+/// apply such a plan.
+pub fn make_plan_guarded(
+    ctx: &Context,
+    request: &PlanRequest,
+    ui: &mut dyn Ui,
+) -> Result<(Planned, Option<Error>)> {
     let root = ctx.root_at(Some(&request.revision))?;
     let tenant = store::open(&request.to)?;
     make_plan_at(ctx, &root, tenant.as_ref(), request, ui)
@@ -250,7 +265,7 @@ fn make_plan_at(
     tenant: &dyn store::Tenant,
     request: &PlanRequest,
     ui: &mut dyn Ui,
-) -> Result<Planned> {
+) -> Result<(Planned, Option<Error>)> {
     let selecting = request.select.is_some() || request.exclude.is_some();
     let env = request
         .env
@@ -357,7 +372,9 @@ fn make_plan_at(
         (Some(env), Some(_)) => Some(stricter(env, root, &request.revision)?),
         _ => None,
     };
-    check_guards(
+    // A refusal is returned beside the plan (`ferry review` shows what it refused); an
+    // environment file error (a `protect` selector that matches nothing) is an error.
+    let refused = match check_guards(
         &plan,
         policy.as_ref().or(env.as_ref()),
         request,
@@ -365,7 +382,11 @@ fn make_plan_at(
         &desired.objects,
         &read.registry,
         tenant,
-    )?;
+    ) {
+        Ok(()) => None,
+        Err(e @ Error::Guard(_)) => Some(e),
+        Err(e) => return Err(e),
+    };
     if let (Some(env), Some(overlaid)) = (&env, &overlaid) {
         mark_overrides(&mut plan, overlaid);
         plan.environment = Some(plan::PlanEnvironment {
@@ -396,7 +417,7 @@ fn make_plan_at(
         "built the plan"
     );
     let content = crate::repo::content(root, &plan.source.id)?;
-    Ok(Planned {
+    let planned = Planned {
         plan,
         objects: desired.objects,
         registry: read.registry,
@@ -406,7 +427,8 @@ fn make_plan_at(
         environment: env,
         content,
         secret_values,
-    })
+    };
+    Ok((planned, refused))
 }
 
 /// `env` (read at `revision`) with the guards of the same environment's file at HEAD added:
@@ -545,7 +567,12 @@ pub fn planned_from_saved(
         }
     }
     // Made again quietly: how much it read is not news to whoever applies a saved plan.
-    let mut planned = make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default())
+    let mut planned =
+        match make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default()) {
+            Ok((_, Some(refused))) => Err(refused),
+            Ok((planned, None)) => Ok(planned),
+            Err(e) => Err(e),
+        }
         .map_err(|e| match e {
             Error::Repo(e) => Error::PlanCommit {
                 commit: commit.clone(),

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod json;
 mod mermaid;
 pub mod plan;
+pub mod review;
 
 use std::fmt::Write as _;
 

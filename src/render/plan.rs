@@ -43,6 +43,29 @@ fn headline(change: &Change) -> String {
     }
 }
 
+/// The counts of each category's changes, as a Markdown table (nothing when there are none).
+pub(super) fn category_table(
+    categories: &BTreeMap<&str, BTreeMap<Action, usize>>,
+    out: &mut String,
+) {
+    if !categories.is_empty() {
+        out.push_str("| category | create | adopt | rename | update | delete |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        for (category, counts) in categories {
+            let n = |a| counts.get(&a).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "| {category} | {} | {} | {} | {} | {} |",
+                n(Action::Create),
+                n(Action::Adopt),
+                n(Action::Rename),
+                n(Action::Update),
+                n(Action::Delete)
+            );
+        }
+        out.push('\n');
+    }
+}
+
 /// The counts line: `3 to create, 1 to update, 2 secrets to set, …`.
 pub fn summary(plan: &Plan) -> String {
     let counts = plan.counts();
@@ -84,7 +107,7 @@ pub fn summary(plan: &Plan) -> String {
     )
 }
 
-fn per_category(plan: &Plan) -> BTreeMap<&str, BTreeMap<Action, usize>> {
+pub(super) fn per_category(plan: &Plan) -> BTreeMap<&str, BTreeMap<Action, usize>> {
     let mut out: BTreeMap<&str, BTreeMap<Action, usize>> = BTreeMap::new();
     for c in &plan.changes {
         *out.entry(c.category.as_str())
@@ -95,7 +118,7 @@ fn per_category(plan: &Plan) -> BTreeMap<&str, BTreeMap<Action, usize>> {
     out
 }
 
-fn blast_line(change: &Change) -> Option<String> {
+pub(super) fn blast_line(change: &Change) -> Option<String> {
     if change.blast_radius_total == 0 {
         return None;
     }
@@ -112,7 +135,7 @@ fn blast_line(change: &Change) -> Option<String> {
 }
 
 /// `Environment prod (environments/prod.toml): 4 fields overridden on 2 objects; …`
-fn environment_line(plan: &Plan) -> Option<String> {
+pub(super) fn environment_line(plan: &Plan) -> Option<String> {
     let env = plan.environment.as_ref()?;
     Some(format!(
         "Environment {} ({}): {} field{} overridden on {} object{}; changed fields an override set say `(set by FILE:LINE)`.",
@@ -326,7 +349,7 @@ fn markdown_secrets(plan: &Plan, out: &mut String) {
     out.push('\n');
 }
 
-fn short(id: &str) -> &str {
+pub(super) fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
@@ -349,22 +372,7 @@ pub fn markdown(plan: &Plan) -> String {
         summary(plan)
     );
     let categories = per_category(plan);
-    if !categories.is_empty() {
-        out.push_str("| category | create | adopt | rename | update | delete |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
-        for (category, counts) in &categories {
-            let n = |a| counts.get(&a).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "| {category} | {} | {} | {} | {} | {} |",
-                n(Action::Create),
-                n(Action::Adopt),
-                n(Action::Rename),
-                n(Action::Update),
-                n(Action::Delete)
-            );
-        }
-        out.push('\n');
-    }
+    category_table(&categories, &mut out);
     for w in &plan.warnings {
         let _ = writeln!(out, "> **Warning:** {w}\n");
     }
@@ -416,7 +424,7 @@ fn markdown_body(
     create_fields: bool,
 ) -> (String, bool) {
     let mut body = String::new();
-    if !markdown_details(plan, categories, room, create_fields, &mut body) {
+    if !markdown_details(plan, categories, room, (create_fields, true), &mut body) {
         return (body, false);
     }
     let mut graph = String::new();
@@ -436,11 +444,11 @@ const CUT_NOTE: &str =
 /// `create_fields`), blast radius and risks, written to `body` change by change while they fit
 /// in `room` characters. Returns whether all did; a cut falls between two changes, and every
 /// `<details>` and code block opened is closed.
-fn markdown_details(
+pub(super) fn markdown_details(
     plan: &Plan,
     categories: &BTreeMap<&str, BTreeMap<Action, usize>>,
     room: usize,
-    create_fields: bool,
+    (create_fields, diffs): (bool, bool),
     body: &mut String,
 ) -> bool {
     const CLOSE: &str = "\n</details>\n\n";
@@ -459,7 +467,7 @@ fn markdown_details(
         }
         body.push_str(&open);
         for c in changes {
-            let item = markdown_change(c, create_fields);
+            let item = markdown_change(c, create_fields, diffs);
             if body.len() + item.len() + CLOSE.len() > room {
                 body.push_str(CLOSE);
                 return false;
@@ -471,48 +479,152 @@ fn markdown_details(
     true
 }
 
-/// One change as a Markdown list item: its headline; a create's fields folded (with
-/// `create_fields`), other changes' fields as a diff; its blast radius and risks.
-fn markdown_change(c: &Change, create_fields: bool) -> String {
+/// One change in Markdown: with fields to show (a create's only with `create_fields`, none
+/// with `diffs` false), a `<details>` section whose summary is its headline and whose body is
+/// its fields as a diff (a ```diff block, `+`/`-` in column 0, so GitHub renders it as one),
+/// then its blast radius and risks; otherwise a list item of the headline, blast radius and
+/// risks.
+pub(super) fn markdown_change(c: &Change, create_fields: bool, diffs: bool) -> String {
     let mut item = String::new();
-    let drift = if c.drifted { " _(drifted)_" } else { "" };
-    let _ = writeln!(
-        item,
-        "- wave {}: **{}** `{}`{drift}",
-        c.wave,
-        c.action.as_str(),
-        headline(c)
-            .split_once(' ')
-            .map(|x| x.1.trim())
-            .unwrap_or_default()
-    );
-    if c.action == Action::Create {
-        if create_fields && !c.fields.is_empty() {
-            let n = c.fields.len();
-            let _ = writeln!(
-                item,
-                "\n  <details><summary>{n} field{}</summary>\n\n  ```diff",
-                plural(n)
-            );
-            created_lines(&c.fields, "  ", &mut item);
-            item.push_str("  ```\n\n  </details>\n\n");
+    let drift = if c.drifted { " (drifted)" } else { "" };
+    let address = headline(c)
+        .split_once(' ')
+        .map(|x| x.1.trim().to_string())
+        .unwrap_or_default();
+    let show_fields =
+        diffs && !c.fields.is_empty() && (create_fields || c.action != Action::Create);
+    if show_fields {
+        let n = c.fields.len();
+        let _ = writeln!(
+            item,
+            "<details><summary>wave {}: <b>{}</b> <code>{}</code>{drift} ({n} field{})</summary>\n",
+            c.wave,
+            c.action.as_str(),
+            html(&address),
+            plural(n)
+        );
+        let mut lines = String::new();
+        diff_lines(c, &mut lines);
+        let fence = fence(&lines);
+        let _ = writeln!(item, "{fence}diff\n{lines}{fence}\n");
+        if let Some(line) = blast_line(c) {
+            let _ = writeln!(item, "- {line}");
         }
-    } else if !c.fields.is_empty() {
-        item.push_str("\n  ```diff\n");
-        field_lines(&c.fields, "  ", &mut item);
-        item.push_str("  ```\n");
-    }
-    if let Some(line) = blast_line(c) {
-        let _ = writeln!(item, "  - {line}");
-    }
-    for r in &c.risks {
-        let _ = writeln!(item, "  - **risk:** {r}");
+        for r in &c.risks {
+            let _ = writeln!(item, "- **risk:** {r}");
+        }
+        item.push_str("\n</details>\n\n");
+    } else {
+        let drift = if c.drifted { " _(drifted)_" } else { "" };
+        let _ = writeln!(
+            item,
+            "- wave {}: **{}** `{address}`{drift}",
+            c.wave,
+            c.action.as_str(),
+        );
+        if let Some(line) = blast_line(c) {
+            let _ = writeln!(item, "  - {line}");
+        }
+        for r in &c.risks {
+            let _ = writeln!(item, "  - **risk:** {r}");
+        }
+        item.push('\n');
     }
     item
 }
 
+/// `text` with `&`, `<` and `>` as HTML entities (inside a `<summary>`).
+pub(super) fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A code fence longer than any run of backticks in `text` (SQL quotes names with them).
+pub(super) fn fence(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for ch in text.chars() {
+        run = if ch == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+/// A change's fields as the lines of a diff block, every line starting in column 0 with `+`
+/// (added), `-` (removed), `@` (a text's hunk) or a space (context, and the pointer above a
+/// text's or an array's changes): a create's fields as `+ POINTER = VALUE` (text with line
+/// breaks whole, between `<<EOT` and `EOT`), a changed value as `- POINTER = OLD` then
+/// `+ POINTER = NEW`, text as its unified diff, an array as the elements removed and added.
+/// Secrets show only the placeholder.
+pub(super) fn diff_lines(c: &Change, out: &mut String) {
+    for f in &c.fields {
+        let by = super::set_by(f);
+        if c.action == Action::Create {
+            match &f.new {
+                Some(serde_json::Value::String(text)) if !f.sensitive && text.contains('\n') => {
+                    let _ = writeln!(out, "+ {} = <<EOT{by}", f.pointer);
+                    for line in text.lines() {
+                        let _ = writeln!(out, "+     {line}");
+                    }
+                    let _ = writeln!(out, "+   EOT");
+                }
+                new => {
+                    let _ = writeln!(
+                        out,
+                        "+ {} = {}{by}",
+                        f.pointer,
+                        super::show(new.as_ref(), f.sensitive)
+                    );
+                }
+            }
+            continue;
+        }
+        if let Some(elements) = crate::model::field_diff::element_changes(f) {
+            let _ = writeln!(out, "  {}:{by}", f.pointer);
+            for element in elements {
+                let _ = match element {
+                    crate::model::field_diff::ElementChange::Removed(v) => writeln!(out, "- {v}"),
+                    crate::model::field_diff::ElementChange::Added(v) => writeln!(out, "+ {v}"),
+                };
+            }
+            continue;
+        }
+        match &f.unified_diff {
+            Some(diff) if !f.sensitive => {
+                let _ = writeln!(out, "  {}:{by}", f.pointer);
+                for line in diff.lines() {
+                    if line.starts_with(['+', '-', '@', ' ']) {
+                        let _ = writeln!(out, "{line}");
+                    } else {
+                        let _ = writeln!(out, " {line}");
+                    }
+                }
+            }
+            _ => {
+                if f.old.is_some() {
+                    let _ = writeln!(
+                        out,
+                        "- {} = {}",
+                        f.pointer,
+                        super::show(f.old.as_ref(), f.sensitive)
+                    );
+                }
+                if f.new.is_some() {
+                    let _ = writeln!(
+                        out,
+                        "+ {} = {}{by}",
+                        f.pointer,
+                        super::show(f.new.as_ref(), f.sensitive)
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The Mermaid graph of the changed objects, folded, at the end of `body`.
-fn markdown_graph(plan: &Plan, body: &mut String) {
+pub(super) fn markdown_graph(plan: &Plan, body: &mut String) {
     let edges = &plan.edges;
     if !edges.is_empty() || !plan.changes.is_empty() {
         body.push_str("<details><summary>dependency graph of the changes</summary>\n\n```mermaid\nflowchart LR\n");
@@ -592,10 +704,31 @@ mod tests {
     fn a_create_shows_its_fields_folded() {
         let md = markdown(&plan(vec![change(Action::Create, 1, 4)]));
         assert!(
-            md.contains("- wave 1: **create** `global_variable/v00001`\n\n  <details><summary>1 field</summary>\n\n  ```diff\n  + /spec/value = \"xxxx\"\n  ```\n\n  </details>\n\n  - **risk:** a risk\n"),
+            md.contains("<details><summary>wave 1: <b>create</b> <code>global_variable/v00001</code> (1 field)</summary>\n\n```diff\n+ /spec/value = \"xxxx\"\n```\n\n- **risk:** a risk\n\n</details>\n"),
             "{md}"
         );
         assert_balanced(&md);
+    }
+
+    /// Issue 16: a diff block renders as a diff on GitHub: every line in column 0, changed
+    /// lines starting with `-` or `+`, text as its unified diff, a fence longer than any run
+    /// of backticks in it.
+    #[test]
+    fn diff_blocks_have_their_signs_in_column_0() {
+        let mut c = change(Action::Update, 1, 2);
+        c.fields.push(FieldChange {
+            pointer: "/spec/code".into(),
+            old: Some("select `a`\n".into()),
+            new: Some("select ```b```\n".into()),
+            sensitive: false,
+            unified_diff: Some("@@ -1 +1 @@\n-select `a`\n+select ```b```\n".into()),
+            set_by: Some("environments/prod.toml:9".into()),
+        });
+        let md = markdown(&plan(vec![c]));
+        assert!(
+            md.contains("\n````diff\n- /spec/value = \"old\"\n+ /spec/value = \"xx\"\n  /spec/code:  (set by environments/prod.toml:9)\n@@ -1 +1 @@\n-select `a`\n+select ```b```\n````\n"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -613,12 +746,12 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains(CUT_NOTE), "{md}");
-        assert!(!md.contains("+ /spec/value"), "{md}");
+        assert!(!md.contains("<b>create</b>"), "{md}");
         assert!(
             md.contains("- wave 1: **create** `global_variable/v00002`\n  - **risk:** a risk\n")
         );
         assert!(
-            md.contains("  /spec/value: \"old\" → \"xxxxxxxxxx\"\n"),
+            md.contains("\n- /spec/value = \"old\"\n+ /spec/value = \"xxxxxxxxxx\"\n"),
             "{md}"
         );
         assert!(md.contains("```mermaid"), "{md}");

@@ -21,6 +21,7 @@ mod package;
 mod plan;
 mod quickstart;
 mod readme;
+mod review;
 mod secrets;
 mod select;
 mod synth;

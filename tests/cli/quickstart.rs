@@ -91,6 +91,21 @@ fn the_promote_example_runs_end_to_end() {
         "ID ",
         "$ ferry plan --env prod --detailed-exitcode\n",
         "No changes",
+        // Issue 16, point 6: the review comment of the second change, test's plan saved and
+        // prod's refused by its guard.
+        "$ ferry diff HEAD~1..HEAD\n",
+        "renamed  data_source/holo_retail → data_source/holo_serving",
+        "5 objects changed: 0 added, 2 modified (1 follows a rename), 1 renamed, 2 deleted",
+        "$ ferry review --env test --env prod --prune --out-dir ../plans\n",
+        "<!-- ferry:review -->\n## ferry review of git ",
+        "| `test` | `retail-test` | 0 | 0 | 1 | 1 | 2 | 1 | 0 | pass |\n| `prod` | `retail-prod` | 0 | 0 | 1 | 1 | 2 | 1 | 0 | **refused** |",
+        "Saved plan: `../plans/test.plan.json`",
+        "| `data_source/crm_postgresql` | `/spec/connection/password` | changed | environment variable `FERRY_TEST_CRM_PASSWORD` |",
+        "> **Refused by a guard:** environment `prod` protects 1 object(s) this plan deletes or renames: data_source/holo_retail (renamed to data_source/holo_serving",
+        "| `data_source/crm_postgresql` | `/spec/connection/password` | changed | environment variable `FERRY_PROD_CRM_PASSWORD` |",
+        "+AND     f.onhand_qty > 0",
+        "```mermaid",
+        "error: the guards of environment `prod` refused its plan",
     ];
     let mut rest = said.as_str();
     for expected in in_order {
