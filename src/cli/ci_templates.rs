@@ -191,18 +191,26 @@ fn commands(line: &str) -> Vec<Vec<String>> {
                 }
             }
             '"' => {
-                let w = word.get_or_insert_with(String::new);
+                word.get_or_insert_with(String::new);
                 i += 1;
                 while i < chars.len() && chars[i] != '"' {
                     if chars[i] == '\\' && i + 1 < chars.len() {
                         i += 1;
-                        w.push(chars[i]);
+                        word.get_or_insert_with(String::new).push(chars[i]);
                     } else if chars[i] == '$' {
+                        // `"$@"` is a word per value; any other variable stays in its word.
                         let (values, next) = variable(&chars, i);
-                        w.push_str(&values.join(" "));
+                        let mut values = values.into_iter();
+                        if let Some(first) = values.next() {
+                            word.get_or_insert_with(String::new).push_str(&first);
+                        }
+                        for v in values {
+                            end_word(&mut word, &mut words, &mut redirect);
+                            word = Some(v);
+                        }
                         i = next - 1;
                     } else {
-                        w.push(chars[i]);
+                        word.get_or_insert_with(String::new).push(chars[i]);
                     }
                     i += 1;
                 }
