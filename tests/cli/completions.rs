@@ -106,7 +106,8 @@ fn the_manual_pages_render_with_man() {
         text.contains("ferry - ferry: a data platform tenant"),
         "{text}"
     );
-    assert!(text.contains("ferry-apply - Apply a plan"), "{text}");
+    assert!(text.contains("ferry-apply(1)"), "{text}");
+    assert!(text.contains("Apply a plan to its destination"), "{text}");
     assert!(text.contains("--lock-wait"), "{text}");
 }
 
