@@ -489,13 +489,7 @@ pub struct Imported {
     pub retention_days: u32,
 }
 
-/// A package read and checked for integrity: its objects parsed, with the kind registry of the
-/// package's schemas.
-struct Unpacked {
-    opened: package::Opened,
-    objects: Vec<Object>,
-    registry: Registry,
-}
+use crate::desired::package::Unpacked;
 
 fn refuse(check: Check, opts: &ImportOptions, problems: Vec<String>) -> Error {
     Error::ImportRefused {
@@ -512,68 +506,15 @@ fn unpack(opts: &ImportOptions) -> Result<Unpacked> {
         Err(e @ PackageError::Read { .. }) => return Err(e.into()),
         Err(e) => return Err(refuse(Check::Integrity, opts, vec![e.to_string()])),
     };
-    let kind_files: Vec<SourceFile> = opened
-        .files
-        .iter()
-        .filter(|(p, _)| p.starts_with(KINDS_DIR))
-        .map(|(p, b)| SourceFile::new(p, b.clone(), false))
-        .collect();
-    let registry = repo::registry_for(&repo::Snapshot {
-        kind_files,
-        ..Default::default()
-    })
-    .map_err(|e| refuse(Check::Integrity, opts, vec![e.to_string()]))?;
-    let files: Vec<SourceFile> = opened
-        .manifest
-        .objects
-        .iter()
-        .map(|o| SourceFile::new(&o.path, opened.files[&o.path].clone(), false))
-        .collect();
-    let known = validate::Known {
-        has_address: Box::new(|_| true),
-        path_of: Box::new(|_| None),
-    };
-    let report = validate::check_with(files, &registry, &known);
-    if !report.is_ok() {
-        return Err(refuse(
-            Check::Integrity,
-            opts,
-            report.problems.iter().map(|p| p.to_string()).collect(),
-        ));
-    }
-    let by_path: HashMap<&str, &ObjectEntry> = opened
-        .manifest
-        .objects
-        .iter()
-        .map(|o| (o.path.as_str(), o))
-        .collect();
-    let mut objects = Vec::with_capacity(report.objects.len());
-    for l in report.objects {
-        let entry = by_path[l.path.as_str()];
-        if l.object.guid != Some(entry.guid)
-            || l.object.kind != entry.kind
-            || l.object.address().to_string() != entry.address
-        {
-            return Err(refuse(
-                Check::Integrity,
-                opts,
-                vec![format!(
-                    "{}: the object is not the one the manifest lists ({} {})",
-                    l.path, entry.address, entry.guid
-                )],
-            ));
-        }
-        objects.push(l.object);
-    }
-    Ok(Unpacked {
-        opened,
-        objects,
-        registry,
-    })
+    crate::desired::package::unpack(opened).map_err(|p| refuse(Check::Integrity, opts, p))
 }
 
 /// The environment `name` as the package carries it.
-fn package_environment(opened: &package::Opened, name: &str, file: &Path) -> Result<Environment> {
+pub(crate) fn package_environment(
+    opened: &package::Opened,
+    name: &str,
+    file: &Path,
+) -> Result<Environment> {
     let path = crate::desired::environment::path_of(name);
     match opened.files.get(&path) {
         Some(bytes) => Ok(Environment::parse(name, bytes)?),
@@ -591,15 +532,26 @@ fn package_environment(opened: &package::Opened, name: &str, file: &Path) -> Res
     }
 }
 
-/// Imports a package ([`ImportOptions`]): the checks in order, then the package kept.
-pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
+/// A package that passed the import checks, not yet kept.
+pub struct Checked {
+    /// The package, its objects as it carries them (without any overlay).
+    pub unpacked: Unpacked,
+    /// The destination.
+    pub url: TenantUrl,
+    /// The checks passed, in order.
+    pub passed: Vec<Check>,
+    /// Warnings, as [`Imported::warnings`].
+    pub warnings: Vec<String>,
+}
+
+/// Runs the import checks of [`ImportOptions`] in order and writes nothing: what `import`
+/// does before it keeps the package, and what `plan --package FILE` does.
+pub fn check(ctx: &Context, opts: &ImportOptions) -> Result<Checked> {
     let mut passed = Vec::new();
     let mut warnings = Vec::new();
-    let Unpacked {
-        opened,
-        mut objects,
-        registry,
-    } = unpack(opts)?;
+    let unpacked = unpack(opts)?;
+    let opened = &unpacked.opened;
+    let registry = &unpacked.registry;
     passed.push(Check::Integrity);
     // A relative path in an environment (its tenant, a secret file) is from the repository's
     // folder when there is one, else from where ferry runs.
@@ -607,7 +559,7 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
     let env = opts
         .env
         .as_deref()
-        .map(|name| package_environment(&opened, name, &opts.file))
+        .map(|name| package_environment(opened, name, &opts.file))
         .transpose()?;
     let url = {
         let given = opts.to.as_deref().map(TenantUrl::parse).transpose()?;
@@ -616,7 +568,7 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
             None => given.ok_or(Error::NothingToImport)?,
         }
     };
-    let mut tenant = store::open(&url)?;
+    let tenant = store::open(&url)?;
     let settings = tenant.settings()?;
     let Some(stored) = settings.credential_fingerprint.as_deref() else {
         return Err(refuse(
@@ -673,19 +625,25 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
         }
         passed.push(check);
     }
-    let problems = type_code_problems(&objects, tenant.as_ref(), &url)?;
+    let problems = type_code_problems(&unpacked.objects, tenant.as_ref(), &url)?;
     if !problems.is_empty() {
         return Err(refuse(Check::TypeCodes, opts, problems));
     }
     passed.push(Check::TypeCodes);
-    let problems =
-        reference_problems(&objects, &opened.manifest, &registry, tenant.as_ref(), &url)?;
+    let problems = reference_problems(
+        &unpacked.objects,
+        &opened.manifest,
+        registry,
+        tenant.as_ref(),
+        &url,
+    )?;
     if !problems.is_empty() {
         return Err(refuse(Check::References, opts, problems));
     }
     passed.push(Check::References);
     match &env {
         Some(env) => {
+            let mut objects = unpacked.objects.clone();
             let carried: HashSet<Uuid> = objects.iter().filter_map(|o| o.guid).collect();
             let unread: Vec<_> = tenant
                 .object_index()?
@@ -703,7 +661,7 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
                     ))
                 })
                 .collect();
-            let overlaid = overlay::apply(env, &mut objects, &registry, &unread)?;
+            let overlaid = overlay::apply(env, &mut objects, registry, &unread)?;
             let values = secrets::read(ctx, &base, &overlaid.secrets);
             if !values.missing.is_empty() {
                 return Err(refuse(
@@ -718,7 +676,43 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
         ),
     }
     passed.push(Check::Secrets);
+    Ok(Checked {
+        unpacked,
+        url,
+        passed,
+        warnings,
+    })
+}
 
+/// The package `id` the destination `tenant` (at `url`) keeps, unpacked. (It passed the import
+/// checks when it was kept.)
+pub(crate) fn kept(tenant: &dyn store::Tenant, url: &TenantUrl, id: &str) -> Result<Unpacked> {
+    let Some(stored) = tenant.package(id)? else {
+        return Err(Error::NoPackage {
+            id: id.to_string(),
+            tenant: url.clone(),
+        });
+    };
+    let label = PathBuf::from(format!("package {id} of tenant {url}"));
+    let opened = package::read::parse(&label, stored.content)?;
+    crate::desired::package::unpack(opened).map_err(|problems| Error::ImportRefused {
+        check: Check::Integrity,
+        package: label,
+        problems,
+    })
+}
+
+/// Imports a package ([`ImportOptions`]): the checks in order, then the package kept.
+pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
+    let Checked {
+        unpacked,
+        url,
+        passed,
+        warnings,
+    } = check(ctx, opts)?;
+    let opened = unpacked.opened;
+    let mut tenant = store::open(&url)?;
+    let settings = tenant.settings()?;
     let now = ctx.now();
     let retention = Duration::from_secs(u64::from(settings.retention_days) * 86_400);
     let cutoff = now
@@ -735,6 +729,8 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
             kind: o.kind.clone(),
             change: o.change.clone().unwrap_or_else(|| "carried".into()),
             status: "pending".into(),
+            deployment_id: None,
+            message: None,
         })
         .collect();
     rows.extend(manifest.deletions.iter().map(|d| PackageObject {
@@ -743,6 +739,8 @@ pub fn import(ctx: &Context, opts: &ImportOptions) -> Result<Imported> {
         kind: d.address.split('/').next().unwrap_or_default().to_string(),
         change: "deleted".into(),
         status: "pending".into(),
+        deployment_id: None,
+        message: None,
     }));
     let id = Uuid::now_v7().to_string();
     let removed = tenant.store_package(

@@ -41,6 +41,9 @@ pub struct PlanRequest {
     pub env: Option<String>,
     /// `--allow-deletes M`: how many deletes the deletion guards allow.
     pub allow_deletes: Option<usize>,
+    /// `--package FILE|ID`: plan a deployment package instead of the git revision (a file,
+    /// checked as `ferry import` checks it, or the id of one the destination keeps).
+    pub package: Option<String>,
 }
 
 /// A plan with everything it was made from, for applying it.
@@ -67,6 +70,9 @@ pub struct Planned {
     /// The values of the plan's secrets that their sources had here (`plan.secrets`), and the
     /// ones that had none.
     pub secret_values: secrets::SecretValues,
+    /// For a plan of a package the destination keeps: its id there, whose objects' deployment
+    /// statuses an apply sets.
+    pub package: Option<String>,
 }
 
 impl Planned {
@@ -216,6 +222,9 @@ pub fn make_plan_noting_uncommitted(
     request: &PlanRequest,
     ui: &mut dyn Ui,
 ) -> Result<(Planned, Option<String>)> {
+    if request.package.is_some() {
+        return Ok((make_plan(ctx, request, ui)?, None));
+    }
     let (planned, warning) = std::thread::scope(|scope| {
         let status = scope.spawn(|| uncommitted_warning(ctx, &request.revision));
         let started = std::time::Instant::now();
@@ -236,9 +245,128 @@ pub fn make_plan_noting_uncommitted(
 
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
+    if let Some(package) = &request.package {
+        let tenant = store::open(&request.to)?;
+        return make_package_plan(ctx, tenant.as_ref(), request, package, ui);
+    }
     let root = ctx.root_at(Some(&request.revision))?;
     let tenant = store::open(&request.to)?;
     make_plan_at(ctx, &root, tenant.as_ref(), request, ui)
+}
+
+/// [`make_plan`] of the package `name` (`--package`): a file is checked as `ferry import`
+/// checks it (nothing is written), anything else names a package the destination keeps.
+fn make_package_plan(
+    ctx: &Context,
+    tenant: &dyn store::Tenant,
+    request: &PlanRequest,
+    name: &str,
+    ui: &mut dyn Ui,
+) -> Result<Planned> {
+    let base = ctx.root().unwrap_or_else(|_| ctx.start().to_path_buf());
+    let path = std::path::Path::new(name);
+    let (unpacked, kept) = if path.is_file() {
+        let checked = super::package::check(
+            ctx,
+            &super::package::ImportOptions {
+                file: path.to_path_buf(),
+                to: Some(request.to.to_string()),
+                env: request.env.clone(),
+                credential_env: super::package::DEFAULT_CREDENTIAL_ENV.into(),
+                // The plan says another cluster as it does for git (--require-same-cluster).
+                allow_other_cluster: true,
+            },
+        )?;
+        (checked.unpacked, None)
+    } else {
+        (
+            super::package::kept(tenant, &request.to, name)?,
+            Some(name.to_string()),
+        )
+    };
+    let env = request
+        .env
+        .as_deref()
+        .map(|n| super::package::package_environment(&unpacked.opened, n, path))
+        .transpose()?;
+    let mut actual = store::actual::read_all(tenant)?;
+    actual.url = request.to.absolute();
+    let mut desired = desired::package::desired(
+        &unpacked,
+        kept.as_deref().unwrap_or(name),
+        actual.objects.iter().map(|o| o.guid),
+    );
+    ui.status(&format!(
+        "read {} object(s) of the {} package {}; {} destination object(s) are taken as they are",
+        desired.objects.len(),
+        unpacked.opened.manifest.mode,
+        &unpacked.opened.hash[..16],
+        desired.unchanged.len()
+    ));
+    let overlaid = match &env {
+        Some(env) => {
+            let unread = unread_of(&actual, &desired, &unpacked.registry);
+            Some(overlay::apply(
+                env,
+                &mut desired.objects,
+                &unpacked.registry,
+                &unread,
+            )?)
+        }
+        None => None,
+    };
+    let secret_values = match &overlaid {
+        Some(o) => secrets::read(ctx, &base, &o.secrets),
+        None => secrets::SecretValues::default(),
+    };
+    let mut options = request.options;
+    options.prune |= desired::package::prunes(&unpacked);
+    let plan = build_plan(
+        &mut desired,
+        &actual,
+        &unpacked.registry,
+        request,
+        options,
+        env.as_ref(),
+        overlaid.as_ref(),
+        &secret_values,
+        tenant,
+    )?;
+    Ok(Planned {
+        plan,
+        objects: desired.objects,
+        registry: unpacked.registry,
+        blobs: HashMap::new(),
+        changed_only: None,
+        root: base,
+        environment: env,
+        content: None,
+        secret_values,
+        package: kept,
+    })
+}
+
+/// The destination objects a plan leaves unread (`desired.unchanged`), with their categories:
+/// where an overlay finds them.
+fn unread_of(
+    actual: &plan::Actual,
+    desired: &desired::Desired,
+    registry: &Registry,
+) -> Vec<(crate::model::Address, crate::kinds::Category)> {
+    actual
+        .objects
+        .iter()
+        .filter(|o| desired.unchanged.contains(&o.guid))
+        .filter_map(|o| {
+            let kind = registry.get(&o.kind)?;
+            let address = crate::model::Address {
+                kind: o.kind.clone(),
+                project: o.project.clone(),
+                name: o.name.clone(),
+            };
+            Some((address, kind.category))
+        })
+        .collect()
 }
 
 /// [`make_plan`] over the repository at `root` and the destination `tenant` (opened from
@@ -291,21 +419,7 @@ fn make_plan_at(
     let overlaid = match &env {
         Some(env) => {
             // The objects left unread are where the destination has them.
-            let unread: Vec<_> = read
-                .actual
-                .objects
-                .iter()
-                .filter(|o| desired.unchanged.contains(&o.guid))
-                .filter_map(|o| {
-                    let kind = read.registry.get(&o.kind)?;
-                    let address = crate::model::Address {
-                        kind: o.kind.clone(),
-                        project: o.project.clone(),
-                        name: o.name.clone(),
-                    };
-                    Some((address, kind.category))
-                })
-                .collect();
+            let unread = unread_of(&read.actual, &desired, &read.registry);
             Some(overlay::apply(
                 env,
                 &mut desired.objects,
@@ -334,53 +448,17 @@ fn make_plan_at(
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.
     actual.url = request.to.absolute();
-    if selecting {
-        let graph = Graph::build(&desired.objects, &read.registry);
-        let chosen = choose(
-            &graph,
-            request.select.as_deref(),
-            request.exclude.as_deref(),
-        )?;
-        desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
-    }
-    let mut plan = plan::build(&desired, &actual, &read.registry, request.options)?;
-    plan.made_with.select = request.select.clone();
-    plan.made_with.exclude = request.exclude.clone();
-    plan.made_with.rollback_of = request.rollback_of.clone();
-    plan.made_with.env = request.env.clone();
-    plan.made_with.allow_deletes = request.allow_deletes;
-    check_guards(
-        &plan,
-        env.as_ref(),
-        request,
+    let plan = build_plan(
+        &mut desired,
         &actual,
-        &desired.objects,
         &read.registry,
+        request,
+        request.options,
+        env.as_ref(),
+        overlaid.as_ref(),
+        &secret_values,
         tenant,
     )?;
-    if let (Some(env), Some(overlaid)) = (&env, &overlaid) {
-        mark_overrides(&mut plan, overlaid);
-        plan.environment = Some(plan::PlanEnvironment {
-            name: env.name.clone(),
-            file: env.path.clone(),
-            digest: env.digest.clone(),
-            overrides: overlaid.set.values().map(Vec::len).sum::<usize>()
-                + overlaid.unread_counts.0,
-            objects_overridden: overlaid.set.len() + overlaid.unread_counts.1,
-        });
-        let adopted: HashMap<Uuid, Uuid> = plan
-            .changes
-            .iter()
-            .filter_map(|c| Some((c.guid, c.old_guid?)))
-            .collect();
-        plan.secrets = secrets::planned(
-            &overlaid.secrets,
-            &secret_values,
-            tenant,
-            desired.selected.as_ref(),
-            &adopted,
-        )?;
-    }
     tracing::debug!(
         changes = plan.changes.len(),
         unchanged = plan.unchanged,
@@ -398,7 +476,75 @@ fn make_plan_at(
         environment: env,
         content,
         secret_values,
+        package: None,
     })
+}
+
+/// The plan of `desired` over `actual` for `request` (built with `options`): the selection,
+/// the deletion guards, and the environment's overrides and secrets marked.
+#[allow(clippy::too_many_arguments)]
+fn build_plan(
+    desired: &mut desired::Desired,
+    actual: &plan::Actual,
+    registry: &Registry,
+    request: &PlanRequest,
+    options: Options,
+    env: Option<&Environment>,
+    overlaid: Option<&overlay::Overlaid>,
+    secret_values: &secrets::SecretValues,
+    tenant: &dyn store::Tenant,
+) -> Result<Plan> {
+    let selecting = request.select.is_some() || request.exclude.is_some();
+    if selecting {
+        let graph = Graph::build(&desired.objects, registry);
+        let chosen = choose(
+            &graph,
+            request.select.as_deref(),
+            request.exclude.as_deref(),
+        )?;
+        desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
+    }
+    let mut plan = plan::build(desired, actual, registry, options)?;
+    // A package's own deletions are no `--prune` of the request's.
+    plan.made_with.options = request.options;
+    plan.made_with.select = request.select.clone();
+    plan.made_with.exclude = request.exclude.clone();
+    plan.made_with.rollback_of = request.rollback_of.clone();
+    plan.made_with.env = request.env.clone();
+    plan.made_with.allow_deletes = request.allow_deletes;
+    check_guards(
+        &plan,
+        env,
+        request,
+        actual,
+        &desired.objects,
+        registry,
+        tenant,
+    )?;
+    if let (Some(env), Some(overlaid)) = (env, overlaid) {
+        mark_overrides(&mut plan, overlaid);
+        plan.environment = Some(plan::PlanEnvironment {
+            name: env.name.clone(),
+            file: env.path.clone(),
+            digest: env.digest.clone(),
+            overrides: overlaid.set.values().map(Vec::len).sum::<usize>()
+                + overlaid.unread_counts.0,
+            objects_overridden: overlaid.set.len() + overlaid.unread_counts.1,
+        });
+        let adopted: HashMap<Uuid, Uuid> = plan
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.guid, c.old_guid?)))
+            .collect();
+        plan.secrets = secrets::planned(
+            &overlaid.secrets,
+            secret_values,
+            tenant,
+            desired.selected.as_ref(),
+            &adopted,
+        )?;
+    }
+    Ok(plan)
 }
 
 /// The deletion guards ([`plan::guards`]) over a built plan: the environment's `protect`
@@ -477,6 +623,9 @@ pub fn planned_from_saved(
     path: &std::path::Path,
     saved: plan::file::Saved,
 ) -> Result<Planned> {
+    if saved.plan.source.kind == "package" {
+        return planned_from_saved_package(ctx, path, saved);
+    }
     let commit = saved.plan.source.id.clone();
     let root = match (ctx.repo_flag(), &saved.plan.source.repository) {
         (Some(_), _) | (None, None) => ctx.root_at(Some(&commit))?,
@@ -499,6 +648,7 @@ pub fn planned_from_saved(
         rollback_of: made_with.rollback_of.clone(),
         env: made_with.env.clone(),
         allow_deletes: made_with.allow_deletes,
+        package: None,
     };
     // A rollback plan goes back to a deployment that applied exactly its commit.
     if let Some(key) = &request.rollback_of {
@@ -516,7 +666,7 @@ pub fn planned_from_saved(
         }
     }
     // Made again quietly: how much it read is not news to whoever applies a saved plan.
-    let mut planned = make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default())
+    let planned = make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default())
         .map_err(|e| match e {
             Error::Repo(e) => Error::PlanCommit {
                 commit: commit.clone(),
@@ -524,6 +674,63 @@ pub fn planned_from_saved(
             },
             other => other,
         })?;
+    compare_saved(path, &saved, planned, tenant, &request.to, commit)
+}
+
+/// A saved plan of a package, made again from the package the destination keeps (found by its
+/// hash): [`planned_from_saved`].
+fn planned_from_saved_package(
+    ctx: &Context,
+    path: &std::path::Path,
+    saved: plan::file::Saved,
+) -> Result<Planned> {
+    let hash = saved.plan.source.id.clone();
+    let url = saved.plan.destination.url.clone();
+    let tenant = store::open(&url)?;
+    let tenant = tenant.as_ref();
+    if tenant.facts()? != saved.plan.destination.facts {
+        apply::recheck(&saved.plan, tenant)?;
+    }
+    let kept = tenant.packages()?;
+    let label = saved.plan.source.revision.as_deref();
+    let Some(id) = kept
+        .iter()
+        .filter(|p| p.hash == hash)
+        .max_by_key(|p| Some(p.id.as_str()) == label)
+        .map(|p| p.id.clone())
+    else {
+        return Err(Error::PlanPackageGone {
+            path: path.to_path_buf(),
+            hash,
+            tenant: url,
+        });
+    };
+    let made_with = &saved.plan.made_with;
+    let request = PlanRequest {
+        to: url.clone(),
+        revision: String::new(),
+        options: made_with.options,
+        select: made_with.select.clone(),
+        exclude: made_with.exclude.clone(),
+        rollback_of: None,
+        env: made_with.env.clone(),
+        allow_deletes: made_with.allow_deletes,
+        package: Some(id.clone()),
+    };
+    let planned = make_package_plan(ctx, tenant, &request, &id, &mut super::Silent::default())?;
+    compare_saved(path, &saved, planned, tenant, &url, hash)
+}
+
+/// Refuses a plan made again (`planned`) that differs from the saved one in anything apply
+/// would act on or record, or whose destination changed since.
+fn compare_saved(
+    path: &std::path::Path,
+    saved: &plan::file::Saved,
+    mut planned: Planned,
+    tenant: &dyn store::Tenant,
+    url: &TenantUrl,
+    commit: String,
+) -> Result<Planned> {
     let again = &mut planned.plan;
     again.source.repository = saved.plan.source.repository.clone();
     again.source.revision = saved.plan.source.revision.clone();
@@ -531,7 +738,7 @@ pub fn planned_from_saved(
         if let Some((deployment, at)) = tenant.applied_plan(&saved.hash)? {
             return Err(Error::AlreadyApplied {
                 path: path.to_path_buf(),
-                tenant: request.to.clone(),
+                tenant: url.clone(),
                 deployment,
                 at,
             });
@@ -573,6 +780,11 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     };
     if env.requires.is_empty() || planned.plan.made_with.rollback_of.is_some() {
         return Ok(false);
+    }
+    if planned.plan.source.kind == "package" {
+        return Err(Error::PackageGate {
+            env: env.name.clone(),
+        });
     }
     let commit = &planned.plan.source.id;
     let mut read = Vec::new();
@@ -651,7 +863,7 @@ pub fn apply_planned(
     }
     };
     let done = session::with_lock(tenant.as_mut(), options, &mut on_event, |tenant, actor| {
-        apply::apply(
+        let done = apply::apply(
             &planned.plan,
             plan_hash,
             &planned.objects,
@@ -661,9 +873,52 @@ pub fn apply_planned(
             &planned.secret_values,
             tenant,
             actor,
-        )
+        );
+        if let Some(id) = &planned.package {
+            // Still under the lock: what `package show` reports of this deployment.
+            set_package_statuses(tenant, id, done.as_ref().map(|d| &d.deployment))?;
+        }
+        done
     })?;
     Ok(done.deployment)
+}
+
+/// Sets the deployment status of every object of the kept package `id` after a deployment
+/// from it: an object the deployment changed gets its result; one it did not change was
+/// already as the package has it (`succeeded`). A deployment that failed fails them all, with
+/// its error.
+fn set_package_statuses(
+    tenant: &mut dyn store::Tenant,
+    id: &str,
+    done: std::result::Result<&Deployment, &apply::ApplyError>,
+) -> std::result::Result<(), apply::ApplyError> {
+    let Some(kept) = tenant.package(id)? else {
+        return Ok(());
+    };
+    let objects: Vec<store::PackageObject> = kept
+        .objects
+        .into_iter()
+        .map(|mut o| {
+            match done {
+                Ok(d) => {
+                    let result = d.results.iter().find(|r| r.guid == o.guid);
+                    o.status = match result.map(|r| r.status.as_str()) {
+                        Some("skipped") | None => "succeeded".into(),
+                        Some(other) => other.to_string(),
+                    };
+                    o.message = result.and_then(|r| r.message.clone());
+                    o.deployment_id = Some(d.id.clone());
+                }
+                Err(e) => {
+                    o.status = "failed".into();
+                    o.message = Some(e.to_string());
+                }
+            }
+            o
+        })
+        .collect();
+    tenant.set_package_statuses(id, &objects)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -731,6 +986,7 @@ mod tests {
             rollback_of: None,
             env: None,
             allow_deletes: None,
+            package: None,
         }
     }
 
