@@ -52,6 +52,8 @@ pub enum Code {
     NotExportable,
     /// An environment file that cannot be used.
     Environment,
+    /// A secret field of a repository file that holds a value.
+    SecretValue,
 }
 
 impl Code {
@@ -73,6 +75,7 @@ impl Code {
             Code::Cycle => "cycle",
             Code::NotExportable => "not-exportable",
             Code::Environment => "environment",
+            Code::SecretValue => "secret-value",
         }
     }
 }
@@ -173,6 +176,22 @@ pub fn load_file(file: SourceFile, registry: &Registry) -> (Option<Loaded>, Vec<
         object.project.as_deref(),
         &object.name,
     );
+    // A secret's value in a repository file would be in git for good: only the placeholder
+    // (or nothing) may stand there. The value is never shown.
+    for pattern in &kind.secrets {
+        for (at, value) in crate::model::pointer::select_spec(&object.spec, pattern) {
+            if value.as_str() != Some(crate::secret::PLACEHOLDER) {
+                problems.push(Problem {
+                    position: file::position_of(&loaded.text, &at),
+                    ..problem(
+                        Code::SecretValue,
+                        format!("{at} holds a value (not shown): a secret's value never belongs in the repository"),
+                        "write `(sensitive)` there or leave the field out, remove the value from git's history, and give it with a [[secret]] entry of the environment (environments/ENV.toml)".into(),
+                    )
+                });
+            }
+        }
+    }
     if expected != loaded.path {
         problems.push(problem(
             Code::Path,

@@ -39,7 +39,9 @@ use prelude::{CliError, RepoFlag, Result};
 /// security rules) live in a git repository of TOML files, one per object. ferry validates
 /// them, exports tenants into the repository, shows what changed between commits, and plans and
 /// applies ordered changes to destination tenants, with their dependency graph, drift and
-/// deployment history.
+/// deployment history. What each destination differs in (hosts, owners, where secrets come
+/// from, deletion guards, a promotion gate) is declared in environments/ENV.toml and chosen
+/// with --env.
 ///
 /// Exit codes: 0 success; 1 error (usage errors and validation problems included); with
 /// `plan --detailed-exitcode` (and `rollback --out PLAN --detailed-exitcode`), 2 changes

@@ -236,6 +236,15 @@ impl FieldPath {
                                 }
                             )
                         })?;
+                    let same = items
+                        .iter()
+                        .filter(|e| e.get(field).and_then(Value::as_str) == Some(value))
+                        .count();
+                    if same > 1 {
+                        return Err(format!(
+                            "{at} has {same} elements whose {field} is `{value}`: an element is named by its {field}, so each must be unique"
+                        ));
+                    }
                     at.push_str(&format!("/{i}"));
                     here = Some(&items[i]);
                 }
@@ -398,6 +407,15 @@ impl Environment {
                     line(k.span()),
                     format!(
                         "variable name `{}` may hold only letters, digits, `_` and `-`",
+                        crate::model::text::excerpt(key, 80)
+                    ),
+                );
+            }
+            if v.get_ref().contains("${") {
+                problem(
+                    line(v.span()),
+                    format!(
+                        "variable `{}` uses `${{…}}`: a variable's value is plain text (variables cannot use other variables)",
                         crate::model::text::excerpt(key, 80)
                     ),
                 );
@@ -724,6 +742,26 @@ env = "1BAD"
         let missing = FieldPath::parse("/spec/config_files[file_name=c.conf]/content").unwrap();
         let e = missing.concrete(&doc).unwrap_err();
         assert!(e.contains("`a.conf`, `b.conf`"), "{e}");
+        let twice = serde_json::json!({"spec": {"config_files": [
+            {"file_name": "b.conf"}, {"file_name": "b.conf"}
+        ]}});
+        let e = field.concrete(&twice).unwrap_err();
+        assert!(
+            e.contains("has 2 elements whose file_name is `b.conf`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_variable_cannot_use_another() {
+        let e =
+            Environment::parse("prod", b"[variables]\na = \"${var.b}\"\nb = \"x\"\n").unwrap_err();
+        assert_eq!(e.problems[0].line, 2, "{e}");
+        assert!(
+            e.to_string()
+                .contains("variables cannot use other variables"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct NeededSecret {
     pub pointer: String,
     /// The field as the environment file names it.
     pub field: String,
+    /// The same, parsed.
+    pub path: FieldPath,
     /// Where the value comes from.
     pub from: SecretFrom,
     /// `environments/prod.toml:20`.
@@ -196,10 +198,16 @@ pub fn apply(
                         continue;
                     }
                 };
-                if kind.is_secret(&concrete) {
+                // A secret field, or a table or array holding one (a kind may make a parent of
+                // a secret field env_specific): its value would be in the repository.
+                if kind
+                    .secrets
+                    .iter()
+                    .any(|p| crate::model::pointer::overlaps(p, &concrete))
+                {
                     problems.push(EnvProblem {
                         line: *line,
-                        message: format!("{address}: {} is a secret field of kind {}: secrets are never values in the repository; say where it comes from with a [[secret]] entry (`env = \"VARIABLE\"` or `file = \"PATH\"`)", field.text, kind.name),
+                        message: format!("{address}: {} is or holds a secret field of kind {}: secrets are never values in the repository; set the fields beside it one by one, and say where the secret comes from with a [[secret]] entry (`env = \"VARIABLE\"` or `file = \"PATH\"`)", field.text, kind.name),
                     });
                     continue;
                 }
@@ -335,6 +343,7 @@ pub fn apply(
                             address,
                             pointer,
                             field: s.field.text.clone(),
+                            path: s.field.clone(),
                             from: s.from.clone(),
                             by: env.at(s.line),
                         });
@@ -363,6 +372,31 @@ pub fn apply(
         }
     }
     if problems.is_empty() {
+        // A secret the environment supplies is in the desired object as the placeholder, as
+        // the destination's copy shows one it has: a plan shows no removal of a secret the
+        // apply sets, and a create shows that it will have one.
+        let at: HashMap<Uuid, usize> = objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((o.guid?, i)))
+            .collect();
+        for s in &overlaid.secrets {
+            let object = &mut objects[at[&s.guid]];
+            let mut spec = Value::Object(std::mem::take(&mut object.spec));
+            if spec
+                .pointer(s.pointer.trim_start_matches("/spec"))
+                .is_none()
+            {
+                set_at(
+                    &mut spec,
+                    &s.pointer,
+                    Value::String(crate::secret::PLACEHOLDER.to_string()),
+                );
+            }
+            if let Value::Object(map) = spec {
+                object.spec = map;
+            }
+        }
         Ok(overlaid)
     } else {
         problems.sort_by_key(|p| p.line);
@@ -477,7 +511,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("environments/prod.toml:3: data_source/pos: /spec/description is not an environment-specific field of kind data_source"), "{err}");
-        assert!(err.contains("environments/prod.toml:4: data_source/pos: /spec/connection/password is a secret field"), "{err}");
+        assert!(err.contains("environments/prod.toml:4: data_source/pos: /spec/connection/password is or holds a secret field"), "{err}");
+    }
+
+    #[test]
+    fn a_table_or_array_holding_a_secret_field_is_refused_even_when_env_specific() {
+        let schema = r#"{
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
+          "type": "object",
+          "properties": {"kind": {"const": "vault_conn"}, "guid": {}, "name": {}, "spec": {"type": "object"}},
+          "x-ferry": {"category": "global", "scope": "tenant",
+            "secrets": ["/spec/conn/password", "/spec/tokens/*/token"],
+            "env_specific": ["/spec/conn", "/spec/tokens"]}
+        }"#;
+        let registry = Registry::with_custom([(
+            "vault_conn".to_string(),
+            schema.to_string(),
+            "schemas/kinds/vault_conn.schema.json".to_string(),
+        )])
+        .unwrap();
+        let mut objects = vec![Object {
+            kind: "vault_conn".into(),
+            guid: Some(Uuid::from_u128(7)),
+            name: "v1".into(),
+            project: None,
+            spec: serde_json::Map::new(),
+        }];
+        let e = env("[[override]]\nselect = \"vault_conn/v1\"\nset.\"/spec/conn\" = { host = \"h\", password = \"p\" }\nset.\"/spec/tokens\" = [{ id = \"t\", token = \"x\" }]\n");
+        let err = apply(&e, &mut objects, &registry, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":3: vault_conn/v1: /spec/conn is or holds a secret field"),
+            "{err}"
+        );
+        assert!(
+            err.contains(":4: vault_conn/v1: /spec/tokens is or holds a secret field"),
+            "{err}"
+        );
+        assert!(objects[0].spec.is_empty());
     }
 
     #[test]

@@ -136,8 +136,19 @@ fn write_back(
             .cloned(),
     );
     let overlaid = overlay::apply(&env, &mut objects, registry, &[])?;
-    let objects = overlaid
-        .set
+    // A secret the environment supplies is the environment's, not the repository's: its field
+    // is written as the repository's file has it (usually absent), not as the tenant's
+    // `(sensitive)` placeholder.
+    let mut set = overlaid.set;
+    for s in overlaid.secrets {
+        set.entry(s.guid).or_default().push(overlay::SetField {
+            pointer: s.pointer,
+            by: s.by,
+            field: s.path,
+            value: serde_json::Value::String(crate::secret::PLACEHOLDER.to_string()),
+        });
+    }
+    let objects = set
         .into_iter()
         .map(|(guid, fields)| {
             let doc = base.get(&guid);

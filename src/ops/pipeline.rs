@@ -96,8 +96,9 @@ pub fn environment(
     name: &str,
 ) -> Result<Environment> {
     if let Err(why) = environment::check_name(name) {
+        // No such file can exist: the name is quoted (escaped and cut) in the error.
         return Err(Error::Env(environment::EnvError::one(
-            &environment::path_of(name),
+            &environment::path_of(&crate::model::text::excerpt(name, 64)),
             0,
             why,
         )));
@@ -328,6 +329,7 @@ fn make_package_plan(
         request,
         options,
         env.as_ref(),
+        env.as_ref(),
         overlaid.as_ref(),
         &secret_values,
         tenant,
@@ -448,6 +450,13 @@ fn make_plan_at(
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.
     actual.url = request.to.absolute();
+    // A rollback plans an older revision, but the guards are the tenant's protection now: those
+    // of the environment file at HEAD hold too (the stricter of both), so going back cannot
+    // delete what HEAD protects.
+    let policy = match (&env, &request.rollback_of) {
+        (Some(env), Some(_)) => Some(stricter(env, root, &request.revision)?),
+        _ => None,
+    };
     let plan = build_plan(
         &mut desired,
         &actual,
@@ -455,6 +464,7 @@ fn make_plan_at(
         request,
         request.options,
         env.as_ref(),
+        policy.as_ref().or(env.as_ref()),
         overlaid.as_ref(),
         &secret_values,
         tenant,
@@ -481,7 +491,7 @@ fn make_plan_at(
 }
 
 /// The plan of `desired` over `actual` for `request` (built with `options`): the selection,
-/// the deletion guards, and the environment's overrides and secrets marked.
+/// the deletion guards (those of `policy`), and the environment's overrides and secrets marked.
 #[allow(clippy::too_many_arguments)]
 fn build_plan(
     desired: &mut desired::Desired,
@@ -490,6 +500,7 @@ fn build_plan(
     request: &PlanRequest,
     options: Options,
     env: Option<&Environment>,
+    policy: Option<&Environment>,
     overlaid: Option<&overlay::Overlaid>,
     secret_values: &secrets::SecretValues,
     tenant: &dyn store::Tenant,
@@ -514,7 +525,7 @@ fn build_plan(
     plan.made_with.allow_deletes = request.allow_deletes;
     check_guards(
         &plan,
-        env,
+        policy,
         request,
         actual,
         &desired.objects,
@@ -545,6 +556,27 @@ fn build_plan(
         )?;
     }
     Ok(plan)
+}
+
+/// `env` (read at `revision`) with the guards of the same environment's file at HEAD added:
+/// every `protect` of either, the lower `max_deletes`, `allow_empty` only when both allow it.
+fn stricter(env: &Environment, root: &std::path::Path, revision: &str) -> Result<Environment> {
+    let head = match environment(root, Some("HEAD"), &env.name) {
+        Ok(head) => head,
+        Err(Error::NoEnvironment { .. }) => return Ok(env.clone()),
+        Err(e) => return Err(e),
+    };
+    if crate::repo::commit_id(root, "HEAD") == crate::repo::commit_id(root, revision) {
+        return Ok(env.clone());
+    }
+    let mut merged = env.clone();
+    merged.protect.extend(head.protect);
+    merged.max_deletes = match (env.max_deletes, head.max_deletes) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    merged.allow_empty = env.allow_empty && head.allow_empty;
+    Ok(merged)
 }
 
 /// The deletion guards ([`plan::guards`]) over a built plan: the environment's `protect`
@@ -778,7 +810,21 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     let Some(env) = &planned.environment else {
         return Ok(false);
     };
-    if env.requires.is_empty() || planned.plan.made_with.rollback_of.is_some() {
+    if planned.plan.made_with.rollback_of.is_some() {
+        return Ok(false);
+    }
+    // The gate of the file at HEAD holds too: deploying an older revision (or a branch) whose
+    // file had no `requires` must not pass around it.
+    let mut env = env.clone();
+    if let Ok(head) = environment(&planned.root, Some("HEAD"), &env.name) {
+        for (name, line) in head.requires {
+            if !env.requires.iter().any(|(n, _)| *n == name) {
+                env.requires.push((name, line));
+            }
+        }
+    }
+    let env = &env;
+    if env.requires.is_empty() {
         return Ok(false);
     }
     if planned.plan.source.kind == "package" {
@@ -791,6 +837,17 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     for (name, line) in &env.requires {
         let other = environment(&planned.root, Some(commit), name)?;
         let url = tenant_of(&planned.root, &other, None)?;
+        // A required environment on the same tenant would be met by this one's own history.
+        if url.absolute() == planned.plan.destination.url.absolute() {
+            return Err(Error::Env(environment::EnvError::one(
+                &env.path,
+                *line,
+                format!(
+                    "requires `{name}`, whose tenant ({url}) is this environment's own: the gate would be met by its own deployments; give `{name}` a tenant of its own in {}",
+                    other.path
+                ),
+            )));
+        }
         let tenant = store::open(&url)?;
         let found = match &planned.content {
             Some(content) => tenant.applied_content(content)?,

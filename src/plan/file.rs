@@ -222,6 +222,11 @@ fn differ(saved: &Value, again: &Value, place: String, found: &mut Vec<String>) 
                 differ(x, y, format!("{place}[{name}]"), found);
             }
         }
+        // An object's field values may hold a secret a hand-edited file put there: they are
+        // named, never quoted.
+        (_, _) if saved != again && place.contains(".fields[") => found.push(format!(
+            "{place}: the file's value is not the one the plan made again has (field values are not quoted: they may be secret)"
+        )),
         (a, b) if a != b => found.push(format!(
             "{place}: the file says {}, the plan made again says {}",
             shown(a),

@@ -246,7 +246,7 @@ pub fn touched(plan: &Plan) -> HashSet<Uuid> {
 mod tests {
     use super::*;
     use crate::model::Address;
-    use crate::plan::{Change, Destination, MadeWith, PlanSource, PLAN_FORMAT};
+    use crate::plan::Change;
 
     fn change(action: Action, n: u128, address: &str, old: Option<&str>) -> Change {
         Change {
@@ -269,39 +269,7 @@ mod tests {
     }
 
     fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            format_version: PLAN_FORMAT,
-            ferry_version: String::new(),
-            source: PlanSource {
-                kind: "git".into(),
-                repository: None,
-                revision: None,
-                id: "0".repeat(40),
-            },
-            destination: Destination {
-                url: crate::store::TenantUrl::parse("sqlite:/t/prod.db").unwrap(),
-                name: "prod".into(),
-                fingerprint: String::new(),
-                facts: crate::store::Facts {
-                    name: "prod".into(),
-                    platform_version: "4.5.0".into(),
-                    engine: "maxcompute".into(),
-                    engine_mode: "single".into(),
-                    cluster: "c1".into(),
-                },
-            },
-            changes,
-            drift: Vec::new(),
-            unchanged: 0,
-            unmanaged: 0,
-            not_pruned: Vec::new(),
-            warnings: Vec::new(),
-            edges: Vec::new(),
-            skipped: Vec::new(),
-            made_with: MadeWith::default(),
-            environment: None,
-            secrets: Vec::new(),
-        }
+        crate::plan::test_plan(changes)
     }
 
     fn env(guards: &str) -> Environment {
@@ -403,7 +371,7 @@ mod tests {
         };
         assert_eq!(
             check(&p, &guards, &none).unwrap_err().to_string(),
-            "the plan deletes every object ferry manages in sqlite:/t/prod.db (2 of 2) and keeps none: environment `prod` does not allow an empty desired state; nothing was planned"
+            "the plan deletes every object ferry manages in sqlite:prod.db (2 of 2) and keeps none: environment `prod` does not allow an empty desired state; nothing was planned"
         );
         let lax = env("allow_empty = true\n");
         check(

@@ -299,3 +299,41 @@ impl Plan {
         counts
     }
 }
+
+/// A plan of `changes` to a tenant `prod`, for tests of what reads plans.
+#[cfg(test)]
+pub(crate) fn test_plan(changes: Vec<Change>) -> Plan {
+    Plan {
+        format_version: PLAN_FORMAT,
+        ferry_version: "0".into(),
+        source: PlanSource {
+            kind: "git".into(),
+            repository: None,
+            revision: None,
+            id: "0".repeat(40),
+        },
+        destination: Destination {
+            url: crate::store::TenantUrl::parse("sqlite:prod.db").unwrap(),
+            name: "prod".into(),
+            fingerprint: "f".repeat(64),
+            facts: crate::store::Facts {
+                name: "prod".into(),
+                platform_version: "4.5.0".into(),
+                engine: "maxcompute".into(),
+                engine_mode: "single".into(),
+                cluster: "c1".into(),
+            },
+        },
+        changes,
+        drift: Vec::new(),
+        unchanged: 0,
+        unmanaged: 0,
+        not_pruned: Vec::new(),
+        warnings: Vec::new(),
+        edges: Vec::new(),
+        skipped: Vec::new(),
+        made_with: MadeWith::default(),
+        environment: None,
+        secrets: Vec::new(),
+    }
+}

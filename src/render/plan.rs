@@ -544,43 +544,9 @@ fn markdown_graph(plan: &Plan, body: &mut String) {
 mod tests {
     use super::*;
     use crate::model::field_diff::FieldChange;
-    use crate::plan::{Destination, MadeWith, PlanSource, PLAN_FORMAT};
-    use crate::store::{Facts, TenantUrl};
 
     fn plan(changes: Vec<Change>) -> Plan {
-        Plan {
-            format_version: PLAN_FORMAT,
-            ferry_version: "0".into(),
-            source: PlanSource {
-                kind: "git".into(),
-                repository: None,
-                revision: None,
-                id: "0".repeat(40),
-            },
-            destination: Destination {
-                url: TenantUrl::parse("sqlite:prod.db").unwrap(),
-                name: "prod".into(),
-                fingerprint: "f".repeat(64),
-                facts: Facts {
-                    name: "prod".into(),
-                    platform_version: "4.5.0".into(),
-                    engine: "maxcompute".into(),
-                    engine_mode: "single".into(),
-                    cluster: "c1".into(),
-                },
-            },
-            changes,
-            drift: Vec::new(),
-            unchanged: 0,
-            unmanaged: 0,
-            not_pruned: Vec::new(),
-            warnings: Vec::new(),
-            edges: Vec::new(),
-            skipped: Vec::new(),
-            made_with: MadeWith::default(),
-            environment: None,
-            secrets: Vec::new(),
-        }
+        crate::plan::test_plan(changes)
     }
 
     /// A change of `global_variable/vN` whose one field holds `size` characters.

@@ -409,3 +409,46 @@ fn skip_gate_applies_without_the_gate_and_records_why() {
         "hotfix INC-42, approved by the on-call lead"
     );
 }
+
+/// Found by an attack on issue 14: a required environment whose tenant is this environment's
+/// own (through a link, or the same path) would let prod's own history meet its gate.
+#[test]
+fn a_required_environment_on_the_same_tenant_is_refused() {
+    let env = TestEnv::new();
+    let (repo, prod, _) = setup(&env, "requires = [\"test\"]\n");
+    std::os::unix::fs::symlink(env.path().join("prod.db"), env.path().join("link.db")).unwrap();
+    env.write(
+        "repo/environments/test.toml",
+        "tenant = \"sqlite:../link.db\"\n",
+    );
+    commit(&repo, "test on prod's tenant");
+    let said = stderr(&apply(&env, &repo, "prod", &[]).code(1));
+    assert!(
+        said.contains("environments/prod.toml:2: requires `test`, whose tenant")
+            && said.contains("is this environment's own"),
+        "{said}"
+    );
+    assert_eq!(deployments(&env, &prod), 0);
+}
+
+/// Found by an attack on issue 14: deploying an older revision whose environment file had no
+/// `requires` does not pass around the gate that HEAD's file sets.
+#[test]
+fn an_older_revision_without_the_gate_is_still_gated_by_head() {
+    let env = TestEnv::new();
+    let (repo, prod, _) = setup(&env, "");
+    let ungated = git_output(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+    env.write(
+        "repo/environments/prod.toml",
+        "tenant = \"sqlite:../prod.db\"\nrequires = [\"test\"]\n",
+    );
+    commit(&repo, "prod requires test");
+    let said = stderr(&apply(&env, &repo, "prod", &["--ref", &ungated]).code(1));
+    assert!(
+        said.contains(
+            "error: the promotion gate of environment `prod` refuses the objects of commit"
+        ),
+        "{said}"
+    );
+    assert_eq!(deployments(&env, &prod), 0);
+}

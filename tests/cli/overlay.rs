@@ -190,3 +190,120 @@ fn undefined_variables_unknown_environments_and_a_disagreeing_to_are_refused() {
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
+
+/// Found by an attack on issue 14: a secret the environment supplies is neither shown as
+/// removed by a plan nor written back as the tenant's `(sensitive)` placeholder by an export
+/// through the environment.
+#[test]
+fn secrets_the_environment_supplies_are_not_shown_removed_nor_exported() {
+    let env = TestEnv::new();
+    let prod = with_environment(
+        &env,
+        &format!("{PROD}\n[[secret]]\nselect = \"{POS}\"\nfield = \"/spec/connection/password\"\nenv = \"POS_PASSWORD\"\n"),
+    );
+    let repo = env.path().join("repo");
+    let with_value = |args: &[&str]| {
+        env.ferry()
+            .args(args)
+            .env("POS_PASSWORD", "pos-secret-value")
+            .current_dir(&repo)
+            .assert()
+    };
+    with_value(&["apply", "--env", "prod", "--auto-approve"]).success();
+    let head = git_output(&repo, &["rev-parse", "HEAD"]);
+    let exported = with_value(&["export", "--from", &prod, "--env", "prod", "--commit"]).success();
+    assert_eq!(
+        git_output(&repo, &["rev-parse", "HEAD"]),
+        head,
+        "{}",
+        stderr(&exported)
+    );
+    assert_eq!(git_output(&repo, &["status", "--porcelain"]), "");
+    // A change beside the secret shows the change alone.
+    let file = "repo/objects/global/data_source/pos_smartpos.toml";
+    let text = env
+        .read(file)
+        .replace("owner = \"zhao.lei\"", "owner = \"li.na\"");
+    env.write(file, &text);
+    git(&repo, &["commit", "-qam", "new owner"]);
+    let planned = stdout(&with_value(&["plan", "--env", "prod"]).success());
+    assert!(
+        planned.contains("/spec/owner: \"zhao.lei\" → \"li.na\""),
+        "{planned}"
+    );
+    assert!(!planned.contains("(absent)"), "{planned}");
+}
+
+/// Found by an attack on issue 14: a rollback plans an older revision, whose environment file
+/// may predate a protection; the guards of the file at HEAD hold as well.
+#[test]
+fn a_rollback_cannot_delete_what_head_protects() {
+    let env = TestEnv::new();
+    with_environment(&env, PROD);
+    let repo = env.path().join("repo");
+    let in_repo = |args: &[&str]| env.ferry().args(args).current_dir(&repo).assert();
+    in_repo(&["apply", "--env", "prod", "--auto-approve"]).success();
+    let first = json(&stdout(&in_repo(&[
+        "history",
+        "show",
+        "last",
+        "--tenant",
+        &format!("sqlite:{}", env.path().join("prod.db").display()),
+        "--format",
+        "json",
+    ])));
+    let first = first["deployment"]["id"].as_str().unwrap().to_string();
+    // A new variable, and prod protects every variable from now on.
+    let text = env
+        .read("repo/objects/global/global_variable/vat_rate_default.toml")
+        .lines()
+        .filter(|l| !l.starts_with("guid = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("name = \"vat_rate_default\"", "name = \"vat_rate_reduced\"");
+    env.write(
+        "repo/objects/global/global_variable/vat_rate_reduced.toml",
+        &format!("{text}\n"),
+    );
+    in_repo(&["fmt"]).success();
+    env.write(
+        "repo/environments/prod.toml",
+        &format!("{PROD}\n[guards]\nprotect = [\"kind:global_variable\"]\n"),
+    );
+    git(&repo, &["add", "-A"]);
+    git(
+        &repo,
+        &["commit", "-qm", "a reduced rate, and variables protected"],
+    );
+    in_repo(&["apply", "--env", "prod", "--auto-approve"]).success();
+    let err = stderr(
+        &in_repo(&[
+            "rollback",
+            "--env",
+            "prod",
+            "--deployment",
+            &first,
+            "--auto-approve",
+        ])
+        .code(1),
+    );
+    assert!(
+        err.contains("global_variable/vat_rate_reduced")
+            && err.contains("environments/prod.toml:13"),
+        "{err}"
+    );
+}
+
+/// An `--env` name that cannot be a file name is refused, quoted without its control
+/// characters.
+#[test]
+fn an_environment_name_with_control_characters_is_quoted_escaped() {
+    let env = TestEnv::new();
+    with_environment(&env, PROD);
+    let err = stderr(&in_repo(&env, &["plan", "--env", "\u{1b}[31mred"]).code(1));
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(
+        err.contains("`\\u{1b}[31mred` is not an environment name"),
+        "{err}"
+    );
+}

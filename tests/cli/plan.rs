@@ -305,7 +305,7 @@ port = 5432
 database = \"loyalty_archive\"
 auth_type = \"username_password\"
 username = \"dw_reader\"
-password = \"canary-Zq81-hunter2\"
+password = \"(sensitive)\"
 ",
     )
     .unwrap();

@@ -1,4 +1,4 @@
-use crate::common::{git, source_dir, text, TestEnv};
+use crate::common::{git, source_dir, stderr, text, TestEnv};
 
 #[test]
 fn the_retail_example_is_valid() {
@@ -603,4 +603,39 @@ fn ferry_toml_with_an_unknown_engine_mode_or_empty_facts_is_refused() {
         text_of(&out, &env)
     );
     assert!(!env.path().join("x.db").exists());
+}
+
+/// Found by an attack on issue 14: a secret's value committed in an object file is an error of
+/// `validate` (and so of every plan of that commit), naming the field and never the value.
+#[test]
+fn a_secret_value_in_a_repository_file_is_an_error_that_does_not_show_it() {
+    let env = TestEnv::new();
+    let repo = env.copy_example("examples/retail");
+    let file = "retail/objects/global/data_source/holo_retail.toml";
+    let text = env.read(file).replacen(
+        "[spec.connection]\n",
+        "[spec.connection]\npassword = \"hunter2-in-git\"\n",
+        1,
+    );
+    env.write(file, &text);
+    let out = env
+        .ferry()
+        .args(["validate"])
+        .current_dir(&repo)
+        .assert()
+        .code(1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[secret-value]: objects/global/data_source/holo_retail.toml:")
+            && err.contains("/spec/connection/password holds a value (not shown)"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    // The placeholder is fine.
+    env.write(file, &text.replace("\"hunter2-in-git\"", "\"(sensitive)\""));
+    env.ferry()
+        .args(["validate"])
+        .current_dir(&repo)
+        .assert()
+        .success();
 }
