@@ -562,10 +562,13 @@ pub fn check(ctx: &Context, opts: &ImportOptions) -> Result<Checked> {
         .map(|name| package_environment(opened, name, &opts.file))
         .transpose()?;
     let url = {
+        // The package's environment file names the tenant as its source repository saw it:
+        // --to, given on the destination's side, wins over it.
         let given = opts.to.as_deref().map(TenantUrl::parse).transpose()?;
-        match &env {
-            Some(env) => super::pipeline::tenant_of(&base, env, given)?,
-            None => given.ok_or(Error::NothingToImport)?,
+        match (&env, given) {
+            (_, Some(given)) => given,
+            (Some(env), None) => super::pipeline::tenant_of(&base, env, None)?,
+            (None, None) => return Err(Error::NothingToImport),
         }
     };
     let tenant = store::open(&url)?;

@@ -1,0 +1,243 @@
+//! Deploying from a package (issue 15, point 4): `ferry plan --package FILE|ID` and `ferry apply
+//! --package FILE|ID` give a destination exactly the objects applying the same commit from git
+//! gives — full, incremental (renames and deletes included) and selection packages —, a package
+//! applied twice finds nothing to do, and deploying sets the statuses the destination keeps.
+
+use crate::common::{files_under, stderr, stdout, tenant, TestEnv};
+use crate::package::{configure, four_changes, kept_packages, package, setup, CREDENTIAL, VAR};
+
+/// A fresh tenant `name` with the shared credential, outside any repository; its URL.
+fn destination(env: &TestEnv, name: &str) -> String {
+    let url = tenant(env, name);
+    configure(env, &url, CREDENTIAL);
+    url
+}
+
+/// `ferry apply ARGS --auto-approve` run in the workplace (no repository there) with the
+/// credential.
+fn deploy(env: &TestEnv, args: &[&str]) -> assert_cmd::assert::Assert {
+    env.ferry()
+        .arg("apply")
+        .args(args)
+        .arg("--auto-approve")
+        .env(VAR, CREDENTIAL)
+        .assert()
+}
+
+/// `ferry apply --to URL --auto-approve ARGS` of the repository's HEAD, from `repo/`.
+fn deploy_git(env: &TestEnv, url: &str, args: &[&str]) {
+    env.ferry()
+        .args(["apply", "--to", url, "--auto-approve"])
+        .args(args)
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+}
+
+/// The object files `ferry export` writes of `url` into a new repository `dir`.
+fn exported(env: &TestEnv, url: &str, dir: &str) -> Vec<(String, Vec<u8>)> {
+    if !env.path().join(dir).exists() {
+        env.ferry().args(["init", dir, "--no-git"]).assert().success();
+    }
+    env.ferry()
+        .args(["export", "--from", url, "--repo", dir, "--quiet"])
+        .assert()
+        .success();
+    files_under(&env.path().join(dir).join("objects"))
+}
+
+/// Asserts the two tenants export the same object files, byte for byte.
+fn same_exports(env: &TestEnv, git_url: &str, package_url: &str, tag: &str) {
+    let from_git = exported(env, git_url, &format!("export-git-{tag}"));
+    let from_package = exported(env, package_url, &format!("export-package-{tag}"));
+    assert!(!from_git.is_empty());
+    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&from_package), names(&from_git), "{tag}: the same files");
+    assert!(from_package == from_git, "{tag}: the same bytes");
+}
+
+/// The deployment statuses of package `id`'s objects in `url`, by address.
+fn statuses(env: &TestEnv, url: &str, id: &str) -> Vec<(String, String)> {
+    let path = env.path().join(url.strip_prefix("sqlite:").unwrap());
+    let tenant = ferry::store::open(&ferry::store::TenantUrl::Sqlite(path)).unwrap();
+    let kept = tenant.package(id).unwrap().unwrap();
+    kept.objects
+        .into_iter()
+        .map(|o| (o.address, o.status))
+        .collect()
+}
+
+#[test]
+fn full_and_incremental_packages_deploy_what_git_deploys_and_twice_is_nothing() {
+    let env = TestEnv::new();
+    let prod = setup(&env);
+    let far = destination(&env, "far");
+
+    // Full: the whole commit, into a tenant that has nothing.
+    let full = package(&env, "full.dp", &[]);
+    deploy_git(&env, &prod, &[]);
+    let out = deploy(&env, &["--package", full.to_str().unwrap(), "--to", &far]);
+    let err = stderr(&out.success());
+    assert!(err.contains("imported "), "{err}");
+    assert!(err.contains("read 167 object(s) of the full package"), "{err}");
+    same_exports(&env, &prod, &far, "full");
+    let ids = kept_packages(&env, &far);
+    assert_eq!(ids.len(), 1);
+    let done = statuses(&env, &far, &ids[0]);
+    assert_eq!(done.len(), 167);
+    assert!(done.iter().all(|(_, s)| s == "succeeded"), "{done:?}");
+
+    // The same package again, by its id: nothing to do.
+    let again = deploy(&env, &["--package", &ids[0], "--to", &far]);
+    assert!(stderr(&again.success()).contains("nothing to apply"));
+
+    // Incremental: a modify, a rename (and the object referring to it) and a delete, which the
+    // package deletes without --prune.
+    four_changes(&env);
+    let inc = package(&env, "inc.dp", &["--since", "HEAD~1"]);
+    deploy_git(&env, &prod, &["--prune"]);
+    let plan = env
+        .ferry()
+        .args(["plan", "--package"])
+        .arg(&inc)
+        .args(["--to", &far])
+        .env(VAR, CREDENTIAL)
+        .assert()
+        .success();
+    let shown = stdout(&plan);
+    assert!(shown.contains("rename word_root/chnl → word_root/channel"), "{shown}");
+    assert!(shown.contains("delete business_activity/order_to_cash"), "{shown}");
+    assert!(kept_packages(&env, &far).len() == 1, "a plan imports nothing");
+    deploy(&env, &["--package", inc.to_str().unwrap(), "--to", &far]).success();
+    same_exports(&env, &prod, &far, "incremental");
+    let ids = kept_packages(&env, &far);
+    assert_eq!(ids.len(), 2);
+    let inc_id = ids.iter().find(|id| statuses(&env, &far, id).len() == 4).unwrap();
+    let done = statuses(&env, &far, inc_id);
+    assert!(done.iter().all(|(_, s)| s == "succeeded"), "{done:?}");
+    let again = deploy(&env, &["--package", inc_id, "--to", &far]);
+    assert!(stderr(&again.success()).contains("nothing to apply"));
+}
+
+#[test]
+fn a_selection_package_deploys_what_a_selected_git_apply_deploys() {
+    let env = TestEnv::new();
+    let prod = setup(&env);
+    let far = destination(&env, "far");
+    let select = "+data_source/pos_smartpos";
+    let sel = package(&env, "sel.dp", &["--select", select]);
+    deploy_git(&env, &prod, &["--select", select]);
+    deploy(&env, &["--package", sel.to_str().unwrap(), "--to", &far]).success();
+    same_exports(&env, &prod, &far, "selection");
+    let objects = exported(&env, &far, "export-package-selection");
+    let names: Vec<&str> = objects.iter().map(|o| o.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            ".gitkeep",
+            "global/data_source/pos_smartpos.toml",
+            "global/data_source_type/smartpos_v3.toml"
+        ],
+        "only the selection and what it needs"
+    );
+}
+
+#[test]
+fn a_saved_plan_of_a_kept_package_applies_and_one_of_a_file_needs_the_import() {
+    let env = TestEnv::new();
+    setup(&env);
+    let far = destination(&env, "far");
+    let full = package(&env, "full.dp", &[]);
+    // Planned from the file and saved: the destination does not keep the package yet.
+    env.ferry()
+        .args(["plan", "--package"])
+        .arg(&full)
+        .args(["--to", &far, "--out", "from-file.json"])
+        .env(VAR, CREDENTIAL)
+        .assert()
+        .success();
+    let before = std::fs::read(env.path().join("far.db")).unwrap();
+    let out = env.ferry().args(["apply", "from-file.json"]).assert().failure();
+    let err = stderr(&out);
+    assert!(err.contains("does not keep"), "{err}");
+    assert!(err.contains("ferry import"), "{err}");
+    assert_eq!(std::fs::read(env.path().join("far.db")).unwrap(), before);
+
+    // Imported, planned by its id, saved, applied.
+    env.ferry()
+        .arg("import")
+        .arg(&full)
+        .args(["--to", &far])
+        .env(VAR, CREDENTIAL)
+        .assert()
+        .success();
+    let id = kept_packages(&env, &far).remove(0);
+    env.ferry()
+        .args(["plan", "--package", &id, "--to", &far, "--out", "kept.json"])
+        .assert()
+        .success();
+    assert_eq!(statuses(&env, &far, &id)[0].1, "pending");
+    env.ferry().args(["apply", "kept.json"]).assert().success();
+    assert!(statuses(&env, &far, &id).iter().all(|(_, s)| s == "succeeded"));
+    // Applied once: the plan is refused a second time, and a new plan has nothing to do.
+    env.ferry().args(["apply", "kept.json"]).assert().failure();
+    let again = env
+        .ferry()
+        .args(["plan", "--package", &id, "--to", &far])
+        .assert()
+        .success();
+    assert!(stdout(&again).contains("No changes"), "{}", stdout(&again));
+}
+
+#[test]
+fn a_package_id_the_destination_does_not_keep_is_refused_naming_the_tenant() {
+    let env = TestEnv::new();
+    let far = destination(&env, "far");
+    let out = env
+        .ferry()
+        .args(["plan", "--package", "nosuch", "--to", &far])
+        .assert()
+        .failure();
+    let err = stderr(&out);
+    assert!(err.contains("no package nosuch in tenant sqlite:"), "{err}");
+    assert!(err.contains("ferry package list --tenant"), "{err}");
+    let out = env
+        .ferry()
+        .args(["plan", "--package", "nosuch", "--env", "prod"])
+        .assert()
+        .failure();
+    assert!(stderr(&out).contains("--package needs --to"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_package_deployed_with_an_environment_applies_the_package_copy_of_its_overrides() {
+    let env = TestEnv::new();
+    setup(&env);
+    let far = destination(&env, "far");
+    env.write(
+        "repo/environments/far.toml",
+        "tenant = \"sqlite:../far.db\"\n\n[[override]]\nselect = \"data_source/pos_smartpos\"\nset.\"/spec/connection/database\" = \"POSHQ_FAR\"\n",
+    );
+    crate::common::git(&env.path().join("repo"), &["add", "environments"]);
+    crate::common::git(&env.path().join("repo"), &["commit", "-qm", "far"]);
+    let full = package(&env, "full.dp", &[]);
+    // The repository's copy is edited after packaging: the package's copy is the one used.
+    std::fs::remove_dir_all(env.path().join("repo")).unwrap();
+    let out = deploy(
+        &env,
+        &["--package", full.to_str().unwrap(), "--to", &far, "--env", "far"],
+    );
+    out.success();
+    let got = env
+        .ferry()
+        .args(["object", "get", "--tenant", &far, "data_source/pos_smartpos"])
+        .assert()
+        .success();
+    assert!(stdout(&got).contains("database = \"POSHQ_FAR\""), "{}", stdout(&got));
+    let unknown = deploy(
+        &env,
+        &["--package", full.to_str().unwrap(), "--to", &far, "--env", "nope"],
+    );
+    let err = stderr(&unknown.failure());
+    assert!(err.contains("nope"), "{err}");
+}
