@@ -304,6 +304,16 @@ pub enum Error {
         /// The destination.
         tenant: crate::store::TenantUrl,
     },
+    /// `--package PREFIX` names more than one kept package.
+    #[error("{id} names {} packages in tenant {tenant}: {}; give more of the id", matches.len(), matches.join(", "))]
+    AmbiguousPackage {
+        /// The prefix given.
+        id: String,
+        /// The destination.
+        tenant: crate::store::TenantUrl,
+        /// The ids it matches.
+        matches: Vec<String>,
+    },
     /// A package plan whose environment has a promotion gate.
     #[error("environment {env} has a promotion gate (`requires`), which ferry checks for git revisions only, not for packages")]
     PackageGate {

@@ -4,7 +4,7 @@
 //! desired (git ref) → actual (the destination) → selection → plan::build → apply under the lock
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -248,55 +248,74 @@ pub fn make_plan_noting_uncommitted(
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
     if let Some(package) = &request.package {
         let tenant = store::open(&request.to)?;
-        return make_package_plan(ctx, tenant.as_ref(), request, package, ui);
+        return make_package_plan(ctx, tenant.as_ref(), request, PackageRef::of(package), ui);
     }
     let root = ctx.root_at(Some(&request.revision))?;
     let tenant = store::open(&request.to)?;
     make_plan_at(ctx, &root, tenant.as_ref(), request, ui)
 }
 
-/// [`make_plan`] of the package `name` (`--package`): a file is checked as `ferry import`
-/// checks it (nothing is written), anything else names a package the destination keeps.
-fn make_package_plan(
+/// Where `--package` finds a package: a file, or the id of one the destination keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PackageRef<'a> {
+    /// A package file, checked as `ferry import` checks it (nothing is written).
+    File(&'a std::path::Path),
+    /// The id (or a unique prefix of it) of a package the destination keeps.
+    Kept(&'a str),
+}
+
+impl<'a> PackageRef<'a> {
+    /// What `--package NAME` names: a file when one is there, else a kept package.
+    pub(crate) fn of(name: &'a str) -> Self {
+        let path = std::path::Path::new(name);
+        if path.is_file() {
+            PackageRef::File(path)
+        } else {
+            PackageRef::Kept(name)
+        }
+    }
+}
+
+/// [`make_plan`] of a package (`--package`).
+pub(crate) fn make_package_plan(
     ctx: &Context,
     tenant: &dyn store::Tenant,
     request: &PlanRequest,
-    name: &str,
+    source: PackageRef<'_>,
     ui: &mut dyn Ui,
 ) -> Result<Planned> {
     let base = ctx.root().unwrap_or_else(|_| ctx.start().to_path_buf());
-    let path = std::path::Path::new(name);
-    let (unpacked, kept) = if path.is_file() {
-        let checked = super::package::check(
-            ctx,
-            &super::package::ImportOptions {
-                file: path.to_path_buf(),
-                to: Some(request.to.to_string()),
-                env: request.env.clone(),
-                credential_env: super::package::DEFAULT_CREDENTIAL_ENV.into(),
-                // The plan says another cluster as it does for git (--require-same-cluster).
-                allow_other_cluster: true,
-            },
-        )?;
-        (checked.unpacked, None)
-    } else {
-        (
-            super::package::kept(tenant, &request.to, name)?,
-            Some(name.to_string()),
-        )
+    let (unpacked, kept, path) = match source {
+        PackageRef::File(path) => {
+            let checked = super::package::check(
+                ctx,
+                &super::package::ImportOptions {
+                    file: path.to_path_buf(),
+                    to: Some(request.to.to_string()),
+                    env: request.env.clone(),
+                    credential_env: super::package::DEFAULT_CREDENTIAL_ENV.into(),
+                    // The plan says another cluster as it does for git (--require-same-cluster).
+                    allow_other_cluster: true,
+                },
+            )?;
+            (checked.unpacked, None, path.to_path_buf())
+        }
+        PackageRef::Kept(id) => {
+            let (id, unpacked) = super::package::kept(tenant, &request.to, id)?;
+            let label = std::path::PathBuf::from(format!("package {id}"));
+            (unpacked, Some(id), label)
+        }
     };
+    let name = kept.clone().unwrap_or_else(|| path.display().to_string());
     let env = request
         .env
         .as_deref()
-        .map(|n| super::package::package_environment(&unpacked.opened, n, path))
+        .map(|n| super::package::package_environment(&unpacked.opened, n, &path))
         .transpose()?;
     let mut actual = store::actual::read_all(tenant)?;
     actual.url = request.to.absolute();
-    let mut desired = desired::package::desired(
-        &unpacked,
-        kept.as_deref().unwrap_or(name),
-        actual.objects.iter().map(|o| o.guid),
-    );
+    let mut desired =
+        desired::package::desired(&unpacked, &name, actual.objects.iter().map(|o| o.guid));
     ui.status(&format!(
         "read {} object(s) of the {} package {}; {} destination object(s) are taken as they are",
         desired.objects.len(),
@@ -749,7 +768,13 @@ fn planned_from_saved_package(
         allow_deletes: made_with.allow_deletes,
         package: Some(id.clone()),
     };
-    let planned = make_package_plan(ctx, tenant, &request, &id, &mut super::Silent::default())?;
+    let planned = make_package_plan(
+        ctx,
+        tenant,
+        &request,
+        PackageRef::Kept(&id),
+        &mut super::Silent::default(),
+    )?;
     compare_saved(path, &saved, planned, tenant, &url, hash)
 }
 
@@ -920,6 +945,10 @@ pub fn apply_planned(
     }
     };
     let done = session::with_lock(tenant.as_mut(), options, &mut on_event, |tenant, actor| {
+        if let Some(id) = &planned.package {
+            // What `package show` reports while the deployment runs (its own transaction).
+            set_package_statuses(tenant, id, &planned.plan, None)?;
+        }
         let done = apply::apply(
             &planned.plan,
             plan_hash,
@@ -933,32 +962,52 @@ pub fn apply_planned(
         );
         if let Some(id) = &planned.package {
             // Still under the lock: what `package show` reports of this deployment.
-            set_package_statuses(tenant, id, done.as_ref().map(|d| &d.deployment))?;
+            set_package_statuses(
+                tenant,
+                id,
+                &planned.plan,
+                Some(done.as_ref().map(|d| &d.deployment)),
+            )?;
         }
         done
     })?;
     Ok(done.deployment)
 }
 
-/// Sets the deployment status of every object of the kept package `id` after a deployment
-/// from it: an object the deployment changed gets its result; one it did not change was
-/// already as the package has it (`succeeded`). A deployment that failed fails them all, with
-/// its error.
+/// Sets the deployment status of the objects of the kept package `id` that `plan` deploys:
+/// `deploying` before the deployment (`done` is `None`), then its result. An object the plan
+/// left as it was already is as the package has it (`succeeded`), unless `--select`/`--exclude`
+/// left it out (its status stays). A deployment that failed fails every object it was to
+/// change, with its error.
 fn set_package_statuses(
     tenant: &mut dyn store::Tenant,
     id: &str,
-    done: std::result::Result<&Deployment, &apply::ApplyError>,
+    plan: &Plan,
+    done: Option<std::result::Result<&Deployment, &apply::ApplyError>>,
 ) -> std::result::Result<(), apply::ApplyError> {
     let Some(kept) = tenant.package(id)? else {
         return Ok(());
     };
+    let changed: HashSet<Uuid> = plan.changes.iter().map(|c| c.guid).collect();
+    let skipped: HashSet<&str> = plan.skipped.iter().map(String::as_str).collect();
+    let results: HashMap<Uuid, &crate::store::DeploymentResult> = match done {
+        Some(Ok(d)) => d.results.iter().map(|r| (r.guid, r)).collect(),
+        _ => HashMap::new(),
+    };
+    let selecting = plan.made_with.select.is_some() || plan.made_with.exclude.is_some();
     let objects: Vec<store::PackageObject> = kept
         .objects
         .into_iter()
-        .map(|mut o| {
+        .filter_map(|mut o| {
+            let in_plan = changed.contains(&o.guid);
+            if !in_plan && (selecting || skipped.contains(o.address.as_str())) {
+                return None;
+            }
             match done {
-                Ok(d) => {
-                    let result = d.results.iter().find(|r| r.guid == o.guid);
+                None if in_plan => o.status = "deploying".into(),
+                None => return None,
+                Some(Ok(d)) => {
+                    let result = results.get(&o.guid);
                     o.status = match result.map(|r| r.status.as_str()) {
                         Some("skipped") | None => "succeeded".into(),
                         Some(other) => other.to_string(),
@@ -966,12 +1015,13 @@ fn set_package_statuses(
                     o.message = result.and_then(|r| r.message.clone());
                     o.deployment_id = Some(d.id.clone());
                 }
-                Err(e) => {
+                Some(Err(_)) if !in_plan => return None,
+                Some(Err(e)) => {
                     o.status = "failed".into();
                     o.message = Some(e.to_string());
                 }
             }
-            o
+            Some(o)
         })
         .collect();
     tenant.set_package_statuses(id, &objects)?;

@@ -37,7 +37,10 @@ fn deploy_git(env: &TestEnv, url: &str, args: &[&str]) {
 /// The object files `ferry export` writes of `url` into a new repository `dir`.
 fn exported(env: &TestEnv, url: &str, dir: &str) -> Vec<(String, Vec<u8>)> {
     if !env.path().join(dir).exists() {
-        env.ferry().args(["init", dir, "--no-git"]).assert().success();
+        env.ferry()
+            .args(["init", dir, "--no-git"])
+            .assert()
+            .success();
     }
     env.ferry()
         .args(["export", "--from", url, "--repo", dir, "--quiet"])
@@ -52,7 +55,11 @@ fn same_exports(env: &TestEnv, git_url: &str, package_url: &str, tag: &str) {
     let from_package = exported(env, package_url, &format!("export-package-{tag}"));
     assert!(!from_git.is_empty());
     let names = |files: &[(String, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&from_package), names(&from_git), "{tag}: the same files");
+    assert_eq!(
+        names(&from_package),
+        names(&from_git),
+        "{tag}: the same files"
+    );
     assert!(from_package == from_git, "{tag}: the same bytes");
 }
 
@@ -79,7 +86,10 @@ fn full_and_incremental_packages_deploy_what_git_deploys_and_twice_is_nothing() 
     let out = deploy(&env, &["--package", full.to_str().unwrap(), "--to", &far]);
     let err = stderr(&out.success());
     assert!(err.contains("imported "), "{err}");
-    assert!(err.contains("read 167 object(s) of the full package"), "{err}");
+    assert!(
+        err.contains("read 167 object(s) of the full package"),
+        "{err}"
+    );
     same_exports(&env, &prod, &far, "full");
     let ids = kept_packages(&env, &far);
     assert_eq!(ids.len(), 1);
@@ -105,14 +115,26 @@ fn full_and_incremental_packages_deploy_what_git_deploys_and_twice_is_nothing() 
         .assert()
         .success();
     let shown = stdout(&plan);
-    assert!(shown.contains("rename word_root/chnl → word_root/channel"), "{shown}");
-    assert!(shown.contains("delete business_activity/order_to_cash"), "{shown}");
-    assert!(kept_packages(&env, &far).len() == 1, "a plan imports nothing");
+    assert!(
+        shown.contains("rename word_root/chnl → word_root/channel"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("delete business_activity/order_to_cash"),
+        "{shown}"
+    );
+    assert!(
+        kept_packages(&env, &far).len() == 1,
+        "a plan imports nothing"
+    );
     deploy(&env, &["--package", inc.to_str().unwrap(), "--to", &far]).success();
     same_exports(&env, &prod, &far, "incremental");
     let ids = kept_packages(&env, &far);
     assert_eq!(ids.len(), 2);
-    let inc_id = ids.iter().find(|id| statuses(&env, &far, id).len() == 4).unwrap();
+    let inc_id = ids
+        .iter()
+        .find(|id| statuses(&env, &far, id).len() == 4)
+        .unwrap();
     let done = statuses(&env, &far, inc_id);
     assert!(done.iter().all(|(_, s)| s == "succeeded"), "{done:?}");
     let again = deploy(&env, &["--package", inc_id, "--to", &far]);
@@ -157,7 +179,11 @@ fn a_saved_plan_of_a_kept_package_applies_and_one_of_a_file_needs_the_import() {
         .assert()
         .success();
     let before = std::fs::read(env.path().join("far.db")).unwrap();
-    let out = env.ferry().args(["apply", "from-file.json"]).assert().failure();
+    let out = env
+        .ferry()
+        .args(["apply", "from-file.json"])
+        .assert()
+        .failure();
     let err = stderr(&out);
     assert!(err.contains("does not keep"), "{err}");
     assert!(err.contains("ferry import"), "{err}");
@@ -178,7 +204,9 @@ fn a_saved_plan_of_a_kept_package_applies_and_one_of_a_file_needs_the_import() {
         .success();
     assert_eq!(statuses(&env, &far, &id)[0].1, "pending");
     env.ferry().args(["apply", "kept.json"]).assert().success();
-    assert!(statuses(&env, &far, &id).iter().all(|(_, s)| s == "succeeded"));
+    assert!(statuses(&env, &far, &id)
+        .iter()
+        .all(|(_, s)| s == "succeeded"));
     // Applied once: the plan is refused a second time, and a new plan has nothing to do.
     env.ferry().args(["apply", "kept.json"]).assert().failure();
     let again = env
@@ -206,7 +234,11 @@ fn a_package_id_the_destination_does_not_keep_is_refused_naming_the_tenant() {
         .args(["plan", "--package", "nosuch", "--env", "prod"])
         .assert()
         .failure();
-    assert!(stderr(&out).contains("--package needs --to"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--package needs --to"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -225,19 +257,176 @@ fn a_package_deployed_with_an_environment_applies_the_package_copy_of_its_overri
     std::fs::remove_dir_all(env.path().join("repo")).unwrap();
     let out = deploy(
         &env,
-        &["--package", full.to_str().unwrap(), "--to", &far, "--env", "far"],
+        &[
+            "--package",
+            full.to_str().unwrap(),
+            "--to",
+            &far,
+            "--env",
+            "far",
+        ],
     );
     out.success();
     let got = env
         .ferry()
-        .args(["object", "get", "--tenant", &far, "data_source/pos_smartpos"])
+        .args([
+            "object",
+            "get",
+            "--tenant",
+            &far,
+            "data_source/pos_smartpos",
+        ])
         .assert()
         .success();
-    assert!(stdout(&got).contains("database = \"POSHQ_FAR\""), "{}", stdout(&got));
+    assert!(
+        stdout(&got).contains("database = \"POSHQ_FAR\""),
+        "{}",
+        stdout(&got)
+    );
     let unknown = deploy(
         &env,
-        &["--package", full.to_str().unwrap(), "--to", &far, "--env", "nope"],
+        &[
+            "--package",
+            full.to_str().unwrap(),
+            "--to",
+            &far,
+            "--env",
+            "nope",
+        ],
     );
     let err = stderr(&unknown.failure());
     assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn package_show_reports_change_types_environment_changes_and_statuses_with_counts() {
+    let env = TestEnv::new();
+    let prod = setup(&env);
+    deploy_git(&env, &prod, &[]);
+    let empty = env
+        .ferry()
+        .args(["package", "list", "--tenant", &prod])
+        .assert()
+        .success();
+    assert!(
+        stderr(&empty).contains("no packages in tenant"),
+        "{}",
+        stderr(&empty)
+    );
+    four_changes(&env);
+    let inc = package(&env, "inc.dp", &["--since", "HEAD~1"]);
+    env.ferry()
+        .arg("import")
+        .arg(&inc)
+        .args(["--to", &prod])
+        .env(VAR, CREDENTIAL)
+        .assert()
+        .success();
+    // Changed outside ferry since it was applied: the destination's copy of the renamed object.
+    let got = env
+        .ferry()
+        .args(["object", "get", "--tenant", &prod, "word_root/chnl"])
+        .assert()
+        .success();
+    let edited = stdout(&got).replace("description = \"", "description = \"by hand ");
+    env.write("edited.toml", &edited);
+    env.ferry()
+        .args(["object", "put", "--tenant", &prod, "edited.toml"])
+        .assert()
+        .success();
+
+    let listed = stdout(
+        &env.ferry()
+            .args(["package", "list", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(listed.starts_with("ID  "), "{listed}");
+    assert!(listed.contains("incremental"), "{listed}");
+    assert!(listed.contains("inc.dp"), "{listed}");
+    let id = kept_packages(&env, &prod).remove(0);
+
+    let show = |format: &str| {
+        stdout(
+            &env.ferry()
+                .args([
+                    "package",
+                    "show",
+                    &id[..13],
+                    "--tenant",
+                    &prod,
+                    "--format",
+                    format,
+                ])
+                .assert()
+                .success(),
+        )
+    };
+    let text = show("text");
+    assert!(text.contains(&format!("package      {id}")), "{text}");
+    assert!(text.contains("mode         incremental, from "), "{text}");
+    assert!(
+        text.contains("changed    pending  global_variable/vat_rate_default\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("changed    pending  word_root/channel  (environment changed)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("delete     pending  business_activity/order_to_cash\n"),
+        "{text}"
+    );
+    // Its file changed only in the name of the object it refers to: the same object by GUID.
+    assert!(
+        text.contains("unchanged  pending  data_standard/pay_chnl_cd\n"),
+        "{text}"
+    );
+    assert!(text.contains("\ntotal "), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&show("json")).unwrap();
+    crate::output::check("package-show", &json);
+    let total = &json["package"]["counts"]["total"];
+    assert_eq!(total["objects"], 4);
+    assert_eq!(total["changes"]["changed"], 2);
+    assert_eq!(total["changes"]["unchanged"], 1);
+    assert_eq!(total["changes"]["delete"], 1);
+    assert_eq!(total["environment_changed"], 1);
+    assert_eq!(total["statuses"]["pending"], 4);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(
+        &env.ferry()
+            .args(["package", "list", "--tenant", &prod, "--format", "json"])
+            .assert()
+            .success(),
+    ))
+    .unwrap();
+    crate::output::check("package-list", &listed);
+
+    // Deployed (over the change made by hand): every object succeeded and none changes now.
+    deploy(&env, &["--package", "last", "--to", &prod]).success();
+    let json: serde_json::Value = serde_json::from_str(&show("json")).unwrap();
+    let total = &json["package"]["counts"]["total"];
+    assert_eq!(total["changes"]["unchanged"], 4, "{json:#}");
+    assert_eq!(total["statuses"]["succeeded"], 4, "{json:#}");
+    assert_eq!(total["environment_changed"], 0, "{json:#}");
+    let deployment = json["package"]["objects"][0]["deployment"]
+        .as_str()
+        .unwrap();
+    let history = stdout(
+        &env.ferry()
+            .args(["history", "--tenant", &prod])
+            .assert()
+            .success(),
+    );
+    assert!(history.contains(&deployment[..8]), "{history}");
+
+    let out = env
+        .ferry()
+        .args(["package", "show", "0000", "--tenant", &prod])
+        .assert()
+        .failure();
+    assert!(
+        stderr(&out).contains("no package 0000 in tenant"),
+        "{}",
+        stderr(&out)
+    );
 }
