@@ -838,6 +838,15 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     if planned.plan.made_with.rollback_of.is_some() {
         return Ok(false);
     }
+    // A package's environment is the package's copy of its file; no repository's HEAD adds to it.
+    if planned.plan.source.kind == "package" {
+        if env.requires.is_empty() {
+            return Ok(false);
+        }
+        return Err(Error::PackageGate {
+            env: env.name.clone(),
+        });
+    }
     // The gate of the file at HEAD holds too: deploying an older revision (or a branch) whose
     // file had no `requires` must not pass around it.
     let mut env = env.clone();
@@ -851,11 +860,6 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     let env = &env;
     if env.requires.is_empty() {
         return Ok(false);
-    }
-    if planned.plan.source.kind == "package" {
-        return Err(Error::PackageGate {
-            env: env.name.clone(),
-        });
     }
     let commit = &planned.plan.source.id;
     let mut read = Vec::new();

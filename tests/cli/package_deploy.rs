@@ -250,6 +250,10 @@ fn a_package_deployed_with_an_environment_applies_the_package_copy_of_its_overri
         "repo/environments/far.toml",
         "tenant = \"sqlite:../far.db\"\n\n[[override]]\nselect = \"data_source/pos_smartpos\"\nset.\"/spec/connection/database\" = \"POSHQ_FAR\"\n",
     );
+    env.write(
+        "repo/environments/gated.toml",
+        "tenant = \"sqlite:../far.db\"\nrequires = [\"far\"]\n",
+    );
     crate::common::git(&env.path().join("repo"), &["add", "environments"]);
     crate::common::git(&env.path().join("repo"), &["commit", "-qm", "far"]);
     let full = package(&env, "full.dp", &[]);
@@ -296,6 +300,39 @@ fn a_package_deployed_with_an_environment_applies_the_package_copy_of_its_overri
     );
     let err = stderr(&unknown.failure());
     assert!(err.contains("nope"), "{err}");
+    // A promotion gate cannot be checked from a package: refused, unless skipped with a reason.
+    let package = full.to_str().unwrap();
+    let gated = deploy(
+        &env,
+        &["--package", package, "--to", &far, "--env", "gated"],
+    );
+    let err = stderr(&gated.failure());
+    assert!(
+        err.contains("environment gated has a promotion gate"),
+        "{err}"
+    );
+    assert!(err.contains("--skip-gate REASON"), "{err}");
+    let skipped = deploy(
+        &env,
+        &[
+            "--package",
+            package,
+            "--to",
+            &far,
+            "--env",
+            "gated",
+            "--skip-gate",
+            "air-gapped",
+        ],
+    );
+    skipped.success();
+    let history = stdout(
+        &env.ferry()
+            .args(["history", "--tenant", &far])
+            .assert()
+            .success(),
+    );
+    assert!(history.contains("(gate skipped)"), "{history}");
 }
 
 #[test]

@@ -136,12 +136,11 @@ pub fn package(ctx: &Context, opts: &PackageOptions) -> Result<Made> {
     let root = ctx.root_at(Some(&opts.until))?;
     // ferry.toml, the kind schemas and the commit, without the object files (an incremental
     // package reads only the changed ones).
-    let incremental = opts.since.is_some();
-    let skip_all = |_: &str, _: &repo::BlobKey| true;
-    let keep_all = |_: &str, _: &repo::BlobKey| false;
-    let skip: &dyn Fn(&str, &repo::BlobKey) -> bool =
-        if incremental { &skip_all } else { &keep_all };
-    let mut snapshot = repo::snapshot_at(&root, &opts.until, skip)?;
+    let mut snapshot = if opts.since.is_some() {
+        repo::snapshot_without_objects(&root, &opts.until)?
+    } else {
+        repo::snapshot_at(&root, &opts.until, &|_, _| false)?
+    };
     let source = source_facts(&snapshot, &opts.until)?;
     let registry = repo::registry_for(&snapshot)?;
     let head = snapshot.commit.clone().unwrap_or_default();
@@ -322,7 +321,7 @@ pub fn package(ctx: &Context, opts: &PackageOptions) -> Result<Made> {
         format_version: package::FORMAT_VERSION,
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
         source,
-        mode: if incremental {
+        mode: if opts.since.is_some() {
             "incremental"
         } else if selecting {
             "selection"
