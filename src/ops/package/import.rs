@@ -553,8 +553,36 @@ fn reference_problems(
             }
         }
     }
+    let mut problems = BTreeSet::new();
+    // A deletion must leave nothing referring to the object: destination objects the package
+    // neither carries (in their new form) nor deletes keep their references.
+    if !deleted.is_empty() {
+        let carried_guids: HashSet<Uuid> = objects.iter().filter_map(|o| o.guid).collect();
+        let guids: Vec<Uuid> = deleted.iter().copied().collect();
+        let edges: Vec<(Uuid, Uuid)> = tenant
+            .references_of(&guids, false)?
+            .into_iter()
+            .filter(|(from, _)| !carried_guids.contains(from) && !deleted.contains(from))
+            .collect();
+        if !edges.is_empty() {
+            let mut ends: Vec<Uuid> = edges.iter().flat_map(|(a, b)| [*a, *b]).collect();
+            ends.sort();
+            ends.dedup();
+            let names = tenant.addresses(&ends)?;
+            let name = |g: &Uuid| names.get(g).cloned().unwrap_or_else(|| g.to_string());
+            for (from, to) in edges {
+                problems.insert(format!(
+                    "{} → {}: the package deletes {}, which {} in tenant {url} refers to and the package does not change",
+                    name(&from),
+                    name(&to),
+                    name(&to),
+                    name(&from)
+                ));
+            }
+        }
+    }
     if wanted.is_empty() {
-        return Ok(Vec::new());
+        return Ok(problems.into_iter().collect());
     }
     let targets: Vec<String> = wanted
         .iter()
@@ -563,7 +591,6 @@ fn reference_problems(
         .into_iter()
         .collect();
     let found = tenant.guids(&targets)?;
-    let mut problems = BTreeSet::new();
     for (from, pointer, target) in wanted {
         match found.get(&target) {
             Some(g) if deleted.contains(g) => {
