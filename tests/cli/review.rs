@@ -210,6 +210,18 @@ fn review_exit_codes() {
         stderr(&out)
     );
     assert_eq!(stdout(&out), "");
+    // A package has no pull request: review plans revisions.
+    let out = ferry(&env, false)
+        .args(["review", "--env", "test", "--package", "x.ferrypkg"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains(
+            "error: ferry review plans a revision of the repository (--ref), not a package"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `--out-dir` saves each plan as `ferry plan --env E --out` does, byte for byte, and
