@@ -49,8 +49,8 @@ use prelude::{CliError, RepoFlag, Result};
 /// with --env.
 ///
 /// Exit codes: 0 success; 1 error (usage errors and validation problems included); with
-/// `plan --detailed-exitcode` (and `rollback --out PLAN --detailed-exitcode`), 2 changes
-/// without deletes and 3 changes with deletes; 130 interrupted (Ctrl-C or SIGTERM; nothing was
+/// `plan --detailed-exitcode` (and `rollback --out PLAN --detailed-exitcode`, `review
+/// --detailed-exitcode`), 2 changes without deletes and 3 changes with deletes; 130 interrupted (Ctrl-C or SIGTERM; nothing was
 /// written). Diagnostics: FERRY_LOG=debug.
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, max_term_width = 100)]

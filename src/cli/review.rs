@@ -40,6 +40,13 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result {
     let flags = &args.plan;
+    if flags.package.is_some() {
+        return Err(CliError::new(
+            Class::User,
+            "ferry review plans a revision of the repository (--ref), not a package",
+        )
+        .hint("review the pull request's commit (`--ref REV`); plan a package with `ferry plan --package FILE --to URL`"));
+    }
     let names = &flags.checks.env.env;
     if let Some(twice) = names
         .iter()

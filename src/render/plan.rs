@@ -451,7 +451,7 @@ pub(super) fn markdown_details(
     (create_fields, diffs): (bool, bool),
     body: &mut String,
 ) -> bool {
-    const CLOSE: &str = "\n</details>\n\n";
+    const CLOSE: &str = "</details>\n\n";
     for category in categories.keys() {
         let changes: Vec<&Change> = plan
             .changes

@@ -209,6 +209,13 @@ pub trait Tenant {
     fn packages(&self) -> Result<Vec<PackageSummary>, StoreError>;
     /// One kept package with its bytes and objects.
     fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError>;
+    /// Sets the deployment status, deployment and message of the objects of package `id` named
+    /// by GUID in `objects` (their other fields are not read), in one transaction.
+    fn set_package_statuses(
+        &mut self,
+        id: &str,
+        objects: &[PackageObject],
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod object;
 mod output;
 mod overlay;
 mod package;
+mod package_deploy;
 mod plan;
 mod quickstart;
 mod readme;

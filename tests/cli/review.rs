@@ -210,6 +210,18 @@ fn review_exit_codes() {
         stderr(&out)
     );
     assert_eq!(stdout(&out), "");
+    // A package has no pull request: review plans revisions.
+    let out = ferry(&env, false)
+        .args(["review", "--env", "test", "--package", "x.ferrypkg"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains(
+            "error: ferry review plans a revision of the repository (--ref), not a package"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `--out-dir` saves each plan as `ferry plan --env E --out` does, byte for byte, and
@@ -261,8 +273,9 @@ fn saved_plans_apply_and_the_summary_appends_the_comment() {
     assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
 }
 
-/// A tool the structure test needs: its path, or `None` with a visible skip (a failure in CI).
-fn tool(name: &str) -> Option<()> {
+/// A tool a structure test needs, installed by `install`: `Some` when it runs, else `None`
+/// with a visible skip (a failure when `CI` is set: `.ci/run` installs it).
+fn tool(name: &str, install: &str) -> Option<()> {
     let found = std::process::Command::new(name)
         .arg("--version")
         .output()
@@ -272,9 +285,9 @@ fn tool(name: &str) -> Option<()> {
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "{name} is not installed: .ci/run installs it (apt-get install -y {name})"
+        "{name} is not installed: .ci/run installs it ({install})"
     );
-    eprintln!("SKIPPED: {name} is not installed (apt-get install -y {name}); the comment's structure is not checked");
+    eprintln!("SKIPPED: {name} is not installed ({install}); this check of the review comment does not run");
     None
 }
 
@@ -335,7 +348,7 @@ fn check_mermaid(lines: &[String]) {
 /// ferry's subset of the grammar.
 #[test]
 fn the_comment_renders_as_github_shows_it() {
-    if tool("cmark-gfm").is_none() {
+    if tool("cmark-gfm", "apt-get install -y cmark-gfm").is_none() {
         return;
     }
     let env = TestEnv::new();
@@ -398,4 +411,74 @@ fn the_comment_renders_as_github_shows_it() {
     for graph in &graphs {
         check_mermaid(graph);
     }
+}
+
+/// The example's comment's Mermaid blocks parse with the real Mermaid parser: `mmdc`
+/// (npm `@mermaid-js/mermaid-cli`, which `.ci/run` installs) renders each with the system's
+/// chromium, and fails on a block that does not parse.
+#[test]
+fn every_mermaid_block_parses_with_mermaid() {
+    if tool(
+        "mmdc",
+        "npm i @mermaid-js/mermaid-cli with PUPPETEER_SKIP_DOWNLOAD=1, and apt-get install -y chromium",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(|name| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {name}")])
+                .output()
+                .ok()?;
+            let path = String::from_utf8(out.stdout).ok()?;
+            (out.status.success() && !path.trim().is_empty()).then(|| path.trim().to_string())
+        });
+    let Some(browser) = browser else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed: .ci/run installs it (apt-get install -y chromium)"
+        );
+        eprintln!("SKIPPED: chromium is not installed; the Mermaid blocks are not parsed");
+        return;
+    };
+    let env = TestEnv::new();
+    second_change(&env);
+    let out = ferry(&env, true).args(REVIEW).assert().code(1);
+    let comment = env.write("comment.md", &stdout(&out));
+    let config = env.write(
+        "puppeteer.json",
+        &serde_json::json!({"executablePath": browser, "args": ["--no-sandbox"]}).to_string(),
+    );
+    let rendered = std::process::Command::new("mmdc")
+        .arg("-p")
+        .arg(&config)
+        .arg("-i")
+        .arg(&comment)
+        .arg("-o")
+        .arg(env.path().join("rendered.md"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&rendered.stdout),
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert!(rendered.status.success(), "{said}");
+    assert!(said.contains("Found 2 mermaid charts"), "{said}");
+    // A block it cannot parse fails it: the check can fail.
+    let bad = env.write("bad.mmd", "flowchart LR\n  n0[\"a\"]\n  n0 -->\n");
+    let status = std::process::Command::new("mmdc")
+        .arg("-p")
+        .arg(&config)
+        .arg("-i")
+        .arg(&bad)
+        .arg("-o")
+        .arg(env.path().join("bad.svg"))
+        .output()
+        .unwrap()
+        .status;
+    assert!(!status.success());
 }

@@ -445,6 +445,14 @@ impl Tenant for SqliteTenant {
     fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError> {
         deployments::package(self, id)
     }
+
+    fn set_package_statuses(
+        &mut self,
+        id: &str,
+        objects: &[super::PackageObject],
+    ) -> Result<(), StoreError> {
+        deployments::set_package_statuses(self, id, objects)
+    }
 }
 
 #[cfg(test)]
