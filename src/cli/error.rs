@@ -103,11 +103,20 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
     use Class::*;
     use StoreError as E;
     match e {
-        E::BadUrl { .. } => (User, Some("name a tenant as sqlite:PATH")),
-        E::Unsupported { .. } => (
-            User,
-            Some("use an embedded tenant, sqlite:PATH; the PostgreSQL store comes in a later version"),
+        E::BadUrl { .. } => (User, Some("name a tenant as sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE[?schema=S&sslmode=M]")),
+        E::Connect { .. } => (
+            Environment,
+            Some("check the host, port, database, user and sslmode of the URL, and the password (URL, PGPASSWORD or ~/.pgpass)"),
         ),
+        E::NoTenantSchema { .. } => (
+            Environment,
+            Some("check the database and ?schema= of the URL: tenants are made by `ferry tenant init`"),
+        ),
+        E::SchemaInUse { .. } => (
+            User,
+            Some("choose another schema with ?schema=NAME in the URL"),
+        ),
+        E::TooNewSchema { .. } => (Environment, Some("upgrade ferry to open this tenant")),
         E::NotFound { .. } => (
             Environment,
             Some("create it with `ferry tenant init sqlite:PATH --name N --platform-version V --engine E --engine-mode single --cluster C`, or check the path"),
@@ -156,7 +165,9 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             Internal,
             Some("the tenant file is damaged: restore it from a backup, or delete the object (`ferry object rm`) and put it again"),
         ),
-        E::WriteFailed { .. } | E::Database { .. } | E::Stopped => (Internal, None),
+        E::WriteFailed { .. } | E::Database { .. } | E::Server { .. } | E::Stopped => {
+            (Internal, None)
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Tenant stores: where objects live. The [`Tenant`] trait is what export, plan and apply use;
-//! [`sqlite`] is its reference implementation (the embedded default, `sqlite:PATH`). A
-//! [`TenantUrl`] names a tenant (`url.rs`); [`open`] and [`create`] pick the implementation.
+//! [`sqlite`] is its reference implementation (the embedded default, `sqlite:PATH`) and
+//! [`postgres`] the networked one (`postgres://…`); both pass one conformance suite
+//! (`conformance.rs`). A [`TenantUrl`] names a tenant (`url.rs`); [`open`] and [`create`] pick
+//! the implementation.
 //!
 //! A store keeps each object's body with references as GUIDs (so a rename touches one row), its
 //! content hash ([`crate::model::hash`]), a version counter and who changed it when; secret
@@ -10,6 +12,7 @@
 
 pub mod actual;
 mod error;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 mod url;
@@ -80,7 +83,7 @@ pub fn fingerprint<'a>(pairs: impl IntoIterator<Item = (Uuid, &'a str)>) -> Stri
 pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
         TenantUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteTenant::open(path)?)),
-        TenantUrl::Postgres(_) => Err(StoreError::Unsupported { url: url.clone() }),
+        TenantUrl::Postgres(pg) => Ok(Box::new(postgres::PgTenant::open(url, pg)?)),
     }
 }
 
@@ -88,7 +91,7 @@ pub fn open(url: &TenantUrl) -> Result<Box<dyn Tenant>, StoreError> {
 pub fn create(url: &TenantUrl, facts: &Facts, now: &str) -> Result<Box<dyn Tenant>, StoreError> {
     match url {
         TenantUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteTenant::create(path, facts, now)?)),
-        TenantUrl::Postgres(_) => Err(StoreError::Unsupported { url: url.clone() }),
+        TenantUrl::Postgres(pg) => Ok(Box::new(postgres::PgTenant::create(url, pg, facts, now)?)),
     }
 }
 
@@ -212,23 +215,4 @@ pub trait Tenant {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn postgres_tenants_are_refused_without_showing_the_password() {
-        let url = TenantUrl::parse("postgres://user:secret@host/db").unwrap();
-        let facts = sqlite::test_support::facts();
-        for e in [
-            open(&url).err().unwrap(),
-            create(&url, &facts, "2026-01-01T00:00:00Z").err().unwrap(),
-        ] {
-            assert!(matches!(e, StoreError::Unsupported { .. }), "{e:?}");
-            assert_eq!(
-                e.to_string(),
-                "postgres://user:(sensitive)@host/db: PostgreSQL tenants are not supported by this ferry yet"
-            );
-            assert!(!format!("{e:?}").contains("secret"));
-        }
-    }
-}
+mod conformance;

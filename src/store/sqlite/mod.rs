@@ -12,7 +12,7 @@ mod deployments;
 mod lock;
 pub mod migrations;
 mod read;
-mod write;
+pub(super) mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
