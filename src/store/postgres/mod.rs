@@ -445,3 +445,120 @@ impl Tenant for PgTenant {
         deployments::package(self, id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::{postgres_url, with_schema};
+    use crate::store::sqlite::test_support::facts;
+
+    const T0: &str = "2026-03-01T10:00:00Z";
+
+    /// A URL of a new schema on the test server, and a plain connection to that database.
+    fn fresh() -> Option<(TenantUrl, Client, String)> {
+        let base = postgres_url()?;
+        let schema = format!("s_{}", Uuid::new_v4().simple());
+        let url = TenantUrl::parse(&with_schema(&base, &schema)).unwrap();
+        let TenantUrl::Postgres(pg) = &url else {
+            unreachable!()
+        };
+        let (client, _) = connect::connect(&url, pg).unwrap();
+        Some((url, client, schema))
+    }
+
+    #[test]
+    fn init_refuses_a_schema_that_holds_other_tables() {
+        let Some((url, mut client, schema)) = fresh() else {
+            return;
+        };
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {0}; CREATE TABLE {0}.customers (id int)",
+                ident(&schema)
+            ))
+            .unwrap();
+        let e = crate::store::create(&url, &facts(), T0).err().unwrap();
+        assert!(
+            matches!(&e, StoreError::SchemaInUse { table, is_tenant: false, .. } if table == "customers"),
+            "{e:?}"
+        );
+        // Nothing of ferry's was left there.
+        let n: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1",
+                &[&schema],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+        // And a schema without ferry's tables is not a tenant.
+        let e = crate::store::open(&url).err().unwrap();
+        assert!(matches!(e, StoreError::NoTenantSchema { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn an_older_store_is_migrated_and_a_newer_one_refused() {
+        let Some((url, mut client, schema)) = fresh() else {
+            return;
+        };
+        // What a ferry of schema version 3 made.
+        let mut sql = format!(
+            "CREATE SCHEMA {0}; SET search_path TO {0}; {1}",
+            ident(&schema),
+            migrations::VERSION_TABLE
+        );
+        for step in &MIGRATIONS[..3] {
+            sql.push_str(step);
+        }
+        sql.push_str(&format!(
+            "UPDATE ferry_schema SET version = 3;
+             INSERT INTO tenant VALUES (1, 't', '4.5.0', 'spark', 'single', 'c1', '{T0}');
+             INSERT INTO settings (id) VALUES (1);
+             INSERT INTO lock VALUES (1, 'ann', 'fix', '{T0}', '2026-03-01T11:00:00Z');"
+        ));
+        client.batch_execute(&sql).unwrap();
+        let t = crate::store::open(&url).unwrap();
+        let version: i64 = client
+            .query_one("SELECT version FROM ferry_schema", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(version, SCHEMA_VERSION);
+        let lock = t.lock("2026-03-01T10:30:00Z").unwrap().unwrap();
+        assert_eq!((lock.holder.as_str(), lock.lease), ("ann", None));
+        assert_eq!(t.fingerprint_salt().unwrap().expose().len(), 64, "step 7 ran");
+        assert!(t.packages().unwrap().is_empty(), "step 8 ran");
+        drop(t);
+        client
+            .execute("UPDATE ferry_schema SET version = version + 1", &[])
+            .unwrap();
+        let e = crate::store::open(&url).err().unwrap();
+        assert!(
+            matches!(e, StoreError::TooNewSchema { found, known, .. } if found == SCHEMA_VERSION + 1 && known == SCHEMA_VERSION),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_password_is_refused_without_being_shown() {
+        let Some(base) = postgres_url() else {
+            return;
+        };
+        let TenantUrl::Postgres(pg) = TenantUrl::parse(&base).unwrap() else {
+            panic!("not a postgres URL");
+        };
+        let canary = "canary-3f9a1c";
+        let text = format!(
+            "postgres://{}:{canary}@{}:{}/{}?sslmode=disable",
+            pg.user().unwrap_or("ferry"),
+            pg.host(),
+            pg.port().unwrap_or(5432),
+            pg.database().unwrap_or("ferry")
+        );
+        let url = TenantUrl::parse(&text).unwrap();
+        let e = crate::store::open(&url).err().unwrap();
+        assert!(matches!(e, StoreError::Connect { .. }), "{e:?}");
+        assert!(e.to_string().contains("password authentication failed"), "{e}");
+        assert!(!e.to_string().contains(canary), "{e}");
+        assert!(!format!("{e:?}").contains(canary), "{e:?}");
+    }
+}
