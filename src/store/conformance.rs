@@ -113,7 +113,9 @@ fn put_get_list_rm(s: &mut Store) {
     let t = &mut s.t;
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let ann = actor("ann", T0);
-    let written = t.write(&[put(b, "b", None), put(a, "a", None)], &ann).unwrap();
+    let written = t
+        .write(&[put(b, "b", None), put(a, "a", None)], &ann)
+        .unwrap();
     assert_eq!(
         written.iter().map(|w| w.outcome).collect::<Vec<_>>(),
         [Outcome::Created, Outcome::Created]
@@ -137,7 +139,11 @@ fn put_get_list_rm(s: &mut Store) {
         Ok(())
     })
     .unwrap();
-    assert_eq!(listed, ["data_source/a", "data_source/b"], "sorted by address");
+    assert_eq!(
+        listed,
+        ["data_source/a", "data_source/b"],
+        "sorted by address"
+    );
     let only = Filter {
         kinds: vec!["project".into()],
         ..Filter::default()
@@ -162,12 +168,18 @@ fn put_get_list_rm(s: &mut Store) {
     assert!(index[0].spec.is_empty(), "the index has no bodies");
     // Unchanged puts change nothing.
     let again = t.write(&[put(a, "a", None)], &ann).unwrap();
-    assert_eq!((again[0].outcome, again[0].version), (Outcome::Unchanged, 1));
+    assert_eq!(
+        (again[0].outcome, again[0].version),
+        (Outcome::Unchanged, 1)
+    );
     let gone = t.write(&[Change::Delete(a)], &ann).unwrap();
     assert_eq!((gone[0].outcome, gone[0].version), (Outcome::Deleted, 2));
     assert_eq!(t.object(&ObjectKey::Guid(a)).unwrap(), None);
     let e = t.write(&[Change::Delete(a)], &ann).unwrap_err();
-    assert!(matches!(e, StoreError::NoSuchObject { guid } if guid == a), "{e:?}");
+    assert!(
+        matches!(e, StoreError::NoSuchObject { guid } if guid == a),
+        "{e:?}"
+    );
 }
 
 fn references_land_or_nothing_is_written(s: &mut Store) {
@@ -228,7 +240,10 @@ fn renames_and_swaps_in_one_batch(s: &mut Store) {
             (Outcome::Renamed, Some("data_source/b"), 2)
         ]
     );
-    assert_eq!(t.guids(&["data_source/a".into()]).unwrap()["data_source/a"], b);
+    assert_eq!(
+        t.guids(&["data_source/a".into()]).unwrap()["data_source/a"],
+        b
+    );
 }
 
 fn adoption_moves_the_guid_everywhere(s: &mut Store) {
@@ -240,7 +255,10 @@ fn adoption_moves_the_guid_everywhere(s: &mut Store) {
     let written = t
         .write(&[Change::Adopt { from: old, to: new }], &ann)
         .unwrap();
-    assert_eq!((written[0].guid, written[0].outcome), (new, Outcome::Updated));
+    assert_eq!(
+        (written[0].guid, written[0].outcome),
+        (new, Outcome::Updated)
+    );
     assert_eq!(t.object(&ObjectKey::Guid(old)).unwrap(), None);
     assert_eq!(t.references_of(&[b], true).unwrap(), [(b, new)]);
     let dependent = t.object(&ObjectKey::Guid(b)).unwrap().unwrap();
@@ -286,14 +304,23 @@ fn secrets_are_kept_apart_and_follow_their_elements(s: &mut Store) {
             .map(|(p, v)| (p, v.expose().to_string()))
             .collect()
     };
-    t.write(&[with_files(g, &["a", "b", "c"], &[(0, "A"), (1, "B")])], &ann)
-        .unwrap();
+    t.write(
+        &[with_files(g, &["a", "b", "c"], &[(0, "A"), (1, "B")])],
+        &ann,
+    )
+    .unwrap();
     let o = t.object(&ObjectKey::Guid(g)).unwrap().unwrap();
     assert_eq!(
         o.secret_fields,
-        ["/spec/config_files/0/content", "/spec/config_files/1/content"]
+        [
+            "/spec/config_files/0/content",
+            "/spec/config_files/1/content"
+        ]
     );
-    assert!(!serde_json::to_string(&o.spec).unwrap().contains("\"A\""), "not in the body");
+    assert!(
+        !serde_json::to_string(&o.spec).unwrap().contains("\"A\""),
+        "not in the body"
+    );
     // A changed secret alone is an update.
     let w = t
         .write(&[with_files(g, &["a", "b", "c"], &[(0, "A2")])], &ann)
@@ -329,7 +356,10 @@ fn history_versions_and_deletions(s: &mut Store) {
     t.write(&[put(a, "a", None), Change::Delete(b)], &actor("bob", T2))
         .unwrap();
     let o = t.object(&ObjectKey::Guid(a)).unwrap().unwrap();
-    assert_eq!((o.version, o.updated_by.as_str(), o.updated_at.as_str()), (3, "bob", T2));
+    assert_eq!(
+        (o.version, o.updated_by.as_str(), o.updated_at.as_str()),
+        (3, "bob", T2)
+    );
     let window = Filter {
         changed_since: Some(T1.into()),
         changed_until: Some(T3.into()),
@@ -388,13 +418,24 @@ fn lock_rules(s: &mut Store) {
     );
     let batch = [put(Uuid::new_v4(), "a", None)];
     let e = t.write(&batch, &actor("bob", T1)).unwrap_err();
-    assert!(matches!(&e, StoreError::Locked { holder, .. } if holder == "ann"), "{e:?}");
-    let e = t.update_settings(Some(1), None, &actor("bob", T1)).unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Locked { holder, .. } if holder == "ann"),
+        "{e:?}"
+    );
+    let e = t
+        .update_settings(Some(1), None, &actor("bob", T1))
+        .unwrap_err();
     assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
     t.write(&batch, &actor("ann", T1)).unwrap();
     let e = t.release_lock("bob", false, T1).unwrap_err();
-    assert!(matches!(&e, StoreError::NotHolder { holder, .. } if holder == "ann"), "{e:?}");
-    assert_eq!(t.release_lock("bob", true, T1).unwrap().unwrap().holder, "ann");
+    assert!(
+        matches!(&e, StoreError::NotHolder { holder, .. } if holder == "ann"),
+        "{e:?}"
+    );
+    assert_eq!(
+        t.release_lock("bob", true, T1).unwrap().unwrap().holder,
+        "ann"
+    );
     assert_eq!(t.lock(T1).unwrap(), None);
     assert_eq!(t.release_lock("ann", false, T1).unwrap(), None);
     // At the instant it expires it no longer holds; anyone takes it over or clears it.
@@ -402,7 +443,11 @@ fn lock_rules(s: &mut Store) {
     assert_eq!(t.lock(T2).unwrap(), None);
     let bob = t.acquire_lock("bob", "fix", T2, T3, None).unwrap();
     assert_eq!((bob.holder.as_str(), bob.acquired_at.as_str()), ("bob", T2));
-    assert_eq!(t.release_lock("carol", false, T3).unwrap(), None, "expired: nothing");
+    assert_eq!(
+        t.release_lock("carol", false, T3).unwrap(),
+        None,
+        "expired: nothing"
+    );
 }
 
 fn leases(s: &mut Store) {
@@ -481,7 +526,13 @@ fn apply_is_all_or_nothing(s: &mut Store) {
     let batch = [put(a, "a", None), put(b, "b", Some(missing))];
     let applied: Vec<_> = batch.iter().map(applied_of).collect();
     let e = t
-        .apply(&empty_fingerprint(), &batch, &applied, &deployment("d1", "succeeded", vec![]), &ann)
+        .apply(
+            &empty_fingerprint(),
+            &batch,
+            &applied,
+            &deployment("d1", "succeeded", vec![]),
+            &ann,
+        )
         .unwrap_err();
     assert!(matches!(e, StoreError::DanglingReference { .. }), "{e:?}");
     assert!(t.counts().unwrap().is_empty());
@@ -497,12 +548,21 @@ fn apply_is_all_or_nothing(s: &mut Store) {
         status: "succeeded".into(),
         message: None,
     }];
-    t.apply(&empty_fingerprint(), &batch, &applied, &deployment("d2", "succeeded", results), &ann)
-        .unwrap();
+    t.apply(
+        &empty_fingerprint(),
+        &batch,
+        &applied,
+        &deployment("d2", "succeeded", results),
+        &ann,
+    )
+    .unwrap();
     assert_eq!(t.counts().unwrap().get("data_source"), Some(&2));
     let recorded = t.applied().unwrap();
     assert_eq!(recorded[&a], applied[0]);
-    assert!(t.applied_index().unwrap()[&a].body.is_empty(), "the index has no bodies");
+    assert!(
+        t.applied_index().unwrap()[&a].body.is_empty(),
+        "the index has no bodies"
+    );
     assert_eq!(t.deployment("d2").unwrap().unwrap().results.len(), 1);
     let managed = t.managed().unwrap();
     assert_eq!((managed.count, managed.drifted.len()), (2, 0));
@@ -532,7 +592,13 @@ fn apply_refuses_a_tenant_changed_since_the_plan(s: &mut Store) {
         .unwrap();
     let batch = [put(Uuid::new_v4(), "a", None)];
     let e = t
-        .apply(&seen, &batch, &[], &deployment("d1", "succeeded", vec![]), &actor("ann", T2))
+        .apply(
+            &seen,
+            &batch,
+            &[],
+            &deployment("d1", "succeeded", vec![]),
+            &actor("ann", T2),
+        )
         .unwrap_err();
     assert!(
         matches!(&e, StoreError::ChangedSincePlan { by, .. } if by == &format!("bob at {T1}")),
@@ -609,7 +675,10 @@ fn packages_are_kept_and_expire(s: &mut Store) {
         ["p2", "p1"]
     );
     let removed = t.store_package(&package("p3", T2), T1).unwrap();
-    assert_eq!(removed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p1"]);
+    assert_eq!(
+        removed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["p1"]
+    );
     assert_eq!(t.package("p1").unwrap(), None);
 }
 
@@ -631,7 +700,10 @@ fn a_second_connection_sees_the_lock_and_is_kept_out(s: &mut Store) {
     let e = other
         .write(&[put(Uuid::new_v4(), "a", None)], &actor("bob", T1))
         .unwrap_err();
-    assert!(matches!(&e, StoreError::Locked { holder, .. } if holder == "ann"), "{e:?}");
+    assert!(
+        matches!(&e, StoreError::Locked { holder, .. } if holder == "ann"),
+        "{e:?}"
+    );
     let e = other.acquire_lock("bob", "x", T1, T2, None).unwrap_err();
     assert!(matches!(e, StoreError::Locked { .. }), "{e:?}");
 }

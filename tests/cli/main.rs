@@ -18,6 +18,7 @@ mod output;
 mod overlay;
 mod package;
 mod plan;
+mod postgres;
 mod quickstart;
 mod readme;
 mod secrets;

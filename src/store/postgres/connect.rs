@@ -125,15 +125,10 @@ pub(super) fn target(
     let passfile = env("PGPASSFILE")
         .map(PathBuf::from)
         .or_else(|| home.map(|h| h.join(".pgpass")));
-    let password = match url.password() {
-        Some(p) => match p.expose() {
-            Some(p) => Some(decode(p)),
-            None => {
-                return Err(
-                    "the URL's password is `(sensitive)`: give the real one, or leave it out and use PGPASSWORD or ~/.pgpass".into(),
-                )
-            }
-        },
+    // A URL read back from a plan file or a record has `(sensitive)` for its password: the
+    // password then comes from where libpq would look next.
+    let password = match url.password().and_then(|p| p.expose()) {
+        Some(p) => Some(decode(p)),
         None => query_password,
     }
     .or_else(|| env("PGPASSWORD"))
@@ -186,7 +181,16 @@ pub(super) fn connect(
         message,
     };
     let (target, rootcert) = target(url, &env, home.as_deref()).map_err(fail)?;
-    let clean = |e: postgres::Error| fail(scrub(&describe(&e), target.password.as_deref()));
+    let redacted = matches!(url.password(), Some(crate::store::Password::Redacted));
+    let clean = |e: postgres::Error| {
+        let mut message = scrub(&describe(&e), target.password.as_deref());
+        if redacted && target.password.is_none() {
+            message.push_str(
+                " (a URL read from a plan file or record carries no password: give it with PGPASSWORD or ~/.pgpass)",
+            );
+        }
+        fail(message)
+    };
     let client = match target.tls {
         Tls::Off => target.config.connect(NoTls).map_err(clean)?,
         tls => {
@@ -440,13 +444,21 @@ mod tests {
                 "sslmode is not one of",
             ),
             ("postgres://u@h/d?sslpassword=secret", "`sslpassword`"),
-            ("postgres://u:(sensitive)@h/d", "give the real one"),
             ("postgres://u@h/d?schema=", "empty"),
         ] {
             let e = target(&pg(text), &no_env, None).err().unwrap();
             assert!(e.contains(says), "{text}: {e}");
             assert!(!e.contains("secret"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_redacted_password_is_looked_for_where_libpq_looks_next() {
+        let env = |name: &str| (name == "PGPASSWORD").then(|| "from-env".to_string());
+        let (t, _) = target(&pg("postgres://u:(sensitive)@h/d"), &env, None).unwrap();
+        assert_eq!(t.password.as_deref(), Some("from-env"));
+        let (t, _) = target(&pg("postgres://u:(sensitive)@h/d"), &no_env, None).unwrap();
+        assert_eq!(t.password, None);
     }
 
     #[test]

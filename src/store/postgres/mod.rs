@@ -525,7 +525,11 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
         let lock = t.lock("2026-03-01T10:30:00Z").unwrap().unwrap();
         assert_eq!((lock.holder.as_str(), lock.lease), ("ann", None));
-        assert_eq!(t.fingerprint_salt().unwrap().expose().len(), 64, "step 7 ran");
+        assert_eq!(
+            t.fingerprint_salt().unwrap().expose().len(),
+            64,
+            "step 7 ran"
+        );
         assert!(t.packages().unwrap().is_empty(), "step 8 ran");
         drop(t);
         client
@@ -557,7 +561,10 @@ mod tests {
         let url = TenantUrl::parse(&text).unwrap();
         let e = crate::store::open(&url).err().unwrap();
         assert!(matches!(e, StoreError::Connect { .. }), "{e:?}");
-        assert!(e.to_string().contains("password authentication failed"), "{e}");
+        assert!(
+            e.to_string().contains("password authentication failed"),
+            "{e}"
+        );
         assert!(!e.to_string().contains(canary), "{e}");
         assert!(!format!("{e:?}").contains(canary), "{e:?}");
     }
