@@ -117,6 +117,14 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             Some("choose another schema with ?schema=NAME in the URL"),
         ),
         E::TooNewSchema { .. } => (Environment, Some("upgrade ferry to open this tenant")),
+        E::NotEmpty { .. } => (
+            User,
+            Some("copy into a new tenant URL (a new file, or a new ?schema=)"),
+        ),
+        E::CopyDiffers { .. } => (
+            Internal,
+            Some("the source is unchanged; remove the copy and run `ferry tenant copy` again"),
+        ),
         E::NotFound { .. } => (
             Environment,
             Some("create it with `ferry tenant init sqlite:PATH --name N --platform-version V --engine E --engine-mode single --cluster C`, or check the path"),

@@ -56,6 +56,22 @@ pub enum StoreError {
         /// The newest this ferry knows.
         known: i64,
     },
+    /// `tenant copy` into a tenant that holds something.
+    #[error("tenant {tenant} is not empty: it holds {what}; ferry copies only into a new or empty tenant")]
+    NotEmpty {
+        /// The destination.
+        tenant: TenantUrl,
+        /// What it holds.
+        what: String,
+    },
+    /// A copied table read back differs from the source's.
+    #[error("the copy at {tenant} differs from the source in table {table}")]
+    CopyDiffers {
+        /// The destination.
+        tenant: TenantUrl,
+        /// The table.
+        table: &'static str,
+    },
     /// A PostgreSQL failure.
     #[error("tenant {tenant}: {action}: {message}")]
     Server {

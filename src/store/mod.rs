@@ -11,6 +11,7 @@
 //! in `types.rs` and its errors in `error.rs`, both re-exported here.
 
 pub mod actual;
+pub mod copy;
 mod error;
 pub mod postgres;
 pub mod sqlite;
@@ -212,6 +213,11 @@ pub trait Tenant {
     fn packages(&self) -> Result<Vec<PackageSummary>, StoreError>;
     /// One kept package with its bytes and objects.
     fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError>;
+    /// Every row of one of the tables a copy carries ([`copy::TABLES`]), in its order.
+    fn table_rows(&self, table: &copy::Table) -> Result<copy::Rows, StoreError>;
+    /// Replaces every table a copy carries with `rows` (one per [`copy::TABLES`] entry), in one
+    /// transaction; for `ferry tenant copy` into a tenant that holds nothing.
+    fn load_tables(&mut self, rows: &[copy::Rows]) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

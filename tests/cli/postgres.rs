@@ -221,3 +221,59 @@ fn the_password_appears_in_no_output_plan_file_deployment_record_or_error() {
     );
     assert!(!record.contains(&canary), "{record}");
 }
+
+/// `ferry tenant copy` both ways: a deployed PostgreSQL tenant to a new SQLite file and that
+/// back to a new PostgreSQL schema; each copy holds the same objects, history, deployments and
+/// drift state, and a destination that holds anything is refused.
+#[test]
+fn tenant_copy_moves_a_whole_tenant_both_ways_and_refuses_a_non_empty_destination() {
+    let env = TestEnv::new();
+    let Some((dev, prod)) = promoted_to_postgres(&env) else {
+        return;
+    };
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    let local = format!("sqlite:{}", env.path().join("local.db").display());
+    let out = env
+        .ferry()
+        .args(["tenant", "copy", &prod, &local])
+        .assert()
+        .success();
+    assert!(
+        stderr(&out)
+            .contains("167 object(s), 0 secret value(s), 167 history line(s), 1 deployment(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let up = crate::common::postgres_schema_url().unwrap();
+    env.ferry()
+        .args(["tenant", "copy", &local, &up])
+        .assert()
+        .success();
+    for copy in [&local, &up] {
+        assert_eq!(object_list(&env, copy), object_list(&env, &prod));
+        assert_eq!(history(&env, copy), history(&env, &prod));
+        let (a, b) = (status(&env, copy), status(&env, &prod));
+        assert_eq!(
+            (&a["managed"], &a["drifted"]),
+            (&b["managed"], &b["drifted"])
+        );
+        converged(&env, copy);
+    }
+    // Into a tenant that holds objects: refused, naming it, and nothing changes.
+    let before = object_list(&env, &dev);
+    let out = env
+        .ferry()
+        .args(["tenant", "copy", &prod, &dev])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("is not empty: it holds 167 object(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(object_list(&env, &dev), before);
+}

@@ -398,3 +398,41 @@ fn older_stores_are_migrated() {
     )
     .unwrap();
 }
+
+/// `ferry tenant copy` between two SQLite tenants: the copy holds the same objects and
+/// history; an existing empty tenant is filled; one that holds anything is refused.
+#[test]
+fn tenant_copy_copies_everything_into_a_new_or_empty_tenant_only() {
+    let env = TestEnv::new();
+    let (dev, prod) = crate::plan::promoted_setup(&env);
+    let list = |url: &str| {
+        crate::common::stdout(
+            &env.ferry()
+                .args(["object", "list", "--tenant", url])
+                .assert()
+                .success(),
+        )
+    };
+    env.ferry()
+        .args(["tenant", "copy", &dev, "sqlite:copy.db"])
+        .assert()
+        .success();
+    assert_eq!(list("sqlite:copy.db"), list(&dev));
+    // prod exists and is empty: it is filled.
+    env.ferry()
+        .args(["tenant", "copy", &dev, &prod])
+        .assert()
+        .success();
+    assert_eq!(list(&prod), list(&dev));
+    let out = env
+        .ferry()
+        .args(["tenant", "copy", &dev, "sqlite:copy.db"])
+        .assert()
+        .code(1);
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("is not empty: it holds 167 object(s)"),
+        "{err}"
+    );
+    assert!(err.contains("hint: copy into a new tenant URL"), "{err}");
+}

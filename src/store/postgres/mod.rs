@@ -50,6 +50,7 @@ use super::{
     StoredPackage, Tenant, TenantUrl, Written,
 };
 use crate::secret::Secret;
+use crate::store::copy::{self, Cell, Kind};
 
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 
@@ -443,6 +444,125 @@ impl Tenant for PgTenant {
 
     fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError> {
         deployments::package(self, id)
+    }
+
+    fn table_rows(&self, table: &copy::Table) -> Result<copy::Rows, StoreError> {
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let rows = self.rows(
+            "read for a copy",
+            &format!(
+                "SELECT {} FROM {} ORDER BY {}",
+                columns.join(", "),
+                table.name,
+                table.order.1
+            ),
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, kind))| match kind {
+                        Kind::Int => r
+                            .get::<_, Option<i32>>(i)
+                            .map_or(Cell::Null, |n| Cell::Int(n.into())),
+                        Kind::BigInt => r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int),
+                        Kind::Text => r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
+                        Kind::Bytes => r
+                            .get::<_, Option<Vec<u8>>>(i)
+                            .map_or(Cell::Null, Cell::Bytes),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn load_tables(&mut self, rows: &[copy::Rows]) -> Result<(), StoreError> {
+        use postgres::types::ToSql;
+        self.in_write(|tx, url| {
+            let err = pg_err(url, "write a copy");
+            tx.batch_execute("SET CONSTRAINTS ALL DEFERRED")
+                .map_err(&err)?;
+            for table in copy::TABLES.iter().rev() {
+                tx.batch_execute(&format!("DELETE FROM {}", table.name))
+                    .map_err(&err)?;
+            }
+            // One statement per table: every column as an array, rows kept in order.
+            for (table, rows) in copy::TABLES.iter().zip(rows) {
+                if rows.is_empty() {
+                    continue;
+                }
+                let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+                let mut casts = Vec::new();
+                for (i, (_, kind)) in table.columns.iter().enumerate() {
+                    let cells = rows.iter().map(|r| &r[i]);
+                    let (array, cast): (Box<dyn ToSql + Sync>, &str) = match kind {
+                        Kind::Int => (
+                            Box::new(
+                                cells
+                                    .map(|c| match c {
+                                        Cell::Int(n) => Some(*n as i32),
+                                        _ => None,
+                                    })
+                                    .collect::<Vec<_>>(),
+                            ),
+                            "int4[]",
+                        ),
+                        Kind::BigInt => (
+                            Box::new(
+                                cells
+                                    .map(|c| match c {
+                                        Cell::Int(n) => Some(*n),
+                                        _ => None,
+                                    })
+                                    .collect::<Vec<_>>(),
+                            ),
+                            "int8[]",
+                        ),
+                        Kind::Text => (
+                            Box::new(
+                                cells
+                                    .map(|c| match c {
+                                        Cell::Text(t) => Some(t.clone()),
+                                        _ => None,
+                                    })
+                                    .collect::<Vec<_>>(),
+                            ),
+                            "text[]",
+                        ),
+                        Kind::Bytes => (
+                            Box::new(
+                                cells
+                                    .map(|c| match c {
+                                        Cell::Bytes(b) => Some(b.clone()),
+                                        _ => None,
+                                    })
+                                    .collect::<Vec<_>>(),
+                            ),
+                            "bytea[]",
+                        ),
+                    };
+                    params.push(array);
+                    casts.push(format!("${}::{cast}", i + 1));
+                }
+                let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+                let names: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({columns}) SELECT {names} FROM unnest({casts})
+                         WITH ORDINALITY AS x ({names}, n) ORDER BY n",
+                    table = table.name,
+                    columns = columns.join(", "),
+                    names = names.join(", "),
+                    casts = casts.join(", ")
+                );
+                let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
+                tx.execute(&sql, &refs).map_err(&err)?;
+            }
+            Ok(())
+        })
     }
 }
 
