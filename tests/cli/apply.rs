@@ -487,12 +487,12 @@ fn sigkill_at_random_moments_leaves_all_or_nothing() {
 /// tenant is as before or as after, never between; then an apply goes through (the killed runs'
 /// leases have lapsed).
 pub fn sigkill_rounds(env: &TestEnv, prod: &str, rounds: usize) {
-    let (env, prod) = (env, prod.to_string());
+    let prod = prod.to_string();
     let before = object_list(env, &prod);
     // What "after" looks like: the same apply on a twin tenant.
     tenant(env, "twin");
     apply(
-        &env,
+        env,
         &format!("sqlite:{}", env.path().join("twin.db").display()),
     )
     .success();
@@ -504,7 +504,7 @@ pub fn sigkill_rounds(env: &TestEnv, prod: &str, rounds: usize) {
         // Each run an hour later: the killed run's lock has expired and is taken over.
         let now = format!("2026-01-01T{i:02}:00:00Z");
         let mut child = spawn_apply(
-            &env,
+            env,
             &prod,
             &[("FERRY_FAULT_WRITE_DELAY_MS", "5"), ("FERRY_NOW", &now)],
         );
