@@ -20,6 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRY = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "ferry")
 RUNS = int(os.environ.get("RUNS", "3"))
 SIZES = [int(a) for a in sys.argv[1:]] or [1000, 10000, 100000]
+# ONLY=package: only the package rows (the tenant they need is applied untimed); the table is
+# printed, and BENCHMARKS.md is left as it is.
+ONLY = os.environ.get("ONLY", "")
 
 
 def measured(cmd, cwd, prepare=None):
@@ -218,6 +221,31 @@ def bench_plan(n, work, repo):
     row(n, "diff of 10 changes", seconds, floor, "git diff --name-status", peak)
 
 
+CREDENTIAL = "bench-deployment-credential-0123456789"
+
+
+def bench_package(n, work, repo):
+    """An incremental package of 5 changes (time and file size), then its import into the tenant
+    bench_apply left (which checks every reference against the destination)."""
+    subprocess.run([FERRY, "synth", "--mutate", "5", "--seed", "11", "--out", repo], check=True,
+                   stderr=subprocess.DEVNULL)
+    out = os.path.join(work, "inc5.dp")
+    env = {**os.environ, "FERRY_DEPLOYMENT_CREDENTIAL": CREDENTIAL}
+    os.environ["FERRY_DEPLOYMENT_CREDENTIAL"] = CREDENTIAL
+    seconds, peak = measured([FERRY, "package", "-o", out, "--since", "HEAD~1"], repo)
+    size = os.path.getsize(out)
+    floor = timed(lambda: shell("git diff HEAD~1 HEAD | zstd -q -19 > /dev/null", repo))
+    row(n, f"package, incremental, 5 changes ({size:,} B)", seconds, floor,
+        "git diff | zstd -19", peak)
+    applied = os.path.join(work, "a.db")
+    subprocess.run([FERRY, "tenant", "settings", "sqlite:" + applied, "--credential-env",
+                    "FERRY_DEPLOYMENT_CREDENTIAL"], check=True, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    seconds, peak = measured([FERRY, "import", out, "--to", "sqlite:" + applied], work)
+    row(n, "import of that package (8 checks)", seconds, None, "", peak)
+    del os.environ["FERRY_DEPLOYMENT_CREDENTIAL"]
+
+
 def floor_db_path(work):
     return os.path.join(work, "floor.db")
 
@@ -227,6 +255,16 @@ def bench_size(n, work):
     subprocess.run([FERRY, "synth", "--objects", str(n), "--seed", "42", "--out", repo], check=True,
                    stderr=subprocess.DEVNULL)
     objects = os.path.join(repo, "objects")
+    if ONLY == "package":
+        commit_repository(repo)
+        new_tenant(work, "a")
+        subprocess.run([FERRY, "apply", "--to", "sqlite:" + os.path.join(work, "a.db"),
+                        "--auto-approve"], cwd=repo, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        bench_package(n, work, repo)
+        return
+    if ONLY:
+        sys.exit(f"ONLY={ONLY}: only ONLY=package is known")
 
     # Store: write N objects into an empty tenant, against sqlite inserting the same number of
     # rows of the same size in one transaction.
@@ -275,6 +313,7 @@ def bench_size(n, work):
     bench_export(n, work, tenant, objects)
     bench_apply(n, work, repo, rows, insert_rows, reset_floor)
     bench_plan(n, work, repo)
+    bench_package(n, work, repo)
 
 
 def write_markdown():
@@ -313,7 +352,8 @@ def main():
             shutil.rmtree(os.path.join(work, f"repo{n}"), ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_markdown()
+    if not ONLY:
+        write_markdown()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #   bench/run.sh                 # N = 1,000, 10,000 and 100,000
 #   bench/run.sh 1000 10000      # other sizes
 #   RUNS=5 bench/run.sh          # more runs per figure (default 3; each figure is the median)
+#   ONLY=package bench/run.sh 10000 100000   # only the package rows, printed (BENCHMARKS.md kept)
 #
 # Needs the Rust toolchain and python3 (both on the machine image); no network.
 set -euo pipefail

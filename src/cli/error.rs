@@ -532,6 +532,11 @@ impl From<Error> for CliError {
             Error::PackageObject { .. } => (Internal, None),
             Error::PackageModes => (User, Some("drop --since for a selection, or --select/--exclude for an incremental package".into())),
             Error::NoSourceFacts { .. } => (User, Some("export from the source tenant (`ferry export --from URL`), which records its facts in ferry.toml, and commit".into())),
+            Error::NoPackage { tenant, .. } => (User, Some(format!("`ferry package list --tenant {tenant}` lists the packages it keeps; give a package file to check and plan it directly"))),
+            Error::AmbiguousPackage { tenant, .. } => (User, Some(format!("`ferry package list --tenant {tenant}` lists the ids"))),
+            Error::PackageGate { .. } => (User, Some("pass --skip-gate REASON to deploy the package without the gate (the reason is recorded)".into())),
+            Error::PackageWithoutTo => (User, Some("`ferry plan --package FILE|ID --to sqlite:PATH [--env ENV]`".into())),
+            Error::PlanPackageGone { tenant, .. } => (User, Some(format!("import the package first (`ferry import FILE --to {tenant}`, or apply with `ferry apply --package FILE --to {tenant}`, which imports it), then make the plan again"))),
             Error::NothingToImport => (User, Some("`ferry import FILE --to sqlite:PATH`, or --env ENV to use the tenant of the package's environments/ENV.toml".into())),
             Error::ImportRefused { check, problems, .. } => {
                 let mut err = CliError::new(User, message);

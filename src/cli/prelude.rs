@@ -90,6 +90,12 @@ pub struct PlanFlags {
     /// Delete objects ferry applied earlier that the revision no longer has.
     #[arg(long)]
     pub prune: bool,
+    /// Plan a deployment package instead of --ref: a package file (checked as `ferry import`
+    /// checks it; `apply` imports it first) or the id of a package the destination keeps. An
+    /// incremental or selection package changes only what it carries and deletes what it lists
+    /// (without --prune); --env uses the package's copy of the environment file. Needs --to.
+    #[arg(long, value_name = "FILE|ID", conflicts_with = "revision")]
+    pub package: Option<String>,
     #[command(flatten)]
     pub checks: PlanChecks,
 }
@@ -154,6 +160,7 @@ impl PlanChecks {
             rollback_of: None,
             env: env.map(String::from),
             allow_deletes: self.allow_deletes,
+            package: None,
         })
     }
 }
@@ -161,6 +168,16 @@ impl PlanChecks {
 impl PlanFlags {
     /// The plan request for the destination `to` (or the environment's tenant).
     pub fn request(&self, ctx: &ferry::context::Context, to: Option<&str>) -> Result<PlanRequest> {
+        if let Some(package) = &self.package {
+            let to = to.ok_or(ferry::ops::Error::PackageWithoutTo)?;
+            // The environment is the package's: its tenant is not read from the repository.
+            let mut checks = self.checks.clone();
+            checks.env.env = None;
+            let mut request = checks.request(ctx, Some(to), &self.revision, self.prune)?;
+            request.env = self.checks.env.env.clone();
+            request.package = Some(package.clone());
+            return Ok(request);
+        }
         self.checks.request(ctx, to, &self.revision, self.prune)
     }
 }

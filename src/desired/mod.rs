@@ -1,7 +1,7 @@
 //! Desired state: the objects a destination should hold, and where they come from.
 //!
-//! Today the source is a git ref ([`git`]); a deployment package is the next source, and the
-//! environment overlay a step after either. [`read`] decides how much of the source to read: when
+//! The source is a git ref ([`git`]) or a deployment package ([`package`]); the environment
+//! overlay is a step after either. [`read`] decides how much of the source to read: when
 //! the destination's applied index can be trusted, only the object files that are not exactly
 //! what ferry last applied ([`git::read_changed`]); otherwise, or when asked, all of them
 //! ([`git::read_all`]). The destination side it reads with it comes from [`crate::store::actual`].
@@ -9,6 +9,7 @@
 pub mod environment;
 pub mod git;
 pub mod overlay;
+pub mod package;
 pub mod secrets;
 
 use std::collections::{HashMap, HashSet};

@@ -75,6 +75,37 @@ pub fn apply(ctx: &Context, options: &ApplyOptions, ui: &mut dyn Ui) -> Result<A
             (planned, hash, url)
         }
         ApplySource::Fresh(request) => {
+            let imported;
+            let request = match request.package.as_deref().map(std::path::Path::new) {
+                // A package file is imported first: the destination keeps what it deploys.
+                Some(path) if path.is_file() => {
+                    let done = super::package::import(
+                        ctx,
+                        &super::package::ImportOptions {
+                            file: path.to_path_buf(),
+                            to: Some(request.to.to_string()),
+                            env: request.env.clone(),
+                            credential_env: super::package::DEFAULT_CREDENTIAL_ENV.into(),
+                            allow_other_cluster: !request.options.require_same_cluster,
+                        },
+                    )?;
+                    for w in &done.warnings {
+                        ui.status(w);
+                    }
+                    ui.status(&format!(
+                        "imported {} into {} as package {}",
+                        path.display(),
+                        done.tenant,
+                        done.id
+                    ));
+                    imported = PlanRequest {
+                        package: Some(done.id),
+                        ..request.clone()
+                    };
+                    &imported
+                }
+                _ => request,
+            };
             let (planned, uncommitted) = pipeline::make_plan_noting_uncommitted(ctx, request, ui)?;
             // Every secret's value is found before the plan is shown, asked about or applied.
             planned.check_secrets()?;

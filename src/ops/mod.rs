@@ -296,6 +296,43 @@ pub enum Error {
         /// The revision.
         revision: String,
     },
+    /// `--package ID` names no package the destination keeps.
+    #[error("no package {id} in tenant {tenant}: `--package` takes a package file or the id of a package imported there")]
+    NoPackage {
+        /// The id given.
+        id: String,
+        /// The destination.
+        tenant: crate::store::TenantUrl,
+    },
+    /// `--package PREFIX` names more than one kept package.
+    #[error("{id} names {} packages in tenant {tenant}: {}; give more of the id", matches.len(), matches.join(", "))]
+    AmbiguousPackage {
+        /// The prefix given.
+        id: String,
+        /// The destination.
+        tenant: crate::store::TenantUrl,
+        /// The ids it matches.
+        matches: Vec<String>,
+    },
+    /// A package plan whose environment has a promotion gate.
+    #[error("environment {env} has a promotion gate (`requires`), which ferry checks for git revisions only, not for packages")]
+    PackageGate {
+        /// The environment.
+        env: String,
+    },
+    /// `--package` with `--env` and no `--to`.
+    #[error("--package needs --to URL: the destination is not read from an environment of the repository")]
+    PackageWithoutTo,
+    /// A saved plan of a package the destination does not keep.
+    #[error("the plan {} is of package {hash}, which tenant {tenant} does not keep", path.display())]
+    PlanPackageGone {
+        /// The plan file.
+        path: PathBuf,
+        /// The package hash the plan names.
+        hash: String,
+        /// The destination.
+        tenant: crate::store::TenantUrl,
+    },
     /// `ferry import` with neither `--to` nor `--env`.
     #[error("no destination: give --to URL or --env ENV")]
     NothingToImport,

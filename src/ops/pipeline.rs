@@ -4,7 +4,7 @@
 //! desired (git ref) → actual (the destination) → selection → plan::build → apply under the lock
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -41,6 +41,9 @@ pub struct PlanRequest {
     pub env: Option<String>,
     /// `--allow-deletes M`: how many deletes the deletion guards allow.
     pub allow_deletes: Option<usize>,
+    /// `--package FILE|ID`: plan a deployment package instead of the git revision (a file,
+    /// checked as `ferry import` checks it, or the id of one the destination keeps).
+    pub package: Option<String>,
 }
 
 /// A plan with everything it was made from, for applying it.
@@ -67,6 +70,9 @@ pub struct Planned {
     /// The values of the plan's secrets that their sources had here (`plan.secrets`), and the
     /// ones that had none.
     pub secret_values: secrets::SecretValues,
+    /// For a plan of a package the destination keeps: its id there, whose objects' deployment
+    /// statuses an apply sets.
+    pub package: Option<String>,
 }
 
 impl Planned {
@@ -217,6 +223,9 @@ pub fn make_plan_noting_uncommitted(
     request: &PlanRequest,
     ui: &mut dyn Ui,
 ) -> Result<(Planned, Option<String>)> {
+    if request.package.is_some() {
+        return Ok((make_plan(ctx, request, ui)?, None));
+    }
     let (planned, warning) = std::thread::scope(|scope| {
         let status = scope.spawn(|| uncommitted_warning(ctx, &request.revision));
         let started = std::time::Instant::now();
@@ -237,9 +246,148 @@ pub fn make_plan_noting_uncommitted(
 
 /// Reads both sides and builds the plan; says through `ui` how much of the repository it read.
 pub fn make_plan(ctx: &Context, request: &PlanRequest, ui: &mut dyn Ui) -> Result<Planned> {
+    if let Some(package) = &request.package {
+        let tenant = store::open(&request.to)?;
+        return make_package_plan(ctx, tenant.as_ref(), request, PackageRef::of(package), ui);
+    }
     let root = ctx.root_at(Some(&request.revision))?;
     let tenant = store::open(&request.to)?;
     make_plan_at(ctx, &root, tenant.as_ref(), request, ui)
+}
+
+/// Where `--package` finds a package: a file, or the id of one the destination keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PackageRef<'a> {
+    /// A package file, checked as `ferry import` checks it (nothing is written).
+    File(&'a std::path::Path),
+    /// The id (or a unique prefix of it) of a package the destination keeps.
+    Kept(&'a str),
+}
+
+impl<'a> PackageRef<'a> {
+    /// What `--package NAME` names: a file when one is there, else a kept package.
+    pub(crate) fn of(name: &'a str) -> Self {
+        let path = std::path::Path::new(name);
+        if path.is_file() {
+            PackageRef::File(path)
+        } else {
+            PackageRef::Kept(name)
+        }
+    }
+}
+
+/// [`make_plan`] of a package (`--package`).
+pub(crate) fn make_package_plan(
+    ctx: &Context,
+    tenant: &dyn store::Tenant,
+    request: &PlanRequest,
+    source: PackageRef<'_>,
+    ui: &mut dyn Ui,
+) -> Result<Planned> {
+    let base = ctx.root().unwrap_or_else(|_| ctx.start().to_path_buf());
+    let (unpacked, kept, path) = match source {
+        PackageRef::File(path) => {
+            let checked = super::package::check(
+                ctx,
+                &super::package::ImportOptions {
+                    file: path.to_path_buf(),
+                    to: Some(request.to.to_string()),
+                    env: request.env.clone(),
+                    credential_env: super::package::DEFAULT_CREDENTIAL_ENV.into(),
+                    // The plan says another cluster as it does for git (--require-same-cluster).
+                    allow_other_cluster: true,
+                },
+            )?;
+            (checked.unpacked, None, path.to_path_buf())
+        }
+        PackageRef::Kept(id) => {
+            let (id, unpacked) = super::package::kept(tenant, &request.to, id)?;
+            let label = std::path::PathBuf::from(format!("package {id}"));
+            (unpacked, Some(id), label)
+        }
+    };
+    let name = kept.clone().unwrap_or_else(|| path.display().to_string());
+    let env = request
+        .env
+        .as_deref()
+        .map(|n| super::package::package_environment(&unpacked.opened, n, &path))
+        .transpose()?;
+    let mut actual = store::actual::read_all(tenant)?;
+    actual.url = request.to.absolute();
+    let mut desired =
+        desired::package::desired(&unpacked, &name, actual.objects.iter().map(|o| o.guid));
+    ui.status(&format!(
+        "read {} object(s) of the {} package {}; {} destination object(s) are taken as they are",
+        desired.objects.len(),
+        unpacked.opened.manifest.mode,
+        &unpacked.opened.hash[..16],
+        desired.unchanged.len()
+    ));
+    let overlaid = match &env {
+        Some(env) => {
+            let unread = unread_of(&actual, &desired, &unpacked.registry);
+            Some(overlay::apply(
+                env,
+                &mut desired.objects,
+                &unpacked.registry,
+                &unread,
+            )?)
+        }
+        None => None,
+    };
+    let secret_values = match &overlaid {
+        Some(o) => secrets::read(ctx, &base, &o.secrets),
+        None => secrets::SecretValues::default(),
+    };
+    let mut options = request.options;
+    options.prune |= desired::package::prunes(&unpacked);
+    let plan = build_plan(
+        &mut desired,
+        &actual,
+        &unpacked.registry,
+        request,
+        options,
+        env.as_ref(),
+        env.as_ref(),
+        overlaid.as_ref(),
+        &secret_values,
+        tenant,
+    )?;
+    Ok(Planned {
+        plan,
+        objects: desired.objects,
+        registry: unpacked.registry,
+        blobs: HashMap::new(),
+        changed_only: None,
+        root: base,
+        environment: env,
+        content: None,
+        secret_values,
+        package: kept,
+    })
+}
+
+/// The destination objects a plan leaves unread (`desired.unchanged`), with their categories:
+/// where an overlay finds them.
+fn unread_of(
+    actual: &plan::Actual,
+    desired: &desired::Desired,
+    registry: &Registry,
+) -> Vec<(crate::model::Address, crate::kinds::Category)> {
+    actual
+        .objects
+        .iter()
+        .filter(|o| desired.unchanged.contains(&o.guid))
+        .filter_map(|o| {
+            let kind = registry.get(&o.kind)?;
+            let address = crate::model::Address {
+                kind: o.kind.clone(),
+                project: o.project.clone(),
+                name: o.name.clone(),
+            };
+            Some((address, kind.category))
+        })
+        .collect()
 }
 
 /// [`make_plan`] over the repository at `root` and the destination `tenant` (opened from
@@ -292,21 +440,7 @@ fn make_plan_at(
     let overlaid = match &env {
         Some(env) => {
             // The objects left unread are where the destination has them.
-            let unread: Vec<_> = read
-                .actual
-                .objects
-                .iter()
-                .filter(|o| desired.unchanged.contains(&o.guid))
-                .filter_map(|o| {
-                    let kind = read.registry.get(&o.kind)?;
-                    let address = crate::model::Address {
-                        kind: o.kind.clone(),
-                        project: o.project.clone(),
-                        name: o.name.clone(),
-                    };
-                    Some((address, kind.category))
-                })
-                .collect();
+            let unread = unread_of(&read.actual, &desired, &read.registry);
             Some(overlay::apply(
                 env,
                 &mut desired.objects,
@@ -335,21 +469,6 @@ fn make_plan_at(
     let mut actual = read.actual;
     // A saved plan names its destination wherever it is applied from.
     actual.url = request.to.absolute();
-    if selecting {
-        let graph = Graph::build(&desired.objects, &read.registry);
-        let chosen = choose(
-            &graph,
-            request.select.as_deref(),
-            request.exclude.as_deref(),
-        )?;
-        desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
-    }
-    let mut plan = plan::build(&desired, &actual, &read.registry, request.options)?;
-    plan.made_with.select = request.select.clone();
-    plan.made_with.exclude = request.exclude.clone();
-    plan.made_with.rollback_of = request.rollback_of.clone();
-    plan.made_with.env = request.env.clone();
-    plan.made_with.allow_deletes = request.allow_deletes;
     // A rollback plans an older revision, but the guards are the tenant's protection now: those
     // of the environment file at HEAD hold too (the stricter of both), so going back cannot
     // delete what HEAD protects.
@@ -357,38 +476,18 @@ fn make_plan_at(
         (Some(env), Some(_)) => Some(stricter(env, root, &request.revision)?),
         _ => None,
     };
-    check_guards(
-        &plan,
-        policy.as_ref().or(env.as_ref()),
-        request,
+    let plan = build_plan(
+        &mut desired,
         &actual,
-        &desired.objects,
         &read.registry,
+        request,
+        request.options,
+        env.as_ref(),
+        policy.as_ref().or(env.as_ref()),
+        overlaid.as_ref(),
+        &secret_values,
         tenant,
     )?;
-    if let (Some(env), Some(overlaid)) = (&env, &overlaid) {
-        mark_overrides(&mut plan, overlaid);
-        plan.environment = Some(plan::PlanEnvironment {
-            name: env.name.clone(),
-            file: env.path.clone(),
-            digest: env.digest.clone(),
-            overrides: overlaid.set.values().map(Vec::len).sum::<usize>()
-                + overlaid.unread_counts.0,
-            objects_overridden: overlaid.set.len() + overlaid.unread_counts.1,
-        });
-        let adopted: HashMap<Uuid, Uuid> = plan
-            .changes
-            .iter()
-            .filter_map(|c| Some((c.guid, c.old_guid?)))
-            .collect();
-        plan.secrets = secrets::planned(
-            &overlaid.secrets,
-            &secret_values,
-            tenant,
-            desired.selected.as_ref(),
-            &adopted,
-        )?;
-    }
     tracing::debug!(
         changes = plan.changes.len(),
         unchanged = plan.unchanged,
@@ -406,7 +505,76 @@ fn make_plan_at(
         environment: env,
         content,
         secret_values,
+        package: None,
     })
+}
+
+/// The plan of `desired` over `actual` for `request` (built with `options`): the selection,
+/// the deletion guards (those of `policy`), and the environment's overrides and secrets marked.
+#[allow(clippy::too_many_arguments)]
+fn build_plan(
+    desired: &mut desired::Desired,
+    actual: &plan::Actual,
+    registry: &Registry,
+    request: &PlanRequest,
+    options: Options,
+    env: Option<&Environment>,
+    policy: Option<&Environment>,
+    overlaid: Option<&overlay::Overlaid>,
+    secret_values: &secrets::SecretValues,
+    tenant: &dyn store::Tenant,
+) -> Result<Plan> {
+    let selecting = request.select.is_some() || request.exclude.is_some();
+    if selecting {
+        let graph = Graph::build(&desired.objects, registry);
+        let chosen = choose(
+            &graph,
+            request.select.as_deref(),
+            request.exclude.as_deref(),
+        )?;
+        desired.selected = Some(chosen.iter().map(|a| a.to_string()).collect());
+    }
+    let mut plan = plan::build(desired, actual, registry, options)?;
+    // A package's own deletions are no `--prune` of the request's.
+    plan.made_with.options = request.options;
+    plan.made_with.select = request.select.clone();
+    plan.made_with.exclude = request.exclude.clone();
+    plan.made_with.rollback_of = request.rollback_of.clone();
+    plan.made_with.env = request.env.clone();
+    plan.made_with.allow_deletes = request.allow_deletes;
+    check_guards(
+        &plan,
+        policy,
+        request,
+        actual,
+        &desired.objects,
+        registry,
+        tenant,
+    )?;
+    if let (Some(env), Some(overlaid)) = (env, overlaid) {
+        mark_overrides(&mut plan, overlaid);
+        plan.environment = Some(plan::PlanEnvironment {
+            name: env.name.clone(),
+            file: env.path.clone(),
+            digest: env.digest.clone(),
+            overrides: overlaid.set.values().map(Vec::len).sum::<usize>()
+                + overlaid.unread_counts.0,
+            objects_overridden: overlaid.set.len() + overlaid.unread_counts.1,
+        });
+        let adopted: HashMap<Uuid, Uuid> = plan
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.guid, c.old_guid?)))
+            .collect();
+        plan.secrets = secrets::planned(
+            &overlaid.secrets,
+            secret_values,
+            tenant,
+            desired.selected.as_ref(),
+            &adopted,
+        )?;
+    }
+    Ok(plan)
 }
 
 /// `env` (read at `revision`) with the guards of the same environment's file at HEAD added:
@@ -506,6 +674,9 @@ pub fn planned_from_saved(
     path: &std::path::Path,
     saved: plan::file::Saved,
 ) -> Result<Planned> {
+    if saved.plan.source.kind == "package" {
+        return planned_from_saved_package(ctx, path, saved);
+    }
     let commit = saved.plan.source.id.clone();
     let root = match (ctx.repo_flag(), &saved.plan.source.repository) {
         (Some(_), _) | (None, None) => ctx.root_at(Some(&commit))?,
@@ -528,6 +699,7 @@ pub fn planned_from_saved(
         rollback_of: made_with.rollback_of.clone(),
         env: made_with.env.clone(),
         allow_deletes: made_with.allow_deletes,
+        package: None,
     };
     // A rollback plan goes back to a deployment that applied exactly its commit.
     if let Some(key) = &request.rollback_of {
@@ -545,7 +717,7 @@ pub fn planned_from_saved(
         }
     }
     // Made again quietly: how much it read is not news to whoever applies a saved plan.
-    let mut planned = make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default())
+    let planned = make_plan_at(ctx, &root, tenant, &request, &mut super::Silent::default())
         .map_err(|e| match e {
             Error::Repo(e) => Error::PlanCommit {
                 commit: commit.clone(),
@@ -553,6 +725,69 @@ pub fn planned_from_saved(
             },
             other => other,
         })?;
+    compare_saved(path, &saved, planned, tenant, &request.to, commit)
+}
+
+/// A saved plan of a package, made again from the package the destination keeps (found by its
+/// hash): [`planned_from_saved`].
+fn planned_from_saved_package(
+    ctx: &Context,
+    path: &std::path::Path,
+    saved: plan::file::Saved,
+) -> Result<Planned> {
+    let hash = saved.plan.source.id.clone();
+    let url = saved.plan.destination.url.clone();
+    let tenant = store::open(&url)?;
+    let tenant = tenant.as_ref();
+    if tenant.facts()? != saved.plan.destination.facts {
+        apply::recheck(&saved.plan, tenant)?;
+    }
+    let kept = tenant.packages()?;
+    let label = saved.plan.source.revision.as_deref();
+    let Some(id) = kept
+        .iter()
+        .filter(|p| p.hash == hash)
+        .max_by_key(|p| Some(p.id.as_str()) == label)
+        .map(|p| p.id.clone())
+    else {
+        return Err(Error::PlanPackageGone {
+            path: path.to_path_buf(),
+            hash,
+            tenant: url,
+        });
+    };
+    let made_with = &saved.plan.made_with;
+    let request = PlanRequest {
+        to: url.clone(),
+        revision: String::new(),
+        options: made_with.options,
+        select: made_with.select.clone(),
+        exclude: made_with.exclude.clone(),
+        rollback_of: None,
+        env: made_with.env.clone(),
+        allow_deletes: made_with.allow_deletes,
+        package: Some(id.clone()),
+    };
+    let planned = make_package_plan(
+        ctx,
+        tenant,
+        &request,
+        PackageRef::Kept(&id),
+        &mut super::Silent::default(),
+    )?;
+    compare_saved(path, &saved, planned, tenant, &url, hash)
+}
+
+/// Refuses a plan made again (`planned`) that differs from the saved one in anything apply
+/// would act on or record, or whose destination changed since.
+fn compare_saved(
+    path: &std::path::Path,
+    saved: &plan::file::Saved,
+    mut planned: Planned,
+    tenant: &dyn store::Tenant,
+    url: &TenantUrl,
+    commit: String,
+) -> Result<Planned> {
     let again = &mut planned.plan;
     again.source.repository = saved.plan.source.repository.clone();
     again.source.revision = saved.plan.source.revision.clone();
@@ -560,7 +795,7 @@ pub fn planned_from_saved(
         if let Some((deployment, at)) = tenant.applied_plan(&saved.hash)? {
             return Err(Error::AlreadyApplied {
                 path: path.to_path_buf(),
-                tenant: request.to.clone(),
+                tenant: url.clone(),
                 deployment,
                 at,
             });
@@ -602,6 +837,15 @@ pub fn check_gate(planned: &Planned) -> Result<bool> {
     };
     if planned.plan.made_with.rollback_of.is_some() {
         return Ok(false);
+    }
+    // A package's environment is the package's copy of its file; no repository's HEAD adds to it.
+    if planned.plan.source.kind == "package" {
+        if env.requires.is_empty() {
+            return Ok(false);
+        }
+        return Err(Error::PackageGate {
+            env: env.name.clone(),
+        });
     }
     // The gate of the file at HEAD holds too: deploying an older revision (or a branch) whose
     // file had no `requires` must not pass around it.
@@ -705,7 +949,11 @@ pub fn apply_planned(
     }
     };
     let done = session::with_lock(tenant.as_mut(), options, &mut on_event, |tenant, actor| {
-        apply::apply(
+        if let Some(id) = &planned.package {
+            // What `package show` reports while the deployment runs (its own transaction).
+            set_package_statuses(tenant, id, &planned.plan, None)?;
+        }
+        let done = apply::apply(
             &planned.plan,
             plan_hash,
             &planned.objects,
@@ -715,9 +963,73 @@ pub fn apply_planned(
             &planned.secret_values,
             tenant,
             actor,
-        )
+        );
+        if let Some(id) = &planned.package {
+            // Still under the lock: what `package show` reports of this deployment.
+            set_package_statuses(
+                tenant,
+                id,
+                &planned.plan,
+                Some(done.as_ref().map(|d| &d.deployment)),
+            )?;
+        }
+        done
     })?;
     Ok(done.deployment)
+}
+
+/// Sets the deployment status of the objects of the kept package `id` that `plan` deploys:
+/// `deploying` before the deployment (`done` is `None`), then its result. An object the plan
+/// left as it was already is as the package has it (`succeeded`), unless `--select`/`--exclude`
+/// left it out (its status stays). A deployment that failed fails every object it was to
+/// change, with its error.
+fn set_package_statuses(
+    tenant: &mut dyn store::Tenant,
+    id: &str,
+    plan: &Plan,
+    done: Option<std::result::Result<&Deployment, &apply::ApplyError>>,
+) -> std::result::Result<(), apply::ApplyError> {
+    let Some(kept) = tenant.package(id)? else {
+        return Ok(());
+    };
+    let changed: HashSet<Uuid> = plan.changes.iter().map(|c| c.guid).collect();
+    let skipped: HashSet<&str> = plan.skipped.iter().map(String::as_str).collect();
+    let results: HashMap<Uuid, &crate::store::DeploymentResult> = match done {
+        Some(Ok(d)) => d.results.iter().map(|r| (r.guid, r)).collect(),
+        _ => HashMap::new(),
+    };
+    let selecting = plan.made_with.select.is_some() || plan.made_with.exclude.is_some();
+    let objects: Vec<store::PackageObject> = kept
+        .objects
+        .into_iter()
+        .filter_map(|mut o| {
+            let in_plan = changed.contains(&o.guid);
+            if !in_plan && (selecting || skipped.contains(o.address.as_str())) {
+                return None;
+            }
+            match done {
+                None if in_plan => o.status = "deploying".into(),
+                None => return None,
+                Some(Ok(d)) => {
+                    let result = results.get(&o.guid);
+                    o.status = match result.map(|r| r.status.as_str()) {
+                        Some("skipped") | None => "succeeded".into(),
+                        Some(other) => other.to_string(),
+                    };
+                    o.message = result.and_then(|r| r.message.clone());
+                    o.deployment_id = Some(d.id.clone());
+                }
+                Some(Err(_)) if !in_plan => return None,
+                Some(Err(e)) => {
+                    o.status = "failed".into();
+                    o.message = Some(e.to_string());
+                }
+            }
+            Some(o)
+        })
+        .collect();
+    tenant.set_package_statuses(id, &objects)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -785,6 +1097,7 @@ mod tests {
             rollback_of: None,
             env: None,
             allow_deletes: None,
+            package: None,
         }
     }
 

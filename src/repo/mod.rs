@@ -26,7 +26,8 @@ pub use commit::{commit_files, Staging};
 pub use disk::Disk;
 pub use init::{enclosing_repository, init, refresh_schemas, GitChoice, InitReport};
 pub use snapshot::{
-    blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, BlobKey, Snapshot,
+    blob_key, registry_for, snapshot, snapshot_at, snapshot_kinds, snapshot_without_objects,
+    BlobKey, Snapshot,
 };
 pub use status::{commit_id, uncommitted_objects, FileState, Uncommitted};
 
@@ -175,6 +176,11 @@ pub fn git_root(start: &Path) -> Option<PathBuf> {
 }
 
 fn open(root: &Path) -> Result<git2::Repository, RepoError> {
+    // libgit2 hashes every object it reads again to check its id; git itself does not (the
+    // pack's checksums cover the bytes). In a folder of 100,000 object files that is one
+    // multi-megabyte tree hashed on every read: the whole cost of a small incremental package.
+    static NO_REHASH: std::sync::Once = std::sync::Once::new();
+    NO_REHASH.call_once(|| git2::opts::strict_hash_verification(false));
     git2::Repository::discover(root).map_err(|_| RepoError::NotGit {
         path: root.to_path_buf(),
     })

@@ -139,6 +139,25 @@ pub fn snapshot_at(
     revision: &str,
     skip: &dyn Fn(&str, &BlobKey) -> bool,
 ) -> Result<Snapshot, RepoError> {
+    snapshot_of(root, revision, Some(skip))
+}
+
+/// The repository at a revision without its object files: `ferry.toml`, the kind schemas and
+/// the commit id, without listing `objects/` (what an incremental package needs besides the
+/// changed files, at a cost that does not grow with the repository).
+pub fn snapshot_without_objects(root: &Path, revision: &str) -> Result<Snapshot, RepoError> {
+    snapshot_of(root, revision, None)
+}
+
+/// Which object files [`snapshot_at`] leaves unread, given each file's path and blob id.
+type Skip<'a> = dyn Fn(&str, &BlobKey) -> bool + 'a;
+
+/// [`snapshot_at`], or with `skip` `None` [`snapshot_without_objects`].
+fn snapshot_of(
+    root: &Path,
+    revision: &str,
+    skip: Option<&Skip<'_>>,
+) -> Result<Snapshot, RepoError> {
     let repo = open(root)?;
     let git = |action| git_error(root, action);
     let (tree, commit_id) = revision_tree(&repo, root, revision)?;
@@ -184,7 +203,7 @@ pub fn snapshot_at(
                     .as_bytes()
                     .try_into()
                     .expect("git object ids are 20 bytes");
-                if may_skip && skip(&path, &key) {
+                if may_skip && skip.is_some_and(|skip| skip(&path, &key)) {
                     skipped.borrow_mut().push((path, key));
                     return git2::TreeWalkResult::Ok;
                 }
@@ -215,7 +234,10 @@ pub fn snapshot_at(
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     };
-    let objects = read_dir(OBJECTS_DIR, true)?;
+    let objects = match skip {
+        Some(_) => read_dir(OBJECTS_DIR, true)?,
+        None => Vec::new(),
+    };
     let kind_files = read_dir(KINDS_DIR, false)?;
     let mut skipped = skipped.into_inner();
     skipped.sort();

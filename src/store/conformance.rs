@@ -661,6 +661,8 @@ fn packages_are_kept_and_expire(s: &mut Store) {
             kind: "data_source".into(),
             change: "create".into(),
             status: "pending".into(),
+            deployment_id: None,
+            message: None,
         }],
     };
     assert!(t.store_package(&package("p1", T0), T0).unwrap().is_empty());
@@ -674,6 +676,13 @@ fn packages_are_kept_and_expire(s: &mut Store) {
             .collect::<Vec<_>>(),
         ["p2", "p1"]
     );
+    // A deployment from the package sets its objects' statuses.
+    let mut done = package("p2", T1).objects;
+    done[0].status = "succeeded".into();
+    done[0].deployment_id = Some("d1".into());
+    done[0].message = Some("why".into());
+    t.set_package_statuses("p2", &done).unwrap();
+    assert_eq!(t.package("p2").unwrap().unwrap().objects, done);
     let removed = t.store_package(&package("p3", T2), T1).unwrap();
     assert_eq!(
         removed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),

@@ -218,6 +218,13 @@ pub trait Tenant {
     /// Replaces every table a copy carries with `rows` (one per [`copy::TABLES`] entry), in one
     /// transaction; for `ferry tenant copy` into a tenant that holds nothing.
     fn load_tables(&mut self, rows: &[copy::Rows]) -> Result<(), StoreError>;
+    /// Sets the deployment status, deployment and message of the objects of package `id` named
+    /// by GUID in `objects` (their other fields are not read), in one transaction.
+    fn set_package_statuses(
+        &mut self,
+        id: &str,
+        objects: &[PackageObject],
+    ) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -336,6 +336,10 @@ pub struct PackageObject {
     pub change: String,
     /// `pending`, `deploying`, `succeeded`, `failed` or `succeeded_with_risks`.
     pub status: String,
+    /// The deployment that set the status.
+    pub deployment_id: Option<String>,
+    /// Why it failed, or the risk it carried.
+    pub message: Option<String>,
 }
 
 /// A kept package without its bytes.

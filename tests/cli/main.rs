@@ -17,6 +17,7 @@ mod object;
 mod output;
 mod overlay;
 mod package;
+mod package_deploy;
 mod plan;
 mod postgres;
 mod quickstart;

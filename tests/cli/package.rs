@@ -7,19 +7,19 @@ use std::path::{Path, PathBuf};
 use crate::common::{git, stderr, stdout, tenant_at, TestEnv};
 use crate::plan::promoted_setup;
 
-const CREDENTIAL: &str = "a-shared-deployment-credential-0123";
-const VAR: &str = "FERRY_DEPLOYMENT_CREDENTIAL";
+pub(crate) const CREDENTIAL: &str = "a-shared-deployment-credential-0123";
+pub(crate) const VAR: &str = "FERRY_DEPLOYMENT_CREDENTIAL";
 
 /// The example exported into `repo/` and committed, and a prod tenant configured with the shared
 /// credential; returns prod's URL.
-fn setup(env: &TestEnv) -> String {
+pub(crate) fn setup(env: &TestEnv) -> String {
     let (_, prod) = promoted_setup(env);
     configure(env, &prod, CREDENTIAL);
     prod
 }
 
 /// Sets `url`'s deployment credential.
-fn configure(env: &TestEnv, url: &str, credential: &str) {
+pub(crate) fn configure(env: &TestEnv, url: &str, credential: &str) {
     env.ferry()
         .args(["tenant", "settings", url, "--credential-env", VAR])
         .env(VAR, credential)
@@ -28,7 +28,7 @@ fn configure(env: &TestEnv, url: &str, credential: &str) {
 }
 
 /// `ferry package -o FILE ARGS` run in `repo/` with the credential.
-fn package(env: &TestEnv, file: &str, args: &[&str]) -> PathBuf {
+pub(crate) fn package(env: &TestEnv, file: &str, args: &[&str]) -> PathBuf {
     env.ferry()
         .args(["package", "-o"])
         .arg(env.path().join(file))
@@ -41,7 +41,7 @@ fn package(env: &TestEnv, file: &str, args: &[&str]) -> PathBuf {
 }
 
 /// `ferry import FILE ARGS` with the credential.
-fn import(env: &TestEnv, file: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+pub(crate) fn import(env: &TestEnv, file: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
     env.ferry()
         .arg("import")
         .arg(file)
@@ -51,7 +51,7 @@ fn import(env: &TestEnv, file: &Path, args: &[&str]) -> assert_cmd::assert::Asse
 }
 
 /// The tenant file at `url` (`sqlite:PATH`).
-fn db(env: &TestEnv, url: &str) -> PathBuf {
+pub(crate) fn db(env: &TestEnv, url: &str) -> PathBuf {
     let path = Path::new(url.strip_prefix("sqlite:").unwrap());
     if path.is_absolute() {
         path.to_path_buf()
@@ -87,7 +87,7 @@ fn refused(
 }
 
 /// The ids of the packages `url` keeps.
-fn kept_packages(env: &TestEnv, url: &str) -> Vec<String> {
+pub(crate) fn kept_packages(env: &TestEnv, url: &str) -> Vec<String> {
     let url = ferry::store::TenantUrl::Sqlite(db(env, url));
     let tenant = ferry::store::open(&url).unwrap();
     tenant
@@ -106,6 +106,44 @@ fn top_level(env: &TestEnv) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Commits four changes in `repo/`: one object modified, one renamed (and the one referring to
+/// it modified), one deleted.
+pub(crate) fn four_changes(env: &TestEnv) {
+    let repo = env.path().join("repo");
+    let vat = "repo/objects/global/global_variable/vat_rate_default.toml";
+    let text = env
+        .read(vat)
+        .replace("description = \"", "description = \"edited ");
+    env.write(vat, &text);
+    let word = "objects/standard/word_root";
+    git(
+        &repo,
+        &[
+            "mv",
+            &format!("{word}/chnl.toml"),
+            &format!("{word}/channel.toml"),
+        ],
+    );
+    let renamed = env
+        .read(&format!("repo/{word}/channel.toml"))
+        .replace("name = \"chnl\"", "name = \"channel\"");
+    env.write(&format!("repo/{word}/channel.toml"), &renamed);
+    let std_file = "repo/objects/standard/data_standard/pay_chnl_cd.toml";
+    let text = env
+        .read(std_file)
+        .replace("\"word_root/chnl\"", "\"word_root/channel\"");
+    env.write(std_file, &text);
+    git(
+        &repo,
+        &[
+            "rm",
+            "-q",
+            "objects/architecture/business_activity/order_to_cash.toml",
+        ],
+    );
+    git(&repo, &["commit", "-qam", "four changes"]);
 }
 
 fn manifest(file: &Path) -> ferry::package::Manifest {
@@ -169,38 +207,7 @@ fn full_incremental_and_selection_packages_list_with_tar_and_import() {
         .current_dir(&repo)
         .assert()
         .success();
-    let vat = "repo/objects/global/global_variable/vat_rate_default.toml";
-    let text = env
-        .read(vat)
-        .replace("description = \"", "description = \"edited ");
-    env.write(vat, &text);
-    let word = "objects/standard/word_root";
-    git(
-        &repo,
-        &[
-            "mv",
-            &format!("{word}/chnl.toml"),
-            &format!("{word}/channel.toml"),
-        ],
-    );
-    let renamed = env
-        .read(&format!("repo/{word}/channel.toml"))
-        .replace("name = \"chnl\"", "name = \"channel\"");
-    env.write(&format!("repo/{word}/channel.toml"), &renamed);
-    let std_file = "repo/objects/standard/data_standard/pay_chnl_cd.toml";
-    let text = env
-        .read(std_file)
-        .replace("\"word_root/chnl\"", "\"word_root/channel\"");
-    env.write(std_file, &text);
-    git(
-        &repo,
-        &[
-            "rm",
-            "-q",
-            "objects/architecture/business_activity/order_to_cash.toml",
-        ],
-    );
-    git(&repo, &["commit", "-qam", "four changes"]);
+    four_changes(&env);
     env.ferry()
         .args(["validate"])
         .current_dir(&repo)

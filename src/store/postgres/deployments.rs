@@ -394,7 +394,7 @@ pub(super) fn package(t: &PgTenant, id: &str) -> Result<Option<StoredPackage>, S
     };
     for r in t.rows(
         "read package",
-        "SELECT guid, address, kind, change, status FROM package_objects
+        "SELECT guid, address, kind, change, status, deployment_id, message FROM package_objects
          WHERE package_id = $1 ORDER BY address, guid",
         &[&id],
     )? {
@@ -404,7 +404,32 @@ pub(super) fn package(t: &PgTenant, id: &str) -> Result<Option<StoredPackage>, S
             kind: r.get(2),
             change: r.get(3),
             status: r.get(4),
+            deployment_id: r.get(5),
+            message: r.get(6),
         });
     }
     Ok(Some(p))
+}
+
+/// See [`crate::store::Tenant::set_package_statuses`]: one statement for all the objects.
+pub(super) fn set_package_statuses(
+    t: &mut PgTenant,
+    id: &str,
+    objects: &[PackageObject],
+) -> Result<(), StoreError> {
+    let guids: Vec<String> = objects.iter().map(|o| o.guid.to_string()).collect();
+    let statuses: Vec<&str> = objects.iter().map(|o| o.status.as_str()).collect();
+    let deployments: Vec<Option<&str>> =
+        objects.iter().map(|o| o.deployment_id.as_deref()).collect();
+    let messages: Vec<Option<&str>> = objects.iter().map(|o| o.message.as_deref()).collect();
+    t.in_write(|tx, url| {
+        tx.execute(
+            "UPDATE package_objects p SET status = x.s, deployment_id = x.d, message = x.m
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x (g, s, d, m)
+             WHERE p.package_id = $1 AND p.guid = x.g",
+            &[&id, &guids, &statuses, &deployments, &messages],
+        )
+        .map_err(pg_err(url, "set package statuses"))?;
+        Ok(())
+    })
 }

@@ -446,6 +446,14 @@ impl Tenant for PgTenant {
         deployments::package(self, id)
     }
 
+    fn set_package_statuses(
+        &mut self,
+        id: &str,
+        objects: &[super::PackageObject],
+    ) -> Result<(), StoreError> {
+        deployments::set_package_statuses(self, id, objects)
+    }
+
     fn table_rows(&self, table: &copy::Table) -> Result<copy::Rows, StoreError> {
         let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
         let rows = self.rows(

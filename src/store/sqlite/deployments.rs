@@ -386,6 +386,36 @@ pub(super) fn store_package(
     Ok(removed)
 }
 
+/// See [`crate::store::Tenant::set_package_statuses`].
+pub(super) fn set_package_statuses(
+    t: &mut SqliteTenant,
+    id: &str,
+    objects: &[PackageObject],
+) -> Result<(), StoreError> {
+    let path = t.path.clone();
+    let err = |e| db(&path, "set package statuses", e);
+    let tx = t.begin()?;
+    {
+        let mut stmt = tx
+            .prepare(
+                "UPDATE package_objects SET status = ?3, deployment_id = ?4, message = ?5
+                 WHERE package_id = ?1 AND guid = ?2",
+            )
+            .map_err(err)?;
+        for o in objects {
+            stmt.execute(params![
+                id,
+                o.guid.to_string(),
+                o.status,
+                o.deployment_id,
+                o.message
+            ])
+            .map_err(err)?;
+        }
+    }
+    commit(tx, &path)
+}
+
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PackageSummary> {
     Ok(PackageSummary {
         id: r.get(0)?,
@@ -443,7 +473,7 @@ pub(super) fn package(t: &SqliteTenant, id: &str) -> Result<Option<StoredPackage
     let mut stmt = t
         .conn
         .prepare(
-            "SELECT guid, address, kind, change, status FROM package_objects
+            "SELECT guid, address, kind, change, status, deployment_id, message FROM package_objects
              WHERE package_id = ?1 ORDER BY address, guid",
         )
         .map_err(&err)?;
@@ -455,17 +485,21 @@ pub(super) fn package(t: &SqliteTenant, id: &str) -> Result<Option<StoredPackage
                 r.get(2)?,
                 r.get(3)?,
                 r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
             ))
         })
         .map_err(&err)?;
     for row in rows {
-        let (guid, address, kind, change, status) = row.map_err(&err)?;
+        let (guid, address, kind, change, status, deployment_id, message) = row.map_err(&err)?;
         p.objects.push(PackageObject {
             guid: parse_guid(&t.path, &guid)?,
             address,
             kind,
             change,
             status,
+            deployment_id,
+            message,
         });
     }
     Ok(Some(p))
@@ -716,6 +750,8 @@ mod tests {
                             kind: "word_root".into(),
                             change: "carried".into(),
                             status: "pending".into(),
+                            deployment_id: None,
+                            message: None,
                         }],
                     },
                     "2026-01-01T00:00:00Z",

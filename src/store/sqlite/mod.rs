@@ -515,6 +515,14 @@ impl Tenant for SqliteTenant {
         }
         commit(tx, &path)
     }
+
+    fn set_package_statuses(
+        &mut self,
+        id: &str,
+        objects: &[super::PackageObject],
+    ) -> Result<(), StoreError> {
+        deployments::set_package_statuses(self, id, objects)
+    }
 }
 
 #[cfg(test)]
