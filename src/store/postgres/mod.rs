@@ -670,6 +670,44 @@ mod tests {
         );
     }
 
+    /// Whether the connection `url` names is encrypted, as the server says.
+    fn encrypted(url: &str) -> Result<bool, StoreError> {
+        let url = TenantUrl::parse(url).unwrap();
+        let TenantUrl::Postgres(pg) = &url else {
+            unreachable!()
+        };
+        let (mut client, _) = connect::connect(&url, pg)?;
+        Ok(client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0))
+    }
+
+    #[test]
+    fn sslmode_is_honoured_over_tls_with_rustls() {
+        let Some(base) = postgres_url() else {
+            return;
+        };
+        let Ok(ca) = std::env::var("FERRY_TEST_POSTGRES_CA") else {
+            eprintln!("skipped: the test server has no TLS (FERRY_TEST_POSTGRES_CA is not set)");
+            return;
+        };
+        let base = base.split('?').next().unwrap().to_string();
+        assert!(!encrypted(&format!("{base}?sslmode=disable")).unwrap());
+        assert!(encrypted(&format!("{base}?sslmode=prefer")).unwrap());
+        assert!(encrypted(&format!("{base}?sslmode=require")).unwrap());
+        assert!(encrypted(&format!("{base}?sslmode=verify-full&sslrootcert={ca}")).unwrap());
+        // verify-full checks the certificate: not one of the web's roots.
+        let e = encrypted(&format!("{base}?sslmode=verify-full")).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Connect { message, .. } if message.contains("UnknownIssuer")),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn a_wrong_password_is_refused_without_being_shown() {
         let Some(base) = postgres_url() else {
