@@ -8,7 +8,7 @@
 //! objects (selectors match, fields are `env_specific`, values fit the kind's schema). Problems
 //! are sorted by file and line, so the same repository always gives the same report.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use serde_json::Value;
@@ -709,6 +709,7 @@ pub fn check_environments(
 ) -> Vec<Problem> {
     use crate::desired::{environment, overlay};
     let mut problems = Vec::new();
+    let mut gates: BTreeMap<String, Vec<(String, usize)>> = BTreeMap::new();
     let hint =
         "fix the environment file at the line shown (its schema: schemas/environment.schema.json)";
     let problem = |path: &str, line: usize, message: String| Problem {
@@ -744,6 +745,7 @@ pub fn check_environments(
                     .map(|p| problem(&e.path, p.line, p.message)),
             );
         }
+        gates.insert(name.clone(), env.requires.clone());
         // The gate names environments by their files.
         for (required, line) in &env.requires {
             if !known.contains(required) {
@@ -758,9 +760,48 @@ pub fn check_environments(
             }
         }
     }
+    // A gate cycle (test requires prod, prod requires test) can never be met.
+    for cycle in gate_cycles(&gates) {
+        let line = gates[&cycle[0]]
+            .iter()
+            .find(|(n, _)| *n == cycle[1 % cycle.len()])
+            .map_or(0, |(_, l)| *l);
+        let mut names = cycle.clone();
+        names.push(cycle[0].clone());
+        problems.push(problem(
+            &environment::path_of(&cycle[0]),
+            line,
+            format!(
+                "the promotion gates form a cycle ({}): no environment of it can ever be deployed; remove one of the `requires`",
+                names.join(" requires ")
+            ),
+        ));
+    }
     problems
         .sort_by(|a, b| (&a.path, a.position, &a.message).cmp(&(&b.path, b.position, &b.message)));
     problems
+}
+
+/// The cycles among environments' `requires`, each once, starting at its smallest name.
+fn gate_cycles(gates: &BTreeMap<String, Vec<(String, usize)>>) -> Vec<Vec<String>> {
+    let mut cycles = std::collections::BTreeSet::new();
+    for start in gates.keys() {
+        // Depth-first from `start`, along paths of names greater than it (so each cycle is
+        // found from its smallest member only).
+        let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+        while let Some((at, path)) = stack.pop() {
+            for (next, _) in gates.get(&at).map(Vec::as_slice).unwrap_or_default() {
+                if next == start {
+                    cycles.insert(path.clone());
+                } else if next > start && !path.contains(next) && gates.contains_key(next) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next.clone(), longer));
+                }
+            }
+        }
+    }
+    cycles.into_iter().collect()
 }
 
 /// A problem for every dependency cycle among `objects`.
@@ -785,5 +826,38 @@ fn check_cycles(
             message: format!("dependency cycle: {}", chain.join(" → ")),
             hint: Some("objects cannot depend on themselves, even through others: remove one of these references".into()),
         });
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    fn gates(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<(String, usize)>> {
+        pairs
+            .iter()
+            .map(|(n, r)| {
+                (
+                    n.to_string(),
+                    r.iter().map(|x| (x.to_string(), 1)).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_gate_cycle_is_found_once_from_its_smallest_name() {
+        let found = gate_cycles(&gates(&[
+            ("dev", &[]),
+            ("test", &["dev", "prod"]),
+            ("prod", &["test"]),
+            ("solo", &["solo"]),
+            ("a", &["b"]),
+            ("b", &["c"]),
+            ("c", &["a", "missing"]),
+        ]));
+        let names: Vec<String> = found.iter().map(|c| c.join(">")).collect();
+        assert_eq!(names, ["a>b>c", "prod>test", "solo"]);
+        assert!(gate_cycles(&gates(&[("test", &["dev"]), ("prod", &["test"])])).is_empty());
     }
 }

@@ -114,17 +114,31 @@ pub fn read(ctx: &Context, root: &Path, needed: &[NeededSecret]) -> SecretValues
     found
 }
 
+/// The largest secret file read (a certificate, a keytab or a key file is far smaller): a
+/// larger one is refused, not read into memory.
+pub const MAX_SECRET_FILE: u64 = 1024 * 1024;
+
 /// A file's bytes as a secret value; `Err` says why there is none.
 fn read_file(root: &Path, path: &str) -> Result<Secret, String> {
+    use std::io::Read;
     let at = root.join(path);
+    let too_big =
+        || format!("is larger than {MAX_SECRET_FILE} bytes, the most a secret file may hold");
     match std::fs::metadata(&at) {
         Ok(m) if !m.is_file() => return Err("is not a regular file".to_string()),
+        Ok(m) if m.len() > MAX_SECRET_FILE => return Err(too_big()),
         Ok(_) => {}
         Err(e) => return Err(format!("cannot be read: {e}")),
     }
-    std::fs::read(&at)
-        .map(Secret::from_bytes)
-        .map_err(|e| format!("cannot be read: {e}"))
+    let mut bytes = Vec::new();
+    // Read at most one byte past the limit: a file that grew since is refused all the same.
+    std::fs::File::open(&at)
+        .and_then(|f| f.take(MAX_SECRET_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(too_big());
+    }
+    Ok(Secret::from_bytes(bytes))
 }
 
 /// What the plan says of each needed secret of the objects it covers (`selected`, when a
@@ -194,4 +208,22 @@ pub fn planned(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_file_past_the_limit_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ok.pem"), b"-----BEGIN-----").unwrap();
+        let big = vec![b'x'; MAX_SECRET_FILE as usize + 1];
+        std::fs::write(dir.path().join("big.pem"), big).unwrap();
+        assert!(read_file(dir.path(), "ok.pem").is_ok());
+        let why = read_file(dir.path(), "big.pem").unwrap_err();
+        assert!(why.contains("is larger than 1048576 bytes"), "{why}");
+        let why = read_file(dir.path(), ".").unwrap_err();
+        assert_eq!(why, "is not a regular file");
+    }
 }

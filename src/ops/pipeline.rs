@@ -310,8 +310,12 @@ pub(crate) fn make_package_plan(
     let env = request
         .env
         .as_deref()
-        .map(|n| super::package::package_environment(&unpacked.opened, n, &path))
+        .map(|n| super::package::package_environment(ctx, &unpacked.opened, n, &path))
         .transpose()?;
+    if let Some((env, origin)) = &env {
+        ui.status(&format!("environment {} from {origin}", env.name));
+    }
+    let env = env.map(|(env, _)| env);
     let mut actual = store::actual::read_all(tenant)?;
     actual.url = request.to.absolute();
     let mut desired =

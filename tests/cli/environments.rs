@@ -555,3 +555,27 @@ fn diff_through_an_environment_shows_what_changes_there() {
     );
     assert!(said.contains("no environment `staging`"), "{said}");
 }
+
+/// Promotion gates that require each other (prod requires test, test requires prod) can never
+/// be met: `ferry validate` names the cycle at the line of the `requires`.
+#[test]
+fn validate_refuses_promotion_gates_that_form_a_cycle() {
+    let env = TestEnv::new();
+    let repo = environments_setup(&env);
+    env.write(
+        "repo/environments/test.toml",
+        &TEST.replace("tenant = ", "requires = [\"prod\"]\ntenant = "),
+    );
+    env.write(
+        "repo/environments/prod.toml",
+        &PROD.replace("tenant = ", "requires = [\"test\"]\ntenant = "),
+    );
+    let said = env.run(env.ferry().args(["validate"]).current_dir(&repo));
+    assert!(said.starts_with("exit: 1\n"), "{said}");
+    assert!(
+        said.contains("environments/prod.toml:")
+            && said.contains("the promotion gates form a cycle (prod requires test requires prod)"),
+        "{said}"
+    );
+    assert_eq!(said.matches("form a cycle").count(), 1, "{said}");
+}

@@ -561,6 +561,42 @@ fn a_reference_that_resolves_nowhere_is_refused_by_check_7() {
 }
 
 #[test]
+fn a_deletion_an_unchanged_destination_object_still_refers_to_is_refused_by_check_7() {
+    let env = TestEnv::new();
+    let prod = setup(&env);
+    env.ferry()
+        .args(["apply", "--to", &prod, "--auto-approve"])
+        .current_dir(env.path().join("repo"))
+        .assert()
+        .success();
+    // In the destination only, a fact table comes to refer to the activity the package deletes.
+    let got = env
+        .ferry()
+        .args(["object", "get", "--tenant", &prod])
+        .arg("logical_fact_table/retail_dw/fct_payment")
+        .assert()
+        .success();
+    let edited = stdout(&got).replace(
+        "business_activity = \"business_activity/pay_order\"",
+        "business_activity = \"business_activity/order_to_cash\"",
+    );
+    env.write("fct_payment.toml", &edited);
+    env.ferry()
+        .args(["object", "put", "--tenant", &prod, "fct_payment.toml"])
+        .assert()
+        .success();
+    four_changes(&env);
+    let inc = package(&env, "inc.dp", &["--since", "HEAD~1"]);
+    let err = refused(&env, &prod, "check 7 (references)", || {
+        import(&env, &inc, &["--to", &prod])
+    });
+    assert!(
+        err.contains("logical_fact_table/retail_dw/fct_payment → business_activity/order_to_cash: the package deletes business_activity/order_to_cash, which logical_fact_table/retail_dw/fct_payment in tenant"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_secret_without_a_source_value_is_refused_by_check_8() {
     let env = TestEnv::new();
     let prod = setup(&env);

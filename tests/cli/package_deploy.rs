@@ -270,7 +270,11 @@ fn a_package_deployed_with_an_environment_applies_the_package_copy_of_its_overri
             "far",
         ],
     );
-    out.success();
+    let err = stderr(&out.success());
+    assert!(
+        err.contains("environment far from the package's copy of environments/far.toml"),
+        "{err}"
+    );
     let got = env
         .ferry()
         .args([
@@ -284,6 +288,47 @@ fn a_package_deployed_with_an_environment_applies_the_package_copy_of_its_overri
         .success();
     assert!(
         stdout(&got).contains("database = \"POSHQ_FAR\""),
+        "{}",
+        stdout(&got)
+    );
+    // The destination side's own file, in the tenant repository ferry runs in, wins.
+    env.ferry()
+        .args(["init", "own", "--git"])
+        .assert()
+        .success();
+    env.write(
+        "own/environments/far.toml",
+        "tenant = \"sqlite:../far.db\"\n\n[[override]]\nselect = \"data_source/pos_smartpos\"\nset.\"/spec/connection/database\" = \"POSHQ_OWN\"\n",
+    );
+    crate::common::git(&env.path().join("own"), &["add", "-A"]);
+    crate::common::git(&env.path().join("own"), &["commit", "-qm", "far"]);
+    let own = env
+        .ferry()
+        .args(["apply", "--package"])
+        .arg(&full)
+        .args(["--to", "sqlite:../far.db", "--env", "far", "--auto-approve"])
+        .env(VAR, CREDENTIAL)
+        .current_dir(env.path().join("own"))
+        .assert()
+        .success();
+    let err = stderr(&own);
+    assert!(
+        err.contains("environment far from environments/far.toml of the repository"),
+        "{err}"
+    );
+    let got = env
+        .ferry()
+        .args([
+            "object",
+            "get",
+            "--tenant",
+            &far,
+            "data_source/pos_smartpos",
+        ])
+        .assert()
+        .success();
+    assert!(
+        stdout(&got).contains("database = \"POSHQ_OWN\""),
         "{}",
         stdout(&got)
     );

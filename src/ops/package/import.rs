@@ -148,15 +148,34 @@ fn unpack(opts: &ImportOptions) -> Result<Unpacked> {
     crate::desired::package::unpack(opened).map_err(|p| refuse(Check::Integrity, opts, p))
 }
 
-/// The environment `name` as the package carries it.
+/// The environment `name` a package is deployed with, and where it came from: the destination
+/// side's own `environments/NAME.toml` when ferry runs in a tenant repository that has one (at
+/// HEAD, or in the working tree of a folder that is not a git repository), else the package's
+/// copy (that of the commit packaged). `file` names the package in errors.
 pub(crate) fn package_environment(
+    ctx: &Context,
     opened: &package::Opened,
     name: &str,
     file: &Path,
-) -> Result<Environment> {
+) -> Result<(Environment, String)> {
+    if let Ok(root) = ctx.root() {
+        let revision = crate::repo::commit_id(&root, "HEAD").map(|_| "HEAD");
+        match crate::ops::pipeline::environment(&root, revision, name) {
+            Ok(env) => {
+                let at = revision.map_or(" (working tree)", |_| " at HEAD");
+                let origin = format!("{} of the repository {}{at}", env.path, root.display());
+                return Ok((env, origin));
+            }
+            Err(Error::NoEnvironment { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
     let path = crate::desired::environment::path_of(name);
     match opened.files.get(&path) {
-        Some(bytes) => Ok(Environment::parse(name, bytes)?),
+        Some(bytes) => Ok((
+            Environment::parse(name, bytes)?,
+            format!("the package's copy of {path}"),
+        )),
         None => Err(Error::NoEnvironment {
             name: name.to_string(),
             path,
@@ -198,7 +217,7 @@ pub fn check(ctx: &Context, opts: &ImportOptions) -> Result<Checked> {
     let env = opts
         .env
         .as_deref()
-        .map(|name| package_environment(opened, name, &opts.file))
+        .map(|name| package_environment(ctx, opened, name, &opts.file).map(|(env, _)| env))
         .transpose()?;
     let url = {
         // The package's environment file names the tenant as its source repository saw it:
@@ -534,8 +553,36 @@ fn reference_problems(
             }
         }
     }
+    let mut problems = BTreeSet::new();
+    // A deletion must leave nothing referring to the object: destination objects the package
+    // neither carries (in their new form) nor deletes keep their references.
+    if !deleted.is_empty() {
+        let carried_guids: HashSet<Uuid> = objects.iter().filter_map(|o| o.guid).collect();
+        let guids: Vec<Uuid> = deleted.iter().copied().collect();
+        let edges: Vec<(Uuid, Uuid)> = tenant
+            .references_of(&guids, false)?
+            .into_iter()
+            .filter(|(from, _)| !carried_guids.contains(from) && !deleted.contains(from))
+            .collect();
+        if !edges.is_empty() {
+            let mut ends: Vec<Uuid> = edges.iter().flat_map(|(a, b)| [*a, *b]).collect();
+            ends.sort();
+            ends.dedup();
+            let names = tenant.addresses(&ends)?;
+            let name = |g: &Uuid| names.get(g).cloned().unwrap_or_else(|| g.to_string());
+            for (from, to) in edges {
+                problems.insert(format!(
+                    "{} → {}: the package deletes {}, which {} in tenant {url} refers to and the package does not change",
+                    name(&from),
+                    name(&to),
+                    name(&to),
+                    name(&from)
+                ));
+            }
+        }
+    }
     if wanted.is_empty() {
-        return Ok(Vec::new());
+        return Ok(problems.into_iter().collect());
     }
     let targets: Vec<String> = wanted
         .iter()
@@ -544,7 +591,6 @@ fn reference_problems(
         .into_iter()
         .collect();
     let found = tenant.guids(&targets)?;
-    let mut problems = BTreeSet::new();
     for (from, pointer, target) in wanted {
         match found.get(&target) {
             Some(g) if deleted.contains(g) => {
