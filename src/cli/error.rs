@@ -103,10 +103,27 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
     use Class::*;
     use StoreError as E;
     match e {
-        E::BadUrl { .. } => (User, Some("name a tenant as sqlite:PATH")),
-        E::Unsupported { .. } => (
+        E::BadUrl { .. } => (User, Some("name a tenant as sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE[?schema=S&sslmode=M]")),
+        E::Connect { .. } => (
+            Environment,
+            Some("check the host, port, database, user and sslmode of the URL, and the password (URL, PGPASSWORD or ~/.pgpass)"),
+        ),
+        E::NoTenantSchema { .. } => (
+            Environment,
+            Some("check the database and ?schema= of the URL: tenants are made by `ferry tenant init`"),
+        ),
+        E::SchemaInUse { .. } => (
             User,
-            Some("use an embedded tenant, sqlite:PATH; the PostgreSQL store comes in a later version"),
+            Some("choose another schema with ?schema=NAME in the URL"),
+        ),
+        E::TooNewSchema { .. } => (Environment, Some("upgrade ferry to open this tenant")),
+        E::NotEmpty { .. } => (
+            User,
+            Some("copy into a new tenant URL (a new file, or a new ?schema=)"),
+        ),
+        E::CopyDiffers { .. } => (
+            Internal,
+            Some("the source is unchanged; remove the copy and run `ferry tenant copy` again"),
         ),
         E::NotFound { .. } => (
             Environment,
@@ -156,7 +173,9 @@ fn store(e: &StoreError) -> (Class, Option<&'static str>) {
             Internal,
             Some("the tenant file is damaged: restore it from a backup, or delete the object (`ferry object rm`) and put it again"),
         ),
-        E::WriteFailed { .. } | E::Database { .. } | E::Stopped => (Internal, None),
+        E::WriteFailed { .. } | E::Database { .. } | E::Server { .. } | E::Stopped => {
+            (Internal, None)
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use super::prelude::*;
 /// Create and manage tenants: facts, settings and the maintenance lock.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create a new embedded tenant (refuses to overwrite any file).
+    /// Create a new tenant: a SQLite file (refuses to overwrite any file) or a PostgreSQL schema
+    /// (refuses a schema that holds any table).
     Init(InitArgs),
     /// Show a tenant's facts, object counts per category, lock and last deployment.
     Info(InfoArgs),
@@ -19,6 +20,19 @@ pub enum Command {
     Lock(LockArgs),
     /// Release the maintenance lock.
     Unlock(UnlockArgs),
+    /// Copy a whole tenant to another store, e.g. SQLite to PostgreSQL or back: facts,
+    /// settings, objects, secrets, history, applied records, deployments and packages (not the
+    /// lock). The copy is checked table by table against the source's content hashes. The
+    /// destination is created, or must hold nothing.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// The tenant to copy: sqlite:PATH or postgres://….
+    from: String,
+    /// Where to copy it: a new sqlite:PATH, or a postgres://…?schema=NAME that holds nothing.
+    to: String,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -29,7 +43,8 @@ pub enum EngineMode {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// The tenant URL: sqlite:PATH.
+    /// The tenant URL: sqlite:PATH, or postgres://USER@HOST[:PORT]/DATABASE[?schema=NAME]
+    /// (schema `ferry` unless given).
     url: String,
     /// Tenant name.
     #[arg(long)]
@@ -104,6 +119,7 @@ pub fn run(ctx: &Context, cmd: Command) -> Result {
         Command::Settings(a) => settings(ctx, a),
         Command::Lock(a) => lock(ctx, a),
         Command::Unlock(a) => unlock(ctx, a),
+        Command::Copy(a) => copy(ctx, a),
     }?;
     Ok(Success::Done)
 }
@@ -122,6 +138,27 @@ fn init(ctx: &Context, a: InitArgs) -> Result<()> {
     };
     tenant::init(ctx, &url, &facts)?;
     eprintln!("created tenant {} at {url}", facts.name);
+    Ok(())
+}
+
+fn copy(ctx: &Context, a: CopyArgs) -> Result<()> {
+    let (from, to) = (tenant_url(&a.from)?, tenant_url(&a.to)?);
+    let copied = tenant::copy(ctx, &from, &to)?;
+    let count = |name: &str| {
+        copied
+            .tables
+            .iter()
+            .find(|(t, _)| *t == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    eprintln!(
+        "copied {from} to {to}: {} object(s), {} secret value(s), {} history line(s), {} deployment(s), {} package(s); every table verified",
+        count("objects"),
+        count("secrets"),
+        count("object_changes"),
+        count("deployments"),
+        count("packages")
+    );
     Ok(())
 }
 

@@ -37,6 +37,11 @@ pub fn init(ctx: &Context, url: &TenantUrl, facts: &Facts) -> Result<()> {
     Ok(())
 }
 
+/// Copies the tenant at `from` to `to` (`ferry tenant copy`): see [`store::copy`].
+pub fn copy(ctx: &Context, from: &TenantUrl, to: &TenantUrl) -> Result<store::copy::Copied> {
+    Ok(store::copy::copy(from, to, &ctx.timestamp())?)
+}
+
 /// What `ferry tenant info` shows.
 #[derive(Debug)]
 pub struct Info {

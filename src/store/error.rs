@@ -18,11 +18,69 @@ pub enum StoreError {
         /// Why.
         why: UrlProblem,
     },
-    /// A tenant URL of a kind this ferry recognises but cannot open yet.
-    #[error("{url}: PostgreSQL tenants are not supported by this ferry yet")]
-    Unsupported {
-        /// The URL (its password is never shown).
-        url: TenantUrl,
+    /// A PostgreSQL server could not be reached or refused the connection (or its settings).
+    #[error("cannot connect to tenant {tenant}: {message}")]
+    Connect {
+        /// The tenant (its password is never shown).
+        tenant: TenantUrl,
+        /// Why (the server's or the driver's words, a password removed).
+        message: String,
+    },
+    /// A PostgreSQL schema that is not a ferry tenant.
+    #[error("schema {schema} of {tenant} is not a ferry tenant")]
+    NoTenantSchema {
+        /// The tenant.
+        tenant: TenantUrl,
+        /// The schema.
+        schema: String,
+    },
+    /// `tenant init` of a PostgreSQL schema that already holds tables.
+    #[error("schema {schema} of {tenant} already holds {}; ferry keeps its tables in a schema of its own", if *is_tenant { "a ferry tenant".to_string() } else { format!("other tables ({table})") })]
+    SchemaInUse {
+        /// The tenant.
+        tenant: TenantUrl,
+        /// The schema.
+        schema: String,
+        /// One table it holds.
+        table: String,
+        /// Whether what it holds is a ferry tenant already.
+        is_tenant: bool,
+    },
+    /// A PostgreSQL tenant made by a newer ferry.
+    #[error("tenant {tenant} has store schema version {found}; this ferry knows up to {known}")]
+    TooNewSchema {
+        /// The tenant.
+        tenant: TenantUrl,
+        /// Its version.
+        found: i64,
+        /// The newest this ferry knows.
+        known: i64,
+    },
+    /// `tenant copy` into a tenant that holds something.
+    #[error("tenant {tenant} is not empty: it holds {what}; ferry copies only into a new or empty tenant")]
+    NotEmpty {
+        /// The destination.
+        tenant: TenantUrl,
+        /// What it holds.
+        what: String,
+    },
+    /// A copied table read back differs from the source's.
+    #[error("the copy at {tenant} differs from the source in table {table}")]
+    CopyDiffers {
+        /// The destination.
+        tenant: TenantUrl,
+        /// The table.
+        table: &'static str,
+    },
+    /// A PostgreSQL failure.
+    #[error("tenant {tenant}: {action}: {message}")]
+    Server {
+        /// The tenant.
+        tenant: TenantUrl,
+        /// What was being done.
+        action: &'static str,
+        /// What the server said.
+        message: String,
     },
     /// No tenant at the path.
     #[error("no tenant at {path}")]

@@ -22,8 +22,7 @@ use crate::secret::{Secret, PLACEHOLDER};
 pub enum TenantUrl {
     /// `sqlite:PATH` (or `sqlite://PATH`): the embedded store in one SQLite file.
     Sqlite(PathBuf),
-    /// `postgres://…` or `postgresql://…`: a PostgreSQL database. Recognised so that it can be
-    /// named and shown safely; [`super::open`] and [`super::create`] refuse it for now.
+    /// `postgres://…` or `postgresql://…`: a schema in a PostgreSQL database.
     Postgres(Box<PostgresUrl>),
 }
 

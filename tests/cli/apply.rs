@@ -13,7 +13,7 @@ use crate::plan::promoted_setup;
 const VAT: &str = "objects/global/global_variable/vat_rate_default.toml";
 
 /// `ferry object list` of a tenant: GUID, address and version of every object.
-fn object_list(env: &TestEnv, url: &str) -> String {
+pub fn object_list(env: &TestEnv, url: &str) -> String {
     stdout(
         &env.ferry()
             .args(["object", "list", "--tenant", url])
@@ -26,7 +26,7 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-fn history(env: &TestEnv, url: &str) -> serde_json::Value {
+pub fn history(env: &TestEnv, url: &str) -> serde_json::Value {
     json(&stdout(
         &env.ferry()
             .args(["history", "--tenant", url, "--format", "json"])
@@ -35,7 +35,7 @@ fn history(env: &TestEnv, url: &str) -> serde_json::Value {
     ))
 }
 
-fn status(env: &TestEnv, url: &str) -> serde_json::Value {
+pub fn status(env: &TestEnv, url: &str) -> serde_json::Value {
     json(&stdout(
         &env.ferry()
             .args(["status", "--tenant", url, "--format", "json"])
@@ -53,7 +53,7 @@ fn apply(env: &TestEnv, url: &str) -> assert_cmd::assert::Assert {
 }
 
 /// A plan of the repository's HEAD for `url` has no changes.
-fn converged(env: &TestEnv, url: &str) {
+pub fn converged(env: &TestEnv, url: &str) {
     env.ferry()
         .args(["plan", "--to", url, "--detailed-exitcode"])
         .current_dir(env.path().join("repo"))
@@ -480,30 +480,38 @@ fn an_apply_that_fails_midway_changes_nothing_and_is_recorded() {
 fn sigkill_at_random_moments_leaves_all_or_nothing() {
     let env = TestEnv::new();
     let (_, prod) = promoted_setup(&env);
-    let before = object_list(&env, &prod);
+    sigkill_rounds(&env, &prod, 20);
+}
+
+/// Kills `rounds` applies of the repository's HEAD to `prod` at random moments: each time the
+/// tenant is as before or as after, never between; then an apply goes through (the killed runs'
+/// leases have lapsed).
+pub fn sigkill_rounds(env: &TestEnv, prod: &str, rounds: usize) {
+    let prod = prod.to_string();
+    let before = object_list(env, &prod);
     // What "after" looks like: the same apply on a twin tenant.
-    tenant(&env, "twin");
+    tenant(env, "twin");
     apply(
-        &env,
+        env,
         &format!("sqlite:{}", env.path().join("twin.db").display()),
     )
     .success();
-    let after = object_list(&env, "sqlite:twin.db");
+    let after = object_list(env, "sqlite:twin.db");
     assert_ne!(before, after);
 
     let mut seen_before = 0;
-    for i in 0..20 {
+    for i in 0..rounds {
         // Each run an hour later: the killed run's lock has expired and is taken over.
         let now = format!("2026-01-01T{i:02}:00:00Z");
         let mut child = spawn_apply(
-            &env,
+            env,
             &prod,
             &[("FERRY_FAULT_WRITE_DELAY_MS", "5"), ("FERRY_NOW", &now)],
         );
         std::thread::sleep(Duration::from_millis(fastrand::u64(0..=400)));
         child.kill().unwrap();
         child.wait().unwrap();
-        let now_list = object_list(&env, &prod);
+        let now_list = object_list(env, &prod);
         assert!(
             now_list == before || now_list == after,
             "run {i}: the tenant is half applied:\n{now_list}"
@@ -525,8 +533,8 @@ fn sigkill_at_random_moments_leaves_all_or_nothing() {
         err.contains("applied 167 change(s)") || err.contains("nothing to apply"),
         "{err}"
     );
-    assert_eq!(object_list(&env, &prod), after);
-    converged(&env, &prod);
+    assert_eq!(object_list(env, &prod), after);
+    converged(env, &prod);
 }
 
 /// Reads the child's stderr on a thread; returns once it says its batch write is under way,

@@ -232,3 +232,50 @@ pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The test PostgreSQL server's URL (`FERRY_TEST_POSTGRES_URL`, which `.ci/postgres` sets).
+/// `None`, with a message, when it is not set; a failure when `CI` is set and it is not.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("FERRY_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "CI is set but FERRY_TEST_POSTGRES_URL is not: .ci/run starts a PostgreSQL server with .ci/postgres"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: a PostgreSQL test (set FERRY_TEST_POSTGRES_URL, or run `. .ci/postgres` first)"
+            );
+            None
+        }
+    }
+}
+
+/// The URL of a new schema of its own on the test server (no tenant in it yet).
+pub fn postgres_schema_url() -> Option<String> {
+    let base = postgres_url()?;
+    let join = if base.contains('?') { '&' } else { '?' };
+    let schema = format!("cli_{}", uuid::Uuid::new_v4().simple());
+    Some(format!("{base}{join}schema={schema}"))
+}
+
+/// A new PostgreSQL tenant named `name` with the retail example's facts, in a schema of its
+/// own on the test server.
+///
+/// The server's password also goes into the workplace's `~/.pgpass`, as a team's CI keeps it,
+/// for what reads the URL back from a plan file (where its password is `(sensitive)`).
+pub fn postgres_tenant(env: &TestEnv, name: &str) -> Option<String> {
+    let url = postgres_schema_url()?;
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, p)| p.to_string());
+    if let Some(password) = password {
+        let file = env.path().join(".pgpass");
+        std::fs::write(&file, format!("*:*:*:*:{password}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    tenant_at(env, &url, name);
+    Some(url)
+}

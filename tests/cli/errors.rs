@@ -33,7 +33,7 @@ fn errors_a_user_meets() {
         ),
         (
             "a PostgreSQL tenant, password hidden",
-            vec!["tenant", "info", "postgres://ana:hunter2@db.example/ferry"],
+            vec!["tenant", "info", "postgres://ana:hunter2@127.0.0.1:1/ferry"],
         ),
         (
             "a selector that matches nothing",

@@ -201,6 +201,13 @@ fn commit_on(repo: &Path, base: &str, branch: &str, rel: &str, description: &str
 fn two_applies_at_once_inside_one_window_have_exactly_one_winner_and_it_is_what_the_tenant_holds() {
     let env = TestEnv::new();
     let (_, prod) = crate::plan::promoted_setup(&env);
+    race_rounds(&env, &prod, 20);
+}
+
+/// `rounds` rounds of two applies at once from two processes against `prod` (the promoted
+/// setup's destination): exactly one winner each round, and the tenant is the winner's commit.
+pub fn race_rounds(env: &TestEnv, prod: &str, rounds: usize) {
+    let prod = prod.to_string();
     let repo = env.path().join("repo");
     let ci = |cmd: &mut assert_cmd::Command| {
         cmd.env("FERRY_ACTOR", "ci")
@@ -220,7 +227,7 @@ fn two_applies_at_once_inside_one_window_have_exactly_one_winner_and_it_is_what_
     let mut base = crate::common::git_output(&repo, &["rev-parse", "HEAD"])
         .trim()
         .to_string();
-    for round in 0..20 {
+    for round in 0..rounds {
         // Even rounds: two plans of two commits; odd rounds: one plan applied twice.
         let (a, b) = (format!("a{round}"), format!("b{round}"));
         commit_on(&repo, &base, &a, VAT, &format!("VAT, round {round}"));

@@ -20,6 +20,7 @@ mod overlay;
 mod package;
 mod package_deploy;
 mod plan;
+mod postgres;
 mod quickstart;
 mod readme;
 mod review;

@@ -65,15 +65,20 @@ fn init_refuses_to_overwrite_and_names_missing_folders() {
     );
     let out = env
         .ferry()
-        .args(["tenant", "init", "postgres://u:pw@h/db"])
+        .args(["tenant", "init", "postgres://u:pw@127.0.0.1:1/db"])
         .args(args)
         .assert()
         .code(1);
     let err = stderr(&out);
-    assert_eq!(
-        err,
-        "error: postgres://u:(sensitive)@h/db: PostgreSQL tenants are not supported by this ferry yet\n  hint: use an embedded tenant, sqlite:PATH; the PostgreSQL store comes in a later version\n"
+    assert!(
+        err.starts_with("error: cannot connect to tenant postgres://u:(sensitive)@127.0.0.1:1/db: error connecting to server: "),
+        "{err}"
     );
+    assert!(
+        err.contains("\n  hint: check the host, port, database, user and sslmode"),
+        "{err}"
+    );
+    assert!(!err.contains("pw"), "{err}");
     let out = env
         .ferry()
         .args(["tenant", "init", "postgres://u:pw@h:port/db"])
@@ -397,4 +402,42 @@ fn older_stores_are_migrated() {
         [],
     )
     .unwrap();
+}
+
+/// `ferry tenant copy` between two SQLite tenants: the copy holds the same objects and
+/// history; an existing empty tenant is filled; one that holds anything is refused.
+#[test]
+fn tenant_copy_copies_everything_into_a_new_or_empty_tenant_only() {
+    let env = TestEnv::new();
+    let (dev, prod) = crate::plan::promoted_setup(&env);
+    let list = |url: &str| {
+        crate::common::stdout(
+            &env.ferry()
+                .args(["object", "list", "--tenant", url])
+                .assert()
+                .success(),
+        )
+    };
+    env.ferry()
+        .args(["tenant", "copy", &dev, "sqlite:copy.db"])
+        .assert()
+        .success();
+    assert_eq!(list("sqlite:copy.db"), list(&dev));
+    // prod exists and is empty: it is filled.
+    env.ferry()
+        .args(["tenant", "copy", &dev, &prod])
+        .assert()
+        .success();
+    assert_eq!(list(&prod), list(&dev));
+    let out = env
+        .ferry()
+        .args(["tenant", "copy", &dev, "sqlite:copy.db"])
+        .assert()
+        .code(1);
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("is not empty: it holds 167 object(s)"),
+        "{err}"
+    );
+    assert!(err.contains("hint: copy into a new tenant URL"), "{err}");
 }

@@ -12,7 +12,7 @@ mod deployments;
 mod lock;
 pub mod migrations;
 mod read;
-mod write;
+pub(super) mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,7 @@ use super::{
     TenantUrl, Written,
 };
 use crate::secret::Secret;
+use crate::store::copy::{self, Cell, Kind};
 
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 
@@ -444,6 +445,75 @@ impl Tenant for SqliteTenant {
 
     fn package(&self, id: &str) -> Result<Option<StoredPackage>, StoreError> {
         deployments::package(self, id)
+    }
+
+    fn table_rows(&self, table: &copy::Table) -> Result<copy::Rows, StoreError> {
+        use rusqlite::types::ValueRef;
+        let err = self.err("read for a copy");
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            columns.join(", "),
+            table.name,
+            table.order.0
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(&err)?;
+        let mut rows = stmt.query([]).map_err(&err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(&err)? {
+            let mut row = Vec::with_capacity(columns.len());
+            for (i, (_, kind)) in table.columns.iter().enumerate() {
+                let text = |t: &[u8]| String::from_utf8_lossy(t).into_owned();
+                row.push(match (r.get_ref(i).map_err(&err)?, kind) {
+                    (ValueRef::Null, _) => Cell::Null,
+                    (ValueRef::Integer(n), Kind::Int | Kind::BigInt) => Cell::Int(n),
+                    (ValueRef::Integer(n), _) => Cell::Text(n.to_string()),
+                    (ValueRef::Real(f), _) => Cell::Text(f.to_string()),
+                    (ValueRef::Text(t), Kind::Bytes) | (ValueRef::Blob(t), Kind::Bytes) => {
+                        Cell::Bytes(t.to_vec())
+                    }
+                    (ValueRef::Text(t), _) | (ValueRef::Blob(t), _) => Cell::Text(text(t)),
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn load_tables(&mut self, rows: &[copy::Rows]) -> Result<(), StoreError> {
+        use rusqlite::types::Value;
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let err = |e| db(&path, "write a copy", e);
+        tx.execute_batch("PRAGMA defer_foreign_keys = ON")
+            .map_err(err)?;
+        for table in copy::TABLES.iter().rev() {
+            tx.execute(&format!("DELETE FROM {}", table.name), [])
+                .map_err(err)?;
+        }
+        for (table, rows) in copy::TABLES.iter().zip(rows) {
+            let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+            let marks = vec!["?"; columns.len()].join(", ");
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO {} ({}) VALUES ({marks})",
+                    table.name,
+                    columns.join(", ")
+                ))
+                .map_err(err)?;
+            for row in rows {
+                let values = row.iter().map(|c| match c {
+                    Cell::Null => Value::Null,
+                    Cell::Int(n) => Value::Integer(*n),
+                    Cell::Text(t) => Value::Text(t.clone()),
+                    Cell::Bytes(b) => Value::Blob(b.clone()),
+                });
+                insert
+                    .execute(rusqlite::params_from_iter(values))
+                    .map_err(err)?;
+            }
+        }
+        commit(tx, &path)
     }
 
     fn set_package_statuses(

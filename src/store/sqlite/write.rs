@@ -595,7 +595,7 @@ fn in_change(e: StoreError, batch: &[Change], at: usize) -> StoreError {
 
 /// Where a secret value kept inside an array element goes when the body changes.
 #[derive(Debug, PartialEq, Eq)]
-enum Follow {
+pub(in crate::store) enum Follow {
     /// It stays at its pointer: its element did not move, or is not found (its content changed).
     Stay,
     /// Its element moved here.
@@ -607,7 +607,7 @@ enum Follow {
 /// Where the value at `pointer` of `old` belongs in `new`: the pointer with its first array
 /// index replaced by the index of the first element of the same array in `new` that equals the
 /// old element (the same index when that one still does).
-fn followed(old: &Value, new: &Value, pointer: &str) -> Follow {
+pub(in crate::store) fn followed(old: &Value, new: &Value, pointer: &str) -> Follow {
     let segments = crate::model::pointer::segments(pointer);
     let escaped = |segments: &[String]| -> String {
         segments
@@ -650,7 +650,7 @@ fn followed(old: &Value, new: &Value, pointer: &str) -> Follow {
 }
 
 /// Replaces every string equal to `from` with `to`, at any depth.
-fn replace_string(value: &mut Value, from: &str, to: &str) {
+pub(in crate::store) fn replace_string(value: &mut Value, from: &str, to: &str) {
     match value {
         Value::String(s) if s == from => *s = to.to_string(),
         Value::Array(items) => items.iter_mut().for_each(|v| replace_string(v, from, to)),
