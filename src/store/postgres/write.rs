@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::{lock, parse_guid, pg_err, PgTenant};
 use crate::model::hash::{canonical_json, canonical_json_of_map, content_hash};
-use crate::store::sqlite::write::{followed, replace_string, Follow};
+use crate::store::sqlite::write::{
+    change_action, followed, put_outcome, replace_string, Before, Follow,
+};
 use crate::store::{address_of, Actor, Change, NewObject, Outcome, StoreError, TenantUrl, Written};
 
 /// Writes a batch inside an open write transaction. A server failure names the change it
@@ -36,9 +38,6 @@ pub(super) fn write_batch(
         .run(batch, &mut at)
         .map_err(|e| in_change(e, batch, at))
 }
-
-/// An object's row as it was before the batch: address, hash, version.
-type Before = (String, String, i64);
 
 struct Writer<'a, 'b> {
     tx: &'a mut Transaction<'b>,
@@ -243,25 +242,16 @@ impl Writer<'_, '_> {
             });
         }
         let secrets_changed = self.secrets_differ(&guid, o)?;
-        let (outcome, version, old_address) = match existing {
-            None => (Outcome::Created, self.last_version(&guid)? + 1, None),
-            Some((old, hash, v)) if *old == address && *hash == o.hash && !secrets_changed => {
-                (Outcome::Unchanged, *v, None)
-            }
-            Some((old, _, v)) if *old != address => (Outcome::Renamed, v + 1, Some(old.clone())),
-            Some((_, _, v)) => (Outcome::Updated, v + 1, None),
-        };
+        let (outcome, version, old_address) =
+            put_outcome(existing, &address, &o.hash, secrets_changed, || {
+                self.last_version(&guid)
+            })?;
         if outcome != Outcome::Unchanged {
             if existing.is_some() {
                 self.follow_elements(&guid, &o.spec)?;
             }
             self.write_object(&guid, &address, o, version)?;
-            let action = match outcome {
-                Outcome::Created => "created",
-                Outcome::Renamed => "renamed",
-                _ => "updated",
-            };
-            self.record_change(&guid, version, &address, action)?;
+            self.record_change(&guid, version, &address, change_action(outcome))?;
         }
         Ok(Written {
             guid: o.guid,

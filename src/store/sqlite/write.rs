@@ -38,7 +38,37 @@ pub(super) fn write_batch(
 }
 
 /// An object's row as it was before the batch: address, hash, version.
-type Before = (String, String, i64);
+pub(crate) type Before = (String, String, i64);
+
+/// What putting an object at `address` with content `hash` does, given its row before the
+/// batch (`existing`) and whether its secrets differ: the outcome, the version it gets and the
+/// address a rename leaves. A GUID that comes back (deleted, then created again) continues its
+/// history from `last_version`.
+pub(crate) fn put_outcome(
+    existing: Option<&Before>,
+    address: &str,
+    hash: &str,
+    secrets_changed: bool,
+    last_version: impl FnOnce() -> Result<i64, StoreError>,
+) -> Result<(Outcome, i64, Option<String>), StoreError> {
+    Ok(match existing {
+        None => (Outcome::Created, last_version()? + 1, None),
+        Some((old, h, v)) if old == address && h == hash && !secrets_changed => {
+            (Outcome::Unchanged, *v, None)
+        }
+        Some((old, _, v)) if old != address => (Outcome::Renamed, v + 1, Some(old.clone())),
+        Some((_, _, v)) => (Outcome::Updated, v + 1, None),
+    })
+}
+
+/// The change log's word for a write's outcome.
+pub(crate) fn change_action(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Created => "created",
+        Outcome::Renamed => "renamed",
+        _ => "updated",
+    }
+}
 
 /// One batch being written.
 struct Writer<'a> {
@@ -198,26 +228,16 @@ impl Writer<'_> {
             });
         }
         let secrets_changed = self.secrets_differ(&guid, o)?;
-        let (outcome, version, old_address) = match existing {
-            // A GUID that comes back (deleted, then created again) continues its history.
-            None => (Outcome::Created, self.last_version(&guid)? + 1, None),
-            Some((old, hash, v)) if *old == address && *hash == o.hash && !secrets_changed => {
-                (Outcome::Unchanged, *v, None)
-            }
-            Some((old, _, v)) if *old != address => (Outcome::Renamed, v + 1, Some(old.clone())),
-            Some((_, _, v)) => (Outcome::Updated, v + 1, None),
-        };
+        let (outcome, version, old_address) =
+            put_outcome(existing, &address, &o.hash, secrets_changed, || {
+                self.last_version(&guid)
+            })?;
         if outcome != Outcome::Unchanged {
             if existing.is_some() {
                 self.follow_elements(&guid, &o.spec)?;
             }
             self.write_object(&guid, &address, o, version)?;
-            let action = match outcome {
-                Outcome::Created => "created",
-                Outcome::Renamed => "renamed",
-                _ => "updated",
-            };
-            self.record_change(&guid, version, &address, action)?;
+            self.record_change(&guid, version, &address, change_action(outcome))?;
         }
         Ok(Written {
             guid: o.guid,
