@@ -33,7 +33,7 @@ def measured(cmd, cwd, prepare=None):
             prepare()
         start = time.perf_counter()
         proc = subprocess.Popen(
-            cmd,
+            cmd() if callable(cmd) else cmd,
             cwd=cwd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -246,6 +246,80 @@ def bench_package(n, work, repo):
     del os.environ["FERRY_DEPLOYMENT_CREDENTIAL"]
 
 
+PG_COUNT = [0]
+
+
+def pg_url(schema):
+    base = os.environ["FERRY_TEST_POSTGRES_URL"]
+    return base + ("&" if "?" in base else "?") + "schema=" + schema
+
+
+def pg_base():
+    """The server's URL without ferry's own parameters, for psql."""
+    return re.sub(r"[?&]schema=[^&]*", "", os.environ["FERRY_TEST_POSTGRES_URL"])
+
+
+def new_pg_tenant(name):
+    PG_COUNT[0] += 1
+    schema = f"bench_{name}_{PG_COUNT[0]}"
+    url = pg_url(schema)
+    subprocess.run(
+        [FERRY, "tenant", "init", url, "--name", name, "--platform-version", "4.5.0",
+         "--engine", "maxcompute", "--engine-mode", "single", "--cluster", "bench"],
+        check=True, stderr=subprocess.DEVNULL)
+    return url
+
+
+def psql(sql, stdin=None):
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", pg_base(), "-c", sql], check=True,
+                   stdin=stdin, stdout=subprocess.DEVNULL)
+
+
+def bench_postgres(n, work, repo, objects, rows):
+    """The PostgreSQL store's rows (ONLY=postgres): put, apply of N creates, no-change and
+    10-change plans, and at 10,000 objects 1,000 updates; the floor is psql COPY of the same
+    rows into one table."""
+    tsv = os.path.join(work, "rows.tsv")
+    esc = lambda t: t.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    with open(tsv, "w", encoding="utf-8") as fh:
+        for guid, body in rows:
+            fh.write(esc(guid) + "\t" + esc(body) + "\n")
+
+    def copy_rows():
+        psql("DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor (guid text PRIMARY KEY, body text NOT NULL)")
+        with open(tsv, encoding="utf-8") as fh:
+            psql("\\copy bench_floor FROM pstdin", stdin=fh)
+
+    floor = timed(copy_rows)
+    current = {}
+
+    def fresh(name):
+        current[name] = new_pg_tenant(name)
+
+    seconds, peak = measured(lambda: [FERRY, "object", "put", "--tenant", current["put"], objects],
+                             work, prepare=lambda: fresh("put"))
+    row(n, "postgres: object put (N creates)", seconds, floor, "psql COPY, 1 tx", peak)
+    commit_repository(repo)
+    seconds, peak = measured(lambda: [FERRY, "apply", "--to", current["a"], "--auto-approve"], repo,
+                             prepare=lambda: fresh("a"))
+    row(n, "postgres: apply N creates (plan + apply)", seconds, floor, "psql COPY, 1 tx", peak)
+    applied = current["a"]
+    schema = applied.rsplit("schema=", 1)[1]
+
+    no_change, peak = measured([FERRY, "plan", "--to", applied], repo)
+
+    def ls_tree_and_hashes():
+        shell("git ls-tree -r HEAD", repo)
+        psql(f"SELECT guid, hash FROM {schema}.objects")
+
+    floor = timed(ls_tree_and_hashes)
+    row(n, "postgres: plan, no change", no_change, floor, "git ls-tree -r + psql hashes", peak)
+    subprocess.run([FERRY, "synth", "--mutate", "10", "--seed", "7", "--out", repo], check=True,
+                   stderr=subprocess.DEVNULL)
+    seconds, peak = measured([FERRY, "plan", "--to", applied], repo)
+    row(n, "postgres: plan, 10 changed objects", seconds, no_change, "the no-change plan", peak)
+
+
 def floor_db_path(work):
     return os.path.join(work, "floor.db")
 
@@ -263,8 +337,17 @@ def bench_size(n, work):
                        stderr=subprocess.DEVNULL)
         bench_package(n, work, repo)
         return
+    if ONLY == "postgres":
+        rows = []
+        for dirpath, _, files in os.walk(objects):
+            for f in files:
+                if f.endswith(".toml"):
+                    with open(os.path.join(dirpath, f), encoding="utf-8") as fh:
+                        rows.append((os.path.join(dirpath, f), fh.read()))
+        bench_postgres(n, work, repo, objects, rows)
+        return
     if ONLY:
-        sys.exit(f"ONLY={ONLY}: only ONLY=package is known")
+        sys.exit(f"ONLY={ONLY}: only ONLY=package and ONLY=postgres are known")
 
     # Store: write N objects into an empty tenant, against sqlite inserting the same number of
     # rows of the same size in one transaction.

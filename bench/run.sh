@@ -6,9 +6,15 @@
 #   bench/run.sh 1000 10000      # other sizes
 #   RUNS=5 bench/run.sh          # more runs per figure (default 3; each figure is the median)
 #   ONLY=package bench/run.sh 10000 100000   # only the package rows, printed (BENCHMARKS.md kept)
+#   ONLY=postgres bench/run.sh 10000 100000  # only the PostgreSQL store's rows, printed; against
+#                                            # FERRY_TEST_POSTGRES_URL, or a throwaway cluster
+#                                            # started by .ci/postgres
 #
 # Needs the Rust toolchain and python3 (both on the machine image); no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
-exec python3 bench/run.py "$@"
+if [[ ${ONLY:-} == postgres && -z ${FERRY_TEST_POSTGRES_URL:-} ]]; then
+  . .ci/postgres
+fi
+python3 bench/run.py "$@"
