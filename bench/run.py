@@ -99,19 +99,9 @@ def commit_repository(repo):
     git(repo, "commit", "-qm", "synthetic tenant")
 
 
-def bench_apply(n, work, repo, rows, insert_rows, reset_floor):
-    """Plan + apply of a commit into an empty tenant; at N = 10,000 also 1,000 updates."""
-    commit_repository(repo)
-    tenant = os.path.join(work, "a.db")
-    apply_cmd = [FERRY, "apply", "--to", "sqlite:" + tenant, "--auto-approve"]
-    seconds, peak = measured(apply_cmd, repo, prepare=lambda: new_tenant(work, "a"))
-    floor = timed(insert_rows, prepare=reset_floor)
-    row(n, "apply N creates (plan + apply)", seconds, floor, "sqlite insert, 1 tx", peak)
-    if n != 10000:
-        return
-
-    # 1,000 updates: change the description of 1,000 objects that have one, commit, apply. Each
-    # run starts from a copy of a tenant that has the first commit applied.
+def change_descriptions(repo):
+    """Changes the description of 1,000 objects that have one and commits; returns the commit
+    before."""
     changed = 0
     for d, _, fs in sorted(os.walk(os.path.join(repo, "objects"))):
         for f in sorted(fs):
@@ -131,6 +121,23 @@ def bench_apply(n, work, repo, rows, insert_rows, reset_floor):
     base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True,
                           text=True).stdout.strip()
     git(repo, "commit", "-qam", "1,000 descriptions")
+    return base
+
+
+def bench_apply(n, work, repo, rows, insert_rows, reset_floor):
+    """Plan + apply of a commit into an empty tenant; at N = 10,000 also 1,000 updates."""
+    commit_repository(repo)
+    tenant = os.path.join(work, "a.db")
+    apply_cmd = [FERRY, "apply", "--to", "sqlite:" + tenant, "--auto-approve"]
+    seconds, peak = measured(apply_cmd, repo, prepare=lambda: new_tenant(work, "a"))
+    floor = timed(insert_rows, prepare=reset_floor)
+    row(n, "apply N creates (plan + apply)", seconds, floor, "sqlite insert, 1 tx", peak)
+    if n != 10000:
+        return
+
+    # 1,000 updates: change the description of 1,000 objects that have one, commit, apply. Each
+    # run starts from a copy of a tenant that has the first commit applied.
+    base = change_descriptions(repo)
     seed = os.path.join(work, "seed.db")
     new_tenant(work, "seed")
     subprocess.run(apply_cmd[:2] + ["--to", "sqlite:" + seed, "--ref", base, "--auto-approve"],
@@ -318,6 +325,24 @@ def bench_postgres(n, work, repo, objects, rows):
                    stderr=subprocess.DEVNULL)
     seconds, peak = measured([FERRY, "plan", "--to", applied], repo)
     row(n, "postgres: plan, 10 changed objects", seconds, no_change, "the no-change plan", peak)
+
+    # 1,000 updates: each run applies them to a new tenant that has the commit before applied.
+    base = change_descriptions(repo)
+
+    def seeded():
+        fresh("u")
+        subprocess.run([FERRY, "apply", "--to", current["u"], "--ref", base, "--auto-approve"],
+                       cwd=repo, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    seconds, peak = measured(lambda: [FERRY, "apply", "--to", current["u"], "--auto-approve"], repo,
+                             prepare=seeded)
+
+    def update_floor():
+        psql("UPDATE bench_floor SET body = body || ' ' WHERE guid IN "
+             "(SELECT guid FROM bench_floor ORDER BY guid LIMIT 1000)")
+
+    floor = timed(update_floor)
+    row(n, "postgres: apply 1,000 updates (plan + apply)", seconds, floor, "psql update, 1 tx", peak)
 
 
 def floor_db_path(work):
