@@ -25,6 +25,7 @@ use crate::validate;
 
 mod import;
 pub mod overview;
+pub(crate) mod plan;
 
 pub use import::*;
 
